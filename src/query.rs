@@ -63,6 +63,28 @@ pub struct OrderFilter {
     pub created_until: Option<DateTime<Utc>>,
 }
 
+impl OrderFilter {
+    /// Whether an order with these facts passes the filter (the in-memory store's reading of it; the
+    /// PostgreSQL store states the same conditions in SQL).
+    pub fn matches(
+        &self,
+        status: OrderStatus,
+        priority: Priority,
+        assignee: Option<&str>,
+        created_at: DateTime<Utc>,
+    ) -> bool {
+        (self.statuses.is_empty() || self.statuses.contains(&status))
+            && (self.priorities.is_empty() || self.priorities.contains(&priority))
+            && match &self.assigned_to {
+                None => true,
+                Some(AssigneeFilter::Unassigned) => assignee.is_none(),
+                Some(AssigneeFilter::Person(p)) => assignee == Some(p.as_str()),
+            }
+            && self.created_from.is_none_or(|from| created_at >= from)
+            && self.created_until.is_none_or(|until| created_at <= until)
+    }
+}
+
 /// A validated list query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListQuery {

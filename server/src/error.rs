@@ -1,0 +1,102 @@
+//! The one error type of the HTTP boundary, rendered as the v1.2 envelope
+//! `{ success: false, message, updatedOrders: [] }` with the status that fits (SPEC §3).
+//!
+//! Policy: 4xx messages tell the client exactly what to change; 5xx messages say little, and the
+//! cause is logged once, here, where the error becomes a response.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use orders_core::envelope::FieldError;
+use orders_core::{Envelope, QueryError};
+use serde_json::Value;
+
+use crate::store::StoreError;
+
+/// Seconds a client should wait before retrying while the database is away.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body is larger than 1 MiB")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable,
+    #[error("something went wrong on our side; it has been logged")]
+    Internal,
+}
+
+impl ApiError {
+    /// The HTTP status of each kind of failure.
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let mut response =
+            (status, Json(Envelope::<Value>::failure(self.to_string()))).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        response
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::OrdersNotFound(refs) => {
+                let noun = if refs.len() == 1 { "order" } else { "orders" };
+                ApiError::NotFound(format!("no {noun} {} in this shop", refs.join(", ")))
+            }
+            StoreError::NoReturn(r) => ApiError::NotFound(format!("order {r} has no return")),
+            StoreError::Cancelled(ids) => ApiError::Conflict(format!(
+                "cancelled orders cannot be fulfilled: {}; nothing was changed",
+                ids.join(", ")
+            )),
+            StoreError::Transition(t) => ApiError::Conflict(format!("{t}; nothing was changed")),
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                ApiError::Unavailable
+            }
+            StoreError::Internal(cause) => {
+                tracing::error!(error = ?cause, "store failure");
+                ApiError::Internal
+            }
+        }
+    }
+}

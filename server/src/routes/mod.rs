@@ -1,0 +1,22 @@
+//! The HTTP doors of Sync: thin handlers that parse, call the service and map the result.
+
+pub mod health;
+pub mod orders;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::AppState;
+
+/// `/sync/orders*`, `/healthz` and `/readyz`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sync/orders", get(orders::list_orders))
+        .route("/sync/orders/assign", post(orders::assign_orders))
+        .route("/sync/orders/fulfill", post(orders::fulfill_orders))
+        .route("/sync/orders/support", post(orders::escalate_to_support))
+        .route("/sync/orders/returns", post(orders::apply_return_action))
+        .route("/sync/orders/{*id}", get(orders::get_order))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+}

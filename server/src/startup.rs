@@ -1,0 +1,129 @@
+//! Start-up as a sentence: open the stores (running migrations), build the application (binding its
+//! listener), and serve it until Ctrl-C or SIGTERM, draining in-flight requests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use leptos::config::LeptosOptions;
+use orders_core::record::to_micros;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::service::Service;
+use crate::settings::{redact, Settings, SAMPLE_ORDERS};
+use crate::state::AppState;
+use crate::store::{MemoryStore, PgStore, Store};
+
+/// The in-memory sample data the dashboard falls back to.
+pub fn sample_store(settings: &Settings) -> MemoryStore {
+    let shop = settings.sample_shop();
+    let records = orders_core::sample::generate(
+        &shop,
+        SAMPLE_ORDERS,
+        orders_core::sample::DEFAULT_SEED,
+        to_micros(chrono::Utc::now()),
+    );
+    MemoryStore::with_orders(&shop, records)
+}
+
+/// Connects to PostgreSQL and applies pending migrations; fails with a message saying which.
+pub async fn open_database(settings: &Settings) -> Result<PgStore> {
+    let url = redact(&settings.database_url);
+    let store = PgStore::connect_lazy(&settings.database_url)
+        .with_context(|| format!("DATABASE_URL '{url}' is not a valid PostgreSQL URL"))?;
+    store
+        .migrate()
+        .await
+        .with_context(|| format!("could not apply the database migrations to {url}"))?;
+    Ok(store)
+}
+
+/// The service with its stores: the sample store alone under `USE_MOCK_DATA`, else PostgreSQL with
+/// the sample store as the dashboard's fallback.
+pub async fn build_service(settings: &Settings) -> Result<Service> {
+    let sample = sample_store(settings);
+    let primary = if settings.use_mock_data {
+        tracing::warn!("USE_MOCK_DATA is set: serving the in-memory sample data, no database");
+        Store::Memory(sample.clone())
+    } else {
+        Store::Postgres(open_database(settings).await?)
+    };
+    Ok(Service::new(
+        primary,
+        Some(sample),
+        settings.sample_shop(),
+        settings.thresholds(),
+    ))
+}
+
+/// The application, bound to its address and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free port) and assembles the routes.
+    pub async fn build(
+        settings: &Settings,
+        service: Service,
+        leptos_options: LeptosOptions,
+    ) -> Result<Self> {
+        let listener = TcpListener::bind(settings.site_addr)
+            .await
+            .with_context(|| format!("could not listen on {}", settings.site_addr))?;
+        let state = AppState {
+            service,
+            leptos_options,
+        };
+        let router = crate::routes::router()
+            .with_state(state.clone())
+            .merge(crate::dashboard::router(state))
+            .layer(TraceLayer::new_for_http());
+        Ok(Application { listener, router })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        tracing::info!(addr = %self.local_addr(), "serving");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the server stopped with an error")
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,354 @@
+//! The in-memory store: the sample data the dashboard falls back to while the database is away, and
+//! the whole store under `USE_MOCK_DATA`. It obeys the same contract as PostgreSQL (the integration
+//! suite runs against both).
+//!
+//! One mutex guards everything; a write checks every order first and changes nothing unless all
+//! checks pass, so each request is all-or-nothing and concurrent requests are serialised.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use orders_core::effects::{
+    change_assignment, plan_fulfill, plan_return, plan_support, FulfillPlan, OutboxEvent,
+    ReturnPlan,
+};
+use orders_core::query::PageWindow;
+use orders_core::record::{OrderRecord, SupportRecord};
+use orders_core::{
+    AssignCommand, AssignedOrder, EscalatedOrder, FulfillCommand, FulfilledOrder,
+    FulfillmentStatus, ListQuery, Order, OrderRef, ReturnCommand, SupportCommand, TabCounts,
+    Thresholds, TimelineEntry,
+};
+
+use super::{new_shipment_id, Page, StoreError};
+
+/// The sample store, cheap to clone (clones share the data).
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    shops: Arc<Mutex<HashMap<String, ShopData>>>,
+}
+
+#[derive(Default)]
+struct ShopData {
+    orders: Vec<OrderRecord>,
+    outbox: Vec<OutboxEvent>,
+    shopify_cursor: Option<String>,
+}
+
+impl ShopData {
+    /// The index of the order `r` names: by GID, or by name (the newest with that name).
+    fn find(&self, r: &OrderRef) -> Option<usize> {
+        match r {
+            OrderRef::Id(id) => self.orders.iter().position(|o| &o.id == id),
+            OrderRef::Name(name) => self
+                .orders
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| &o.order_number == name)
+                .max_by_key(|(_, o)| o.created_at)
+                .map(|(i, _)| i),
+        }
+    }
+
+    /// Resolves every reference, or names all those that match nothing. Two references to one
+    /// order resolve once.
+    fn resolve(&self, refs: &[OrderRef]) -> Result<Vec<usize>, StoreError> {
+        let mut found = Vec::with_capacity(refs.len());
+        let mut missing = Vec::new();
+        for r in refs {
+            match self.find(r) {
+                Some(i) if !found.contains(&i) => found.push(i),
+                Some(_) => {}
+                None => missing.push(r.to_string()),
+            }
+        }
+        if missing.is_empty() {
+            Ok(found)
+        } else {
+            Err(StoreError::OrdersNotFound(missing))
+        }
+    }
+}
+
+fn record_change(
+    order: &mut OrderRecord,
+    entries: impl IntoIterator<Item = TimelineEntry>,
+    now: DateTime<Utc>,
+) {
+    order.timeline.extend(entries);
+    order.updated_at = now;
+}
+
+impl MemoryStore {
+    /// A store holding `records` as the orders of `shop`.
+    pub fn with_orders(shop: &str, records: Vec<OrderRecord>) -> Self {
+        let store = MemoryStore::default();
+        store.lock().insert(
+            shop.to_owned(),
+            ShopData {
+                orders: records,
+                ..Default::default()
+            },
+        );
+        store
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, ShopData>> {
+        // A panic while holding the lock cannot leave half a write behind (writes mutate only after
+        // every check), so a poisoned lock is still consistent.
+        self.shops.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn with_shop<T>(
+        &self,
+        shop: &str,
+        f: impl FnOnce(&mut ShopData) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut shops = self.lock();
+        match shops.get_mut(shop) {
+            Some(data) => f(data),
+            None => f(&mut ShopData::default()),
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    pub async fn list_orders(
+        &self,
+        query: &ListQuery,
+        window: PageWindow,
+        now: DateTime<Utc>,
+        th: &Thresholds,
+    ) -> Result<Page, StoreError> {
+        self.with_shop(&query.shop_domain, |data| {
+            let mut counts = TabCounts::default();
+            let mut rows: Vec<&OrderRecord> = Vec::new();
+            for o in &data.orders {
+                if !query.filter.matches(
+                    o.status(),
+                    o.priority,
+                    o.assigned_to.as_deref(),
+                    o.created_at,
+                ) {
+                    continue;
+                }
+                let facts = o.facts();
+                counts.add(&facts, now, th);
+                if facts.in_tab(query.tab, now, th) {
+                    rows.push(o);
+                }
+            }
+            rows.sort_unstable_by(|a, b| {
+                b.created_at
+                    .cmp(&a.created_at)
+                    .then_with(|| b.id.as_bytes().cmp(a.id.as_bytes()))
+            });
+            let start = usize::try_from(window.offset)
+                .unwrap_or(usize::MAX)
+                .min(rows.len());
+            let end = start
+                .saturating_add(usize::try_from(window.limit).unwrap_or(usize::MAX))
+                .min(rows.len());
+            Ok(Page {
+                orders: rows[start..end]
+                    .iter()
+                    .map(|o| o.to_order(now, th))
+                    .collect(),
+                counts,
+                shopify_cursor: data.shopify_cursor.clone(),
+            })
+        })
+    }
+
+    pub async fn get_order(
+        &self,
+        shop: &str,
+        order: &OrderRef,
+        now: DateTime<Utc>,
+        th: &Thresholds,
+    ) -> Result<Option<Order>, StoreError> {
+        self.with_shop(shop, |data| {
+            Ok(data.find(order).map(|i| data.orders[i].to_order(now, th)))
+        })
+    }
+
+    pub async fn assign(
+        &self,
+        cmd: &AssignCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AssignedOrder>, StoreError> {
+        self.with_shop(&cmd.shop_domain, |data| {
+            let found = data.resolve(&cmd.orders)?;
+            let mut updated = Vec::with_capacity(found.len());
+            for i in found {
+                let order = &mut data.orders[i];
+                if let Some(change) = change_assignment(
+                    &order.id,
+                    order.assigned_to.as_deref(),
+                    cmd.assignee.as_deref(),
+                    now,
+                ) {
+                    order.assigned_to = change.assigned_to;
+                    record_change(order, [change.entry], now);
+                    data.outbox.push(change.outbox);
+                }
+                updated.push(AssignedOrder {
+                    id: order.id.clone(),
+                    assigned_to: order.assigned_to.clone(),
+                });
+            }
+            Ok(updated)
+        })
+    }
+
+    pub async fn fulfill(
+        &self,
+        cmd: &FulfillCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FulfilledOrder>, StoreError> {
+        self.with_shop(&cmd.shop_domain, |data| {
+            let found = data.resolve(&cmd.orders)?;
+            let mut plans = Vec::with_capacity(found.len());
+            let mut cancelled = Vec::new();
+            for &i in &found {
+                let o = &data.orders[i];
+                match plan_fulfill(
+                    &o.id,
+                    o.status(),
+                    cmd.tracking.as_ref(),
+                    &new_shipment_id(),
+                    now,
+                ) {
+                    Ok(plan) => plans.push((i, plan)),
+                    Err(c) => cancelled.push(c.0),
+                }
+            }
+            if !cancelled.is_empty() {
+                return Err(StoreError::Cancelled(cancelled));
+            }
+            let mut updated = Vec::with_capacity(plans.len());
+            for (i, plan) in plans {
+                let order = &mut data.orders[i];
+                let mut tracking = None;
+                if let FulfillPlan::Fulfill { shipment, entries } = plan {
+                    order.fulfillment_status = FulfillmentStatus::Fulfilled;
+                    if let Some(s) = shipment {
+                        tracking = s.tracking.clone();
+                        order.shipments.push(s);
+                    }
+                    record_change(order, entries, now);
+                }
+                updated.push(FulfilledOrder {
+                    id: order.id.clone(),
+                    fulfillment_status: FulfillmentStatus::Fulfilled,
+                    tracking,
+                });
+            }
+            Ok(updated)
+        })
+    }
+
+    pub async fn escalate(
+        &self,
+        cmd: &SupportCommand,
+        thread: &str,
+        now: DateTime<Utc>,
+    ) -> Result<EscalatedOrder, StoreError> {
+        self.with_shop(&cmd.shop_domain, |data| {
+            let i = data.resolve(std::slice::from_ref(&cmd.order))?[0];
+            let order = &mut data.orders[i];
+            let plan = plan_support(
+                &order.id,
+                thread,
+                &cmd.note,
+                order.assigned_to.as_deref(),
+                now,
+            );
+            order.support.push(SupportRecord {
+                thread: thread.to_owned(),
+                note: cmd.note.clone(),
+                open: true,
+                created_at: now,
+            });
+            let mut entries = vec![plan.entry];
+            data.outbox.push(plan.outbox);
+            if let Some(change) = plan.assignment {
+                order.assigned_to = change.assigned_to;
+                entries.push(change.entry);
+                data.outbox.push(change.outbox);
+            }
+            record_change(order, entries, now);
+            Ok(EscalatedOrder {
+                id: order.id.clone(),
+                support_thread: thread.to_owned(),
+            })
+        })
+    }
+
+    pub async fn apply_return_action(
+        &self,
+        cmd: &ReturnCommand,
+        now: DateTime<Utc>,
+    ) -> Result<ReturnPlan, StoreError> {
+        self.with_shop(&cmd.shop_domain, |data| {
+            let i = data.resolve(std::slice::from_ref(&cmd.order))?[0];
+            let order = &mut data.orders[i];
+            let Some(ret) = order.return_.as_mut() else {
+                return Err(StoreError::NoReturn(cmd.order.to_string()));
+            };
+            let plan = plan_return(
+                &order.id,
+                &ret.id,
+                ret.state,
+                cmd.action,
+                cmd.note.as_deref(),
+                now,
+            )?;
+            ret.state = plan.to;
+            ret.updated_at = now;
+            record_change(order, [plan.entry.clone()], now);
+            data.outbox.push(plan.outbox.clone());
+            Ok(plan)
+        })
+    }
+
+    pub async fn replace_orders(
+        &self,
+        shop: &str,
+        records: &[OrderRecord],
+    ) -> Result<(), StoreError> {
+        let mut shops = self.lock();
+        let data = shops.entry(shop.to_owned()).or_default();
+        data.orders = records.to_vec();
+        data.outbox.clear();
+        Ok(())
+    }
+
+    pub async fn outbox(&self, shop: &str) -> Result<Vec<OutboxEvent>, StoreError> {
+        self.with_shop(shop, |data| Ok(data.outbox.clone()))
+    }
+
+    pub async fn timeline(
+        &self,
+        shop: &str,
+        order_id: &str,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
+        self.with_shop(shop, |data| {
+            Ok(data
+                .orders
+                .iter()
+                .find(|o| o.id == order_id)
+                .map(|o| o.timeline.clone())
+                .unwrap_or_default())
+        })
+    }
+
+    pub async fn shops(&self) -> Result<Vec<String>, StoreError> {
+        let mut shops: Vec<String> = self.lock().keys().cloned().collect();
+        shops.sort();
+        Ok(shops)
+    }
+}

@@ -1,0 +1,163 @@
+//! The stores behind the one service layer: PostgreSQL, the system of record, and the in-memory
+//! sample store, the fallback the dashboard runs on when the database is away.
+//!
+//! Both obey the same contract (the integration suite runs against each):
+//! - every read and write is scoped by shop; an unknown shop simply has no orders;
+//! - a write resolves every order reference first (GID, numeric id or `#name`, see [`OrderRef`]), and
+//!   fails with [`StoreError::OrdersNotFound`] naming the references as the client wrote them if any
+//!   is missing; it then locks the orders (in id order), asks [`orders_core::effects`] what changes,
+//!   and persists exactly that — order fields, timeline entries and outbox events — all or nothing;
+//! - list order is `createdAt` descending, then `id` descending compared bytewise;
+//! - timestamps are kept to the microsecond.
+
+pub mod memory;
+pub mod postgres;
+
+use chrono::{DateTime, Utc};
+use orders_core::effects::{OutboxEvent, ReturnPlan};
+use orders_core::query::PageWindow;
+use orders_core::record::OrderRecord;
+use orders_core::{
+    AssignCommand, AssignedOrder, EscalatedOrder, FulfillCommand, FulfilledOrder, ListQuery, Order, OrderRef,
+    ReturnCommand, SupportCommand, TabCounts, Thresholds, TransitionError,
+};
+
+pub use memory::MemoryStore;
+pub use postgres::PgStore;
+
+/// Why a store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Some references name no order of the shop (the references as the client wrote them).
+    #[error("no order {} in this shop", .0.join(", "))]
+    OrdersNotFound(Vec<String>),
+    /// A returns action on an order that has no return (the reference as written).
+    #[error("order {0} has no return")]
+    NoReturn(String),
+    /// A fulfill naming cancelled orders (their GIDs).
+    #[error("cancelled orders cannot be fulfilled: {}", .0.join(", "))]
+    Cancelled(Vec<String>),
+    /// A known return action the return's state forbids.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The database cannot be reached or is shutting down: worth retrying later.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// Anything else: a bug or a broken invariant. Logged; the client learns little.
+    #[error("internal store error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// One page of a list, with the tab counts under the same filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The rows of the window, in list order.
+    pub orders: Vec<Order>,
+    pub counts: TabCounts,
+    /// The Shopify GraphQL cursor the poller last reached for the shop.
+    pub shopify_cursor: Option<String>,
+}
+
+/// Where the orders are kept.
+#[derive(Clone)]
+pub enum Store {
+    Postgres(PgStore),
+    Memory(MemoryStore),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            Store::Postgres($store) => $call,
+            Store::Memory($store) => $call,
+        }
+    };
+}
+
+impl Store {
+    /// Whether this is the in-memory sample store.
+    pub fn is_sample(&self) -> bool {
+        matches!(self, Store::Memory(_))
+    }
+
+    /// Succeeds when the store can answer queries.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, s => s.ping().await)
+    }
+
+    /// The rows of `window` in `query.tab` under `query.filter`, the tab counts under the filter, and
+    /// the shop's Shopify cursor.
+    pub async fn list_orders(
+        &self,
+        query: &ListQuery,
+        window: PageWindow,
+        now: DateTime<Utc>,
+        th: &Thresholds,
+    ) -> Result<Page, StoreError> {
+        dispatch!(self, s => s.list_orders(query, window, now, th).await)
+    }
+
+    /// One order of a shop, or `None`.
+    pub async fn get_order(
+        &self,
+        shop: &str,
+        order: &OrderRef,
+        now: DateTime<Utc>,
+        th: &Thresholds,
+    ) -> Result<Option<Order>, StoreError> {
+        dispatch!(self, s => s.get_order(shop, order, now, th).await)
+    }
+
+    /// Records the owner of each order (in `order_assignments`), with a timeline entry and an outbox
+    /// row for each order whose owner changed. Answers in request order.
+    pub async fn assign(&self, cmd: &AssignCommand, now: DateTime<Utc>) -> Result<Vec<AssignedOrder>, StoreError> {
+        dispatch!(self, s => s.assign(cmd, now).await)
+    }
+
+    /// Marks the orders fulfilled (already fulfilled ones are left alone), recording the tracking as an
+    /// in-transit shipment of each order it fulfils. Refuses the whole request if any order is cancelled.
+    pub async fn fulfill(&self, cmd: &FulfillCommand, now: DateTime<Utc>) -> Result<Vec<FulfilledOrder>, StoreError> {
+        dispatch!(self, s => s.fulfill(cmd, now).await)
+    }
+
+    /// Opens a support escalation under `thread`, hands the order to the assistant, and queues it.
+    pub async fn escalate(
+        &self,
+        cmd: &SupportCommand,
+        thread: &str,
+        now: DateTime<Utc>,
+    ) -> Result<EscalatedOrder, StoreError> {
+        dispatch!(self, s => s.escalate(cmd, thread, now).await)
+    }
+
+    /// Moves the order's return through the state machine; concurrent actions are serialised by the
+    /// order's row lock, so the loser sees the new state and gets [`StoreError::Transition`].
+    pub async fn apply_return_action(&self, cmd: &ReturnCommand, now: DateTime<Utc>) -> Result<ReturnPlan, StoreError> {
+        dispatch!(self, s => s.apply_return_action(cmd, now).await)
+    }
+
+    /// Registers the shop if needed and replaces all of its orders with `records` (the seed command).
+    pub async fn replace_orders(&self, shop: &str, records: &[OrderRecord]) -> Result<(), StoreError> {
+        dispatch!(self, s => s.replace_orders(shop, records).await)
+    }
+
+    /// The shop's outbox, oldest first.
+    pub async fn outbox(&self, shop: &str) -> Result<Vec<OutboxEvent>, StoreError> {
+        dispatch!(self, s => s.outbox(shop).await)
+    }
+
+    /// The full history of one order, oldest first (for tests and the order page).
+    pub async fn timeline(&self, shop: &str, order_id: &str) -> Result<Vec<orders_core::TimelineEntry>, StoreError> {
+        dispatch!(self, s => s.timeline(shop, order_id).await)
+    }
+
+    /// Every known shop domain, sorted.
+    pub async fn shops(&self) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, s => s.shops().await)
+    }
+}
+
+/// A fresh id for a shipment recorded by a fulfill.
+pub fn new_shipment_id() -> String {
+    format!("shp_{}", uuid::Uuid::new_v4().simple())
+}

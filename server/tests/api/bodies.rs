@@ -1,0 +1,64 @@
+//! What the write API does with bodies that are not what it expects (SPEC §3).
+
+use serde_json::json;
+
+use crate::contract;
+use crate::helpers::*;
+
+async fn a_body_that_is_not_json_is_a_415(app: TestApp) {
+    app.seed(SHOP, vec![order(5001).build()]).await;
+    for path in ["assign", "fulfill", "support", "returns"] {
+        app.post_raw(path, Some("text/plain"), b"orderIds=5001".to_vec())
+            .await
+            .assert_failure(415, &["JSON"]);
+        app.post_raw(path, None, b"orderIds=5001".to_vec())
+            .await
+            .assert_failure(415, &["JSON"]);
+    }
+}
+
+async fn malformed_json_is_a_400(app: TestApp) {
+    app.post_raw(
+        "assign",
+        Some("application/json"),
+        b"{\"orderIds\": [".to_vec(),
+    )
+    .await
+    .assert_failure(400, &["JSON"]);
+    app.post_raw("assign", Some("application/json"), b"[1, 2]".to_vec())
+        .await
+        .assert_failure(400, &["object"]);
+}
+
+async fn a_body_over_one_mebibyte_is_a_413(app: TestApp) {
+    let big = format!(
+        "{{\"orderIds\": [\"5001\"], \"assignee\": \"sam\", \"pad\": \"{}\"}}",
+        "x".repeat(1024 * 1024)
+    );
+    app.post_raw("assign", Some("application/json"), big.into_bytes())
+        .await
+        .assert_failure(413, &[]);
+}
+
+async fn unknown_fields_are_ignored(app: TestApp) {
+    app.seed(SHOP, vec![order(5001).build()]).await;
+    app.post("assign", json!({"orderIds": ["5001"], "assignee": "sam", "shop_domain": SHOP, "priority": "x", "v": 1.2}))
+        .await
+        .assert_ok();
+}
+
+async fn a_json_body_without_content_type_is_accepted(app: TestApp) {
+    app.seed(SHOP, vec![order(5001).build()]).await;
+    let body = json!({"orderIds": ["5001"], "assignee": "sam", "shop_domain": SHOP}).to_string();
+    app.post_raw("assign", None, body.into_bytes())
+        .await
+        .assert_ok();
+}
+
+contract!(
+    a_body_that_is_not_json_is_a_415,
+    malformed_json_is_a_400,
+    a_body_over_one_mebibyte_is_a_413,
+    unknown_fields_are_ignored,
+    a_json_body_without_content_type_is_accepted,
+);

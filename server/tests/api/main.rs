@@ -1,0 +1,10 @@
+//! The contract suite: the real server on a random port, spoken to over HTTP, run once against
+//! PostgreSQL (a fresh database per test) and once against the in-memory sample store.
+
+mod bodies;
+mod health;
+mod helpers;
+mod list;
+mod read_one;
+mod returns;
+mod writes;

@@ -18,8 +18,8 @@ use orders_core::effects::{OutboxEvent, ReturnPlan};
 use orders_core::query::PageWindow;
 use orders_core::record::OrderRecord;
 use orders_core::{
-    AssignCommand, AssignedOrder, EscalatedOrder, FulfillCommand, FulfilledOrder, ListQuery, Order, OrderRef,
-    ReturnCommand, SupportCommand, TabCounts, Thresholds, TransitionError,
+    AssignCommand, AssignedOrder, EscalatedOrder, FulfillCommand, FulfilledOrder, ListQuery, Order,
+    OrderRef, ReturnCommand, SupportCommand, TabCounts, Thresholds, TransitionError,
 };
 
 pub use memory::MemoryStore;
@@ -110,13 +110,21 @@ impl Store {
 
     /// Records the owner of each order (in `order_assignments`), with a timeline entry and an outbox
     /// row for each order whose owner changed. Answers in request order.
-    pub async fn assign(&self, cmd: &AssignCommand, now: DateTime<Utc>) -> Result<Vec<AssignedOrder>, StoreError> {
+    pub async fn assign(
+        &self,
+        cmd: &AssignCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AssignedOrder>, StoreError> {
         dispatch!(self, s => s.assign(cmd, now).await)
     }
 
     /// Marks the orders fulfilled (already fulfilled ones are left alone), recording the tracking as an
     /// in-transit shipment of each order it fulfils. Refuses the whole request if any order is cancelled.
-    pub async fn fulfill(&self, cmd: &FulfillCommand, now: DateTime<Utc>) -> Result<Vec<FulfilledOrder>, StoreError> {
+    pub async fn fulfill(
+        &self,
+        cmd: &FulfillCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FulfilledOrder>, StoreError> {
         dispatch!(self, s => s.fulfill(cmd, now).await)
     }
 
@@ -132,12 +140,20 @@ impl Store {
 
     /// Moves the order's return through the state machine; concurrent actions are serialised by the
     /// order's row lock, so the loser sees the new state and gets [`StoreError::Transition`].
-    pub async fn apply_return_action(&self, cmd: &ReturnCommand, now: DateTime<Utc>) -> Result<ReturnPlan, StoreError> {
+    pub async fn apply_return_action(
+        &self,
+        cmd: &ReturnCommand,
+        now: DateTime<Utc>,
+    ) -> Result<ReturnPlan, StoreError> {
         dispatch!(self, s => s.apply_return_action(cmd, now).await)
     }
 
     /// Registers the shop if needed and replaces all of its orders with `records` (the seed command).
-    pub async fn replace_orders(&self, shop: &str, records: &[OrderRecord]) -> Result<(), StoreError> {
+    pub async fn replace_orders(
+        &self,
+        shop: &str,
+        records: &[OrderRecord],
+    ) -> Result<(), StoreError> {
         dispatch!(self, s => s.replace_orders(shop, records).await)
     }
 
@@ -147,7 +163,11 @@ impl Store {
     }
 
     /// The full history of one order, oldest first (for tests and the order page).
-    pub async fn timeline(&self, shop: &str, order_id: &str) -> Result<Vec<orders_core::TimelineEntry>, StoreError> {
+    pub async fn timeline(
+        &self,
+        shop: &str,
+        order_id: &str,
+    ) -> Result<Vec<orders_core::TimelineEntry>, StoreError> {
         dispatch!(self, s => s.timeline(shop, order_id).await)
     }
 

@@ -27,7 +27,7 @@ contract!(health_and_readiness_answer);
 /// A server whose database does not answer (nothing listens on port 1).
 async fn spawn_without_database() -> TestApp {
     let store = PgStore::connect_lazy("postgres://postgres@127.0.0.1:1/nowhere").unwrap();
-    spawn_on(Store::Postgres(store), Backend::Postgres).await
+    spawn_on(Store::Postgres(store)).await
 }
 
 #[tokio::test]

@@ -43,7 +43,6 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub store: Store,
-    pub backend: Backend,
 }
 
 /// The admin URL tests create their databases through.
@@ -90,7 +89,7 @@ pub fn leptos_options() -> leptos::config::LeptosOptions {
 }
 
 /// Starts the server on a random port over `store`.
-pub async fn spawn_on(store: Store, backend: Backend) -> TestApp {
+pub async fn spawn_on(store: Store) -> TestApp {
     let settings = test_settings();
     let service = Service::new(
         store.clone(),
@@ -107,7 +106,6 @@ pub async fn spawn_on(store: Store, backend: Backend) -> TestApp {
         address,
         client: reqwest::Client::new(),
         store,
-        backend,
     }
 }
 
@@ -116,7 +114,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         Backend::Postgres => Store::Postgres(fresh_database().await),
         Backend::Memory => Store::Memory(MemoryStore::default()),
     };
-    spawn_on(store, backend).await
+    spawn_on(store).await
 }
 
 /// A response's status and JSON body.

@@ -76,8 +76,8 @@ fn ids_of(body: &Value) -> Vec<u64> {
 async fn each_tab_holds_exactly_its_orders(app: TestApp) {
     seed_tab_fixture(&app).await;
     let expect: &[(&str, &[u64])] = &[
-        ("all", &[5002, 5007, 5001, 5004, 5008, 5003, 5005, 5006]),
-        ("unfulfilled", &[5002, 5007, 5001, 5008]),
+        ("all", &[5007, 5002, 5001, 5004, 5008, 5003, 5005, 5006]),
+        ("unfulfilled", &[5007, 5002, 5001, 5008]),
         ("tracking_pending", &[5001]),
         ("delayed", &[5003]),
         ("returns", &[5005]),

@@ -120,7 +120,7 @@ async fn concurrent_actions_on_one_return_apply_once(app: TestApp) {
     let conflicts = replies.iter().filter(|r| r.status == 409).count();
     // request_inspection and deny are both legal from in_transit, but only one may apply from it;
     // deny is also legal from inspection, so at most one further deny may follow an inspection.
-    assert!(ok >= 1 && ok <= 2, "{ok} applied");
+    assert!((1..=2).contains(&ok), "{ok} applied");
     assert_eq!(ok + conflicts, 8);
     let history = app.history(&gid(5001)).await;
     assert_eq!(

@@ -1,7 +1,75 @@
-//! The Orders dashboard.
-use leptos::prelude::*;
+//! The Orders dashboard: the HTML shell, the routes and the pages, rendered on the server (feature
+//! `ssr`, used by `server`) and hydrated in the browser (feature `hydrate`, used by `frontend`).
+//!
+//! Server-only code sits behind `#[cfg(feature = "ssr")]`: the [`backend`] port the server
+//! implements, and the bodies of the server functions. Everything else compiles for both sides.
 
+#[cfg(feature = "ssr")]
+pub mod backend;
+pub mod orders;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The HTML document around the app: what the server sends before the app's own markup.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="bg-zinc-50 text-zinc-900 antialiased">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The dashboard's routes. `data-hydrated="true"` appears on the root element once the WASM has
+/// taken over the server-rendered page (an effect runs only in the browser), which is what the
+/// browser tests wait for.
 #[component]
 pub fn App() -> impl IntoView {
-    view! { <p>"Orders"</p> }
+    provide_meta_context();
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/orders-sync.css"/>
+        <Title formatter=|text| format!("{text} · Orders ↔ Sync")/>
+        <div id="app" class="min-h-screen" data-hydrated=move || hydrated.get().then_some("true")>
+            <Router>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=|| view! { <Redirect path="/orders"/> }/>
+                    // Async: the table is in the first byte stream, so the page works before (and
+                    // without) the WASM.
+                    <Route path=path!("/orders") view=orders::OrdersPage ssr=SsrMode::Async/>
+                </Routes>
+            </Router>
+        </div>
+    }
+}
+
+/// Any path the dashboard does not know.
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <Title text="Not found"/>
+        <main class="mx-auto max-w-3xl px-4 py-16 text-center">
+            <h1 class="text-lg font-semibold">"Page not found"</h1>
+            <p class="mt-2 text-zinc-600">
+                "There is nothing at this address. " <a class="text-sky-700 underline" href="/orders">
+                    "Go to the orders"
+                </a>
+            </p>
+        </main>
+    }
 }

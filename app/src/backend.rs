@@ -1,0 +1,20 @@
+//! The port the dashboard needs from the server: one page of orders and the list of shops. The
+//! server implements it over its service layer and hands it to the server functions through
+//! context, so this crate never sees a store, a pool or a setting.
+
+/// What the dashboard asks of Sync.
+#[async_trait::async_trait]
+pub trait OrdersBackend: Send + Sync + 'static {
+    /// One page for the dashboard. `sample` is true when it came from the in-memory sample data.
+    async fn list_orders(&self, query: orders_core::ListQuery) -> Result<Listing, String>;
+    /// Known shop domains sorted, and whether they come from sample data.
+    async fn shops(&self) -> (Vec<String>, bool);
+}
+
+/// A page of orders and where it came from.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub list: orders_core::OrderList,
+    /// The page came from the built-in sample data, not the database.
+    pub sample: bool,
+}

@@ -1,0 +1,99 @@
+//! The server function behind the `/orders` page: a thin door onto the [`OrdersBackend`] the
+//! server provides through context. It chooses the shop, validates the page's query with the
+//! core's own rules (the read API's parameters) and turns the answer into an [`OrdersView`].
+//!
+//! [`OrdersBackend`]: crate::backend::OrdersBackend
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use super::model::{LoadError, OrdersView};
+
+/// One page of the dashboard. `shop` is the `?shop=` of the URL; `query` the page's other
+/// parameters, as given (`tab`, `pageSize`, `cursor`, `direction`, filters).
+#[server(input = Json)]
+pub async fn load_orders(
+    shop: Option<String>,
+    query: Vec<(String, String)>,
+) -> Result<OrdersView, LoadError> {
+    use std::sync::Arc;
+
+    use crate::backend::OrdersBackend;
+
+    let backend = use_context::<Arc<dyn OrdersBackend>>()
+        .ok_or_else(|| LoadError::Unavailable("the dashboard has no orders backend".into()))?;
+    let named = shop.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let configured = std::env::var("DASHBOARD_SHOP").ok();
+    let chosen = match ssr::choose_shop(named, configured.as_deref()) {
+        Some(shop) => shop,
+        None => {
+            let (known, _) = backend.shops().await;
+            known.into_iter().next().ok_or(LoadError::NoShop)?
+        }
+    };
+    let query = orders_core::ListQuery::parse(query, Some(&chosen)).map_err(|e| {
+        ssr::set_status(400);
+        LoadError::BadQuery {
+            param: if e.param == "shop_domain" {
+                "shop".into()
+            } else {
+                e.param.into()
+            },
+            message: e.message,
+        }
+    })?;
+    let listing = backend.list_orders(query.clone()).await.map_err(|e| {
+        tracing::warn!(shop = %query.shop_domain, error = %e, "the dashboard could not list orders");
+        ssr::set_status(503);
+        LoadError::Unavailable(e)
+    })?;
+    Ok(OrdersView::build(
+        &query,
+        listing.list,
+        listing.sample,
+        named,
+        chrono::Utc::now(),
+    ))
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use http::StatusCode;
+    use leptos::prelude::use_context;
+
+    /// The shop named in the URL wins, then `DASHBOARD_SHOP`; `None` means "the first known shop".
+    pub fn choose_shop(named: Option<&str>, configured: Option<&str>) -> Option<String> {
+        named
+            .or(configured.map(str::trim).filter(|s| !s.is_empty()))
+            .map(str::to_owned)
+    }
+
+    /// Gives the server-rendered page the HTTP status of what went wrong (no-op in other calls).
+    pub fn set_status(code: u16) {
+        if let (Some(options), Ok(status)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            StatusCode::from_u16(code),
+        ) {
+            options.set_status(status);
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::choose_shop;
+
+        #[test]
+        fn the_url_wins_over_the_configured_shop_which_wins_over_the_first_known() {
+            assert_eq!(
+                choose_shop(Some("a.myshopify.com"), Some("b.myshopify.com")).as_deref(),
+                Some("a.myshopify.com")
+            );
+            assert_eq!(
+                choose_shop(None, Some(" b.myshopify.com ")).as_deref(),
+                Some("b.myshopify.com")
+            );
+            assert_eq!(choose_shop(None, Some("")), None);
+            assert_eq!(choose_shop(None, None), None);
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! The `/orders` page: tabs with count badges, the orders table and cursor pagination. The whole
+//! view state lives in the URL (the read API's own parameters, plus `shop`), and every control is
+//! a plain link, so the page works before the WASM loads and a shared link shows the same view.
+//!
+//! The larger pieces return `AnyView`: erasing their types keeps the page's view type shallow
+//! enough for the optimised WASM build (whose layout queries otherwise overflow) and compiles faster.
+
+mod load;
+mod model;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use orders_core::{AlertKind, FinancialStatus, OrderStatus, Priority, ReturnState};
+
+pub use load::{load_orders, LoadOrders};
+pub use model::{tab_label, LoadError, OrderRow, OrdersView, TabLink};
+
+/// The orders page: reads the URL, loads the page through [`load_orders`] (on the server for the
+/// first render, by a server-function call on later navigations) and renders it.
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let params = use_query_map();
+    let page = Resource::new(
+        move || {
+            params.with(|p| {
+                let shop = p.get("shop");
+                let rest: Vec<(String, String)> = p
+                    .into_iter()
+                    .filter(|(k, _)| *k != "shop")
+                    .map(|(k, v)| (k.to_string(), v.to_owned()))
+                    .collect();
+                (shop, rest)
+            })
+        },
+        |(shop, query)| load_orders(shop, query),
+    );
+
+    view! {
+        <Title text="Orders"/>
+        <Transition fallback=|| {
+            view! { <p class="px-4 py-8 text-zinc-500">"Loading orders…"</p> }
+        }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(view) => view! { <OrdersScreen view/> }.into_any(),
+                    Err(error) => view! { <LoadFailed error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The page once its data is there.
+#[component]
+fn OrdersScreen(view: OrdersView) -> impl IntoView {
+    let OrdersView {
+        shop,
+        sample,
+        tabs,
+        rows,
+        first_row,
+        last_row,
+        total,
+        previous_href,
+        next_href,
+    } = view;
+    view! {
+        <header class="border-b border-zinc-200 bg-white">
+            <div class="mx-auto flex max-w-7xl items-center justify-between px-4 py-3">
+                <h1 class="text-base font-semibold">"Orders"</h1>
+                <span class="text-sm text-zinc-500" data-testid="shop">
+                    {shop}
+                </span>
+            </div>
+        </header>
+        <main class="mx-auto max-w-7xl space-y-3 px-4 py-4 text-sm">
+            {sample.then(|| view! { <SampleBanner/> })}
+            <TabBar tabs/>
+            <OrdersTable rows/>
+            <Pagination first_row last_row total previous_href next_href/>
+        </main>
+    }
+}
+
+/// Says plainly that what is on screen is not the shop's real data.
+#[component]
+fn SampleBanner() -> impl IntoView {
+    view! {
+        <div
+            role="status"
+            data-testid="sample-banner"
+            class="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-amber-900"
+        >
+            "Showing sample data — the database is unavailable"
+        </div>
+    }
+}
+
+/// The six tabs, each with its count badge.
+#[component]
+fn TabBar(tabs: Vec<TabLink>) -> AnyView {
+    view! {
+        <nav aria-label="Order views" class="border-b border-zinc-200">
+            <ul class="-mb-px flex flex-wrap gap-x-1">
+                {tabs
+                    .into_iter()
+                    .map(|t| {
+                        let class = if t.active {
+                            "flex items-center gap-1.5 border-b-2 border-zinc-900 px-3 py-2 font-medium text-zinc-900"
+                        } else {
+                            "flex items-center gap-1.5 border-b-2 border-transparent px-3 py-2 text-zinc-600 hover:border-zinc-300 hover:text-zinc-900"
+                        };
+                        view! {
+                            <li>
+                                <a
+                                    href=t.href
+                                    class=class
+                                    data-tab=t.tab.as_str()
+                                    aria-current=t.active.then_some("page")
+                                >
+                                    {tab_label(t.tab)}
+                                    <span
+                                        class="rounded-full bg-zinc-100 px-1.5 py-px text-xs tabular-nums text-zinc-700"
+                                        data-testid="tab-count"
+                                    >
+                                        {t.count}
+                                    </span>
+                                </a>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </nav>
+    }
+    .into_any()
+}
+
+/// The dense table of orders.
+#[component]
+fn OrdersTable(rows: Vec<OrderRow>) -> AnyView {
+    let empty = rows.is_empty();
+    view! {
+        <div class="overflow-x-auto rounded-lg border border-zinc-200 bg-white shadow-sm">
+            <table class="min-w-full text-left" data-testid="orders-table">
+                <thead class="border-b border-zinc-200 bg-zinc-50 text-xs font-medium text-zinc-500">
+                    <tr>
+                        <th scope="col" class="px-3 py-2">"Order"</th>
+                        <th scope="col" class="px-3 py-2">"Date"</th>
+                        <th scope="col" class="px-3 py-2">"Customer"</th>
+                        <th scope="col" class="px-3 py-2 text-right">"Total"</th>
+                        <th scope="col" class="px-3 py-2">"Payment"</th>
+                        <th scope="col" class="px-3 py-2">"Fulfillment"</th>
+                        <th scope="col" class="px-3 py-2">"Priority"</th>
+                        <th scope="col" class="px-3 py-2">"Assignee"</th>
+                        <th scope="col" class="px-3 py-2">"Alerts"</th>
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-zinc-100">
+                    {empty
+                        .then(|| {
+                            view! {
+                                <tr>
+                                    <td colspan="9" class="px-3 py-8 text-center text-zinc-500">
+                                        "No orders in this view."
+                                    </td>
+                                </tr>
+                            }
+                        })}
+                    {rows.into_iter().map(|row| view! { <OrderLine row/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// One order.
+#[component]
+fn OrderLine(row: OrderRow) -> AnyView {
+    let OrderRow {
+        id,
+        order_number,
+        customer,
+        email,
+        total_price,
+        currency,
+        status,
+        financial_status,
+        priority,
+        assigned_to,
+        created_at,
+        created_label,
+        age,
+        alerts,
+        return_state,
+        support_thread,
+    } = row;
+    let created_title = format!("{created_label} UTC");
+    view! {
+        <tr class="hover:bg-zinc-50" data-order-id=id>
+            <td class="whitespace-nowrap px-3 py-1.5 font-medium">{order_number}</td>
+            <td class="whitespace-nowrap px-3 py-1.5 text-zinc-600">
+                <time datetime=created_at title=created_title>
+                    {created_label}
+                </time>
+                <span class="ml-1.5 text-xs text-zinc-400">{age}</span>
+            </td>
+            <td class="max-w-48 truncate px-3 py-1.5" title=email>
+                {customer}
+            </td>
+            <td class="whitespace-nowrap px-3 py-1.5 text-right tabular-nums">
+                {total_price}
+                <span class="ml-1 text-xs text-zinc-500">{currency}</span>
+            </td>
+            <td class="px-3 py-1.5">
+                <FinancialBadge status=financial_status/>
+            </td>
+            <td class="px-3 py-1.5">
+                <StatusBadge status/>
+            </td>
+            <td class="px-3 py-1.5">
+                <PriorityLabel priority/>
+            </td>
+            <td class="whitespace-nowrap px-3 py-1.5 text-zinc-700">
+                {assigned_to
+                    .map(|a| a.into_any())
+                    .unwrap_or_else(|| view! { <span class="text-zinc-400">"—"</span> }.into_any())}
+            </td>
+            <td class="px-3 py-1.5">
+                <Markers alerts return_state support=support_thread.is_some()/>
+            </td>
+        </tr>
+    }
+    .into_any()
+}
+
+const BADGE: &str =
+    "inline-flex items-center rounded-full px-2 py-px text-xs font-medium whitespace-nowrap";
+
+/// Fulfillment status, coloured by how much it needs attention.
+#[component]
+fn StatusBadge(status: OrderStatus) -> impl IntoView {
+    let (label, colour) = match status {
+        OrderStatus::Unfulfilled => ("Unfulfilled", "bg-amber-100 text-amber-900"),
+        OrderStatus::PartiallyFulfilled => ("Partially fulfilled", "bg-amber-100 text-amber-900"),
+        OrderStatus::Fulfilled => ("Fulfilled", "bg-zinc-100 text-zinc-700"),
+        OrderStatus::OnHold => ("On hold", "bg-orange-100 text-orange-900"),
+        OrderStatus::Cancelled => ("Cancelled", "bg-zinc-100 text-zinc-500 line-through"),
+    };
+    view! {
+        <span class=format!("{BADGE} {colour}") data-status=status.as_str()>
+            {label}
+        </span>
+    }
+}
+
+/// Where the money stands.
+#[component]
+fn FinancialBadge(status: FinancialStatus) -> impl IntoView {
+    let (label, colour) = match status {
+        FinancialStatus::Pending => ("Payment pending", "bg-amber-100 text-amber-900"),
+        FinancialStatus::Authorized => ("Authorized", "bg-amber-50 text-amber-800"),
+        FinancialStatus::Paid => ("Paid", "bg-zinc-100 text-zinc-700"),
+        FinancialStatus::PartiallyPaid => ("Partially paid", "bg-amber-100 text-amber-900"),
+        FinancialStatus::PartiallyRefunded => ("Partially refunded", "bg-zinc-100 text-zinc-700"),
+        FinancialStatus::Refunded => ("Refunded", "bg-zinc-100 text-zinc-700"),
+        FinancialStatus::Voided => ("Voided", "bg-zinc-100 text-zinc-500"),
+    };
+    view! {
+        <span class=format!("{BADGE} {colour}") data-financial=status.as_str()>
+            {label}
+        </span>
+    }
+}
+
+/// Priority: quiet unless it is high or urgent.
+#[component]
+fn PriorityLabel(priority: Priority) -> impl IntoView {
+    let (label, class) = match priority {
+        Priority::Low => ("Low", "text-zinc-400"),
+        Priority::Normal => ("Normal", "text-zinc-600"),
+        Priority::High => ("High", "font-medium text-orange-700"),
+        Priority::Urgent => ("Urgent", "font-semibold text-red-700"),
+    };
+    view! {
+        <span class=class data-priority=priority.as_str()>
+            {label}
+        </span>
+    }
+}
+
+/// Shipment alerts, an open return, an open support escalation.
+#[component]
+fn Markers(
+    alerts: Vec<AlertKind>,
+    return_state: Option<ReturnState>,
+    support: bool,
+) -> impl IntoView {
+    let alerts = alerts
+        .into_iter()
+        .map(|kind| {
+            let (label, colour) = match kind {
+                AlertKind::TrackingPending => ("Tracking pending", "bg-amber-100 text-amber-900"),
+                AlertKind::Delayed => ("Delayed", "bg-red-100 text-red-800"),
+                AlertKind::DataGap => ("Data gap", "bg-red-100 text-red-800"),
+            };
+            view! {
+                <span class=format!("{BADGE} {colour}") data-alert=kind.as_str()>
+                    {label}
+                </span>
+            }
+        })
+        .collect_view();
+    let open_return = return_state.filter(|s| !s.is_terminal()).map(|s| {
+        view! {
+            <span class=format!("{BADGE} bg-sky-50 text-sky-800") data-return=s.as_str()>
+                {format!("Return · {}", s.as_str().replace('_', " "))}
+            </span>
+        }
+    });
+    let support = support.then(|| {
+        view! { <span class=format!("{BADGE} bg-violet-50 text-violet-800")>"Support"</span> }
+    });
+    view! { <div class="flex flex-wrap gap-1">{alerts} {open_return} {support}</div> }
+}
+
+/// "1–50 of 300" and the previous/next links, built from the page's cursors.
+#[component]
+fn Pagination(
+    first_row: u64,
+    last_row: u64,
+    total: u64,
+    previous_href: Option<String>,
+    next_href: Option<String>,
+) -> AnyView {
+    let link = "rounded-md border border-zinc-300 bg-white px-3 py-1 font-medium text-zinc-800 shadow-sm hover:bg-zinc-50";
+    let off = "rounded-md border border-zinc-200 px-3 py-1 text-zinc-400";
+    let previous = match previous_href {
+        Some(href) => view! { <a href=href rel="prev" class=link>"Previous"</a> }.into_any(),
+        None => view! { <span aria-disabled="true" class=off>"Previous"</span> }.into_any(),
+    };
+    let next = match next_href {
+        Some(href) => view! { <a href=href rel="next" class=link>"Next"</a> }.into_any(),
+        None => view! { <span aria-disabled="true" class=off>"Next"</span> }.into_any(),
+    };
+    view! {
+        <nav aria-label="Pagination" class="flex items-center justify-between">
+            <p class="text-zinc-600 tabular-nums" data-testid="page-range">
+                {if total == 0 {
+                    "No orders".to_owned()
+                } else {
+                    format!("{first_row}–{last_row} of {total}")
+                }}
+            </p>
+            <div class="flex gap-2">{previous} {next}</div>
+        </nav>
+    }
+    .into_any()
+}
+
+/// The page could not be loaded; says why and how to get back.
+#[component]
+fn LoadFailed(error: LoadError) -> impl IntoView {
+    view! {
+        <main class="mx-auto max-w-3xl px-4 py-10">
+            <div role="alert" class="rounded-md border border-red-300 bg-red-50 px-4 py-3 text-red-900">
+                <p class="font-medium">"This view cannot be shown"</p>
+                <p class="mt-1 text-sm">{error.to_string()}</p>
+                <p class="mt-2 text-sm">
+                    <a class="underline" href="/orders">
+                        "Back to all orders"
+                    </a>
+                </p>
+            </div>
+        </main>
+    }
+}

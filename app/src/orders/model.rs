@@ -1,0 +1,354 @@
+//! What the `/orders` page shows, as the server sends it: only the columns the table needs, with
+//! dates, ages and links already worked out on the server, so the browser renders exactly what
+//! the server rendered and carries no rules of its own.
+
+use orders_core::{AlertKind, FinancialStatus, OrderStatus, Priority, ReturnState, Tab};
+use serde::{Deserialize, Serialize};
+
+/// One rendered page of the orders table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrdersView {
+    /// The shop whose orders these are.
+    pub shop: String,
+    /// The rows come from the built-in sample data because the database is unavailable.
+    pub sample: bool,
+    /// The six tabs, in the dashboard's order.
+    pub tabs: Vec<TabLink>,
+    pub rows: Vec<OrderRow>,
+    /// 1-based position of the first row shown (0 on an empty page).
+    pub first_row: u64,
+    /// 1-based position of the last row shown.
+    pub last_row: u64,
+    /// Rows in the current tab under the current filters.
+    pub total: u64,
+    pub previous_href: Option<String>,
+    pub next_href: Option<String>,
+}
+
+/// A tab with its badge and the link that opens it (keeping the filters and the page size).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TabLink {
+    pub tab: Tab,
+    pub count: u64,
+    pub href: String,
+    pub active: bool,
+}
+
+/// One line of the table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRow {
+    pub id: String,
+    pub order_number: String,
+    pub customer: String,
+    pub email: Option<String>,
+    pub total_price: String,
+    pub currency: String,
+    pub status: OrderStatus,
+    pub financial_status: FinancialStatus,
+    pub priority: Priority,
+    pub assigned_to: Option<String>,
+    /// `createdAt` in RFC 3339, for `<time datetime>`.
+    pub created_at: String,
+    /// `createdAt` for people, in UTC: `Sep 27, 14:03`.
+    pub created_label: String,
+    /// How long ago the order was placed: `45m`, `5h`, `3d`.
+    pub age: String,
+    pub alerts: Vec<AlertKind>,
+    pub return_state: Option<ReturnState>,
+    pub support_thread: Option<String>,
+}
+
+/// Why the page could not be shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoadError {
+    /// A parameter of the page's URL is outside the contract.
+    BadQuery { param: String, message: String },
+    /// No shop was named and none is known yet.
+    NoShop,
+    /// Sync could not answer.
+    Unavailable(String),
+    /// The call between browser and server failed.
+    Transport(String),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::BadQuery { param, message } => write!(f, "Invalid {param}: {message}"),
+            LoadError::NoShop => f.write_str(
+                "No shop yet: add orders with `orders-sync seed --shop DOMAIN --orders N`, \
+                 or open /orders?shop=DOMAIN",
+            ),
+            LoadError::Unavailable(m) => write!(f, "Orders are unavailable: {m}"),
+            LoadError::Transport(m) => write!(f, "Could not reach the server: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl leptos::server_fn::error::FromServerFnError for LoadError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        LoadError::Transport(value.to_string())
+    }
+}
+
+/// The tab's name on screen.
+pub fn tab_label(tab: Tab) -> &'static str {
+    match tab {
+        Tab::All => "All",
+        Tab::Unfulfilled => "Unfulfilled",
+        Tab::TrackingPending => "Tracking pending",
+        Tab::Delayed => "Delayed",
+        Tab::Returns => "Returns",
+        Tab::Support => "Support",
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod build {
+    use chrono::{DateTime, Utc};
+    use orders_core::{Direction, ListQuery, Order, OrderList, Tab};
+
+    use super::{OrderRow, OrdersView, TabLink};
+
+    /// The page's path.
+    const PATH: &str = "/orders";
+
+    /// Percent-encodes a query component: everything but RFC 3986's unreserved characters.
+    fn encode(raw: &str) -> String {
+        let mut out = String::with_capacity(raw.len());
+        for b in raw.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+
+    /// The link to the view `query` describes. `shop` is carried only when the URL named one, so
+    /// links stay short for the configured shop.
+    pub fn page_href(query: &ListQuery, shop: Option<&str>) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if let Some(shop) = shop {
+            pairs.push(("shop", shop.to_owned()));
+        }
+        pairs.extend(query.to_pairs());
+        if pairs.is_empty() {
+            return PATH.to_owned();
+        }
+        let query: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect();
+        format!("{PATH}?{}", query.join("&"))
+    }
+
+    /// `45m`, `5h`, `3d`: the age of an order at a glance.
+    fn age(created_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+        let minutes = (now - created_at).num_minutes().max(0);
+        match minutes {
+            m if m < 60 => format!("{m}m"),
+            m if m < 48 * 60 => format!("{}h", m / 60),
+            m => format!("{}d", m / (24 * 60)),
+        }
+    }
+
+    impl OrderRow {
+        fn new(order: Order, now: DateTime<Utc>) -> Self {
+            OrderRow {
+                created_at: order.created_at.to_rfc3339(),
+                created_label: order.created_at.format("%b %-d, %H:%M").to_string(),
+                age: age(order.created_at, now),
+                id: order.id,
+                order_number: order.order_number,
+                customer: order.customer.name,
+                email: order.customer.email,
+                total_price: order.total_price,
+                currency: order.currency,
+                status: order.status,
+                financial_status: order.financial_status,
+                priority: order.priority,
+                assigned_to: order.assigned_to,
+                alerts: order.alerts,
+                return_state: order.return_.map(|r| r.state),
+                support_thread: order.support_thread,
+            }
+        }
+    }
+
+    impl OrdersView {
+        /// The view of one page: `query` is what was asked, `list` what Sync answered, `shop` the
+        /// shop the URL named (if any), `now` the instant ages are measured from.
+        pub fn build(
+            query: &ListQuery,
+            list: OrderList,
+            sample: bool,
+            shop: Option<&str>,
+            now: DateTime<Utc>,
+        ) -> Self {
+            let info = list.page_info;
+            // Another tab, or another page of this one: same filters and page size, first page.
+            let at = |tab: Tab, cursor, direction| {
+                let mut q = query.clone();
+                q.tab = tab;
+                q.cursor = cursor;
+                q.direction = direction;
+                page_href(&q, shop)
+            };
+            let tabs = Tab::ALL
+                .iter()
+                .map(|&tab| TabLink {
+                    tab,
+                    count: list.counts.get(tab),
+                    href: at(tab, None, Direction::Next),
+                    active: tab == query.tab,
+                })
+                .collect();
+            let offset = info.cursor.offset();
+            let shown = list.orders.len() as u64;
+            OrdersView {
+                shop: query.shop_domain.clone(),
+                sample,
+                tabs,
+                first_row: if shown == 0 { 0 } else { offset + 1 },
+                last_row: offset + shown,
+                total: list.counts.get(query.tab),
+                previous_href: info
+                    .previous_cursor
+                    .filter(|_| info.has_previous_page)
+                    .map(|c| at(query.tab, Some(c), Direction::Previous)),
+                next_href: info
+                    .next_cursor
+                    .filter(|_| info.has_next_page)
+                    .map(|c| at(query.tab, Some(c), Direction::Next)),
+                rows: list
+                    .orders
+                    .into_iter()
+                    .map(|o| OrderRow::new(o, now))
+                    .collect(),
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use chrono::Duration;
+        use orders_core::{
+            Cursor, Customer, FinancialStatus, FulfillmentStatus, OrderStatus, PageWindow,
+            Priority, TabCounts,
+        };
+
+        fn query(pairs: &[(&str, &str)]) -> ListQuery {
+            ListQuery::parse(pairs.iter().copied(), Some("acme.myshopify.com")).unwrap()
+        }
+
+        fn order(n: usize) -> Order {
+            let at = DateTime::UNIX_EPOCH + Duration::hours(n as i64);
+            Order {
+                id: format!("gid://shopify/Order/{n}"),
+                order_number: format!("#{}", 1000 + n),
+                customer: Customer {
+                    name: "Ada Byron".into(),
+                    email: None,
+                },
+                total_price: "10.00".into(),
+                currency: "USD".into(),
+                status: OrderStatus::Unfulfilled,
+                fulfillment_status: FulfillmentStatus::Unfulfilled,
+                financial_status: FinancialStatus::Paid,
+                priority: Priority::Normal,
+                assigned_to: None,
+                tags: vec![],
+                created_at: at,
+                updated_at: at,
+                shipments: vec![],
+                return_: None,
+                support_thread: None,
+                alerts: vec![],
+                timeline: vec![],
+            }
+        }
+
+        fn list(query: &ListQuery, rows: usize, total: u64) -> OrderList {
+            OrderList {
+                orders: (0..rows).map(order).collect(),
+                page_info: query.window().page_info(rows, total),
+                counts: TabCounts {
+                    all: total,
+                    returns: 7,
+                    ..TabCounts::default()
+                },
+                shopify_cursor: None,
+            }
+        }
+
+        #[test]
+        fn the_first_page_links_to_the_next_and_not_to_a_previous_one() {
+            let q = query(&[]);
+            let view = OrdersView::build(&q, list(&q, 50, 120), false, None, Utc::now());
+            assert_eq!(view.previous_href, None);
+            assert_eq!(view.next_href.as_deref(), Some("/orders?cursor=ofs%3A1e"));
+            assert_eq!(view.total, 120);
+        }
+
+        #[test]
+        fn page_links_keep_the_shop_the_tab_the_size_and_the_filters() {
+            let q = query(&[
+                ("tab", "returns"),
+                ("pageSize", "25"),
+                ("cursor", "ofs:p"),
+                ("assigned_to", "Sam Lee"),
+            ]);
+            let mut l = list(&q, 25, 100);
+            l.page_info = PageWindow::new(Cursor(25), Direction::Next, 25).page_info(25, 100);
+            let view = OrdersView::build(&q, l, false, Some("acme.myshopify.com"), Utc::now());
+            assert_eq!(
+                view.previous_href.as_deref(),
+                Some("/orders?shop=acme.myshopify.com&tab=returns&pageSize=25&cursor=ofs%3Ap&direction=previous&assigned_to=Sam%20Lee")
+            );
+            assert_eq!(
+                view.next_href.as_deref(),
+                Some("/orders?shop=acme.myshopify.com&tab=returns&pageSize=25&cursor=ofs%3A1e&assigned_to=Sam%20Lee")
+            );
+            assert_eq!((view.first_row, view.last_row), (26, 50));
+        }
+
+        #[test]
+        fn tab_links_start_at_the_first_page_and_mark_the_current_tab() {
+            let q = query(&[("tab", "returns"), ("cursor", "ofs:1e")]);
+            let view = OrdersView::build(&q, list(&q, 0, 3), false, None, Utc::now());
+            let returns = view.tabs.iter().find(|t| t.tab == Tab::Returns).unwrap();
+            assert!(returns.active);
+            assert_eq!(returns.count, 7);
+            assert_eq!(returns.href, "/orders?tab=returns");
+            let all = view.tabs.iter().find(|t| t.tab == Tab::All).unwrap();
+            assert!(!all.active);
+            assert_eq!(all.href, "/orders");
+            assert_eq!(view.tabs.len(), 6);
+        }
+
+        #[test]
+        fn an_empty_page_shows_no_rows_and_no_range() {
+            let q = query(&[]);
+            let view = OrdersView::build(&q, list(&q, 0, 0), true, None, Utc::now());
+            assert_eq!((view.first_row, view.last_row, view.total), (0, 0, 0));
+            assert!(view.sample && view.next_href.is_none());
+        }
+
+        #[test]
+        fn ages_read_in_minutes_then_hours_then_days() {
+            let now = Utc::now();
+            assert_eq!(age(now - Duration::minutes(45), now), "45m");
+            assert_eq!(age(now - Duration::hours(5), now), "5h");
+            assert_eq!(age(now - Duration::hours(47), now), "47h");
+            assert_eq!(age(now - Duration::days(3), now), "3d");
+            assert_eq!(age(now + Duration::minutes(5), now), "0m");
+        }
+    }
+}

@@ -32,7 +32,7 @@ section "cargo fmt --check"
 cargo fmt --all -- --check
 
 section "clippy: core and server (all targets)"
-cargo clippy -p orders-core -p server --all-targets -- -D warnings
+cargo clippy -p orders-core -p app -p server --all-targets -- -D warnings
 
 section "clippy: frontend (wasm32)"
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings

@@ -9,6 +9,19 @@ pub trait OrdersBackend: Send + Sync + 'static {
     async fn list_orders(&self, query: orders_core::ListQuery) -> Result<Listing, String>;
     /// Known shop domains sorted, and whether they come from sample data.
     async fn shops(&self) -> (Vec<String>, bool);
+    /// One order of `shop` by any reference the API accepts (`None`: no such order).
+    async fn order(
+        &self,
+        shop: &str,
+        id: &str,
+    ) -> Result<Option<orders_core::Order>, crate::sync::SyncFailure>;
+    /// One v1.2 write, `body` as a client would send it to the endpoint: the HTTP status and the
+    /// envelope Sync answers with, exactly as the endpoint would.
+    async fn write(
+        &self,
+        write: crate::sync::SyncWrite,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value);
 }
 
 /// A page of orders and where it came from.

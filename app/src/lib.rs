@@ -7,6 +7,7 @@
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod orders;
+pub mod sync;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

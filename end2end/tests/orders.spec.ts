@@ -73,3 +73,43 @@ test("the next-page link works without JavaScript", async ({ browser }) => {
   await expect(page.getByTestId("page-range")).toHaveText("101–200 of 300");
   await context.close();
 });
+
+test("the filter bar narrows the view, keeps the tab, and the URL holds it across a reload", async ({ page }) => {
+  await page.goto(`/orders?shop=${SHOP}&tab=unfulfilled`);
+  await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
+  const before = Number(await page.locator('a[data-tab="unfulfilled"] [data-testid=tab-count]').textContent());
+
+  const filters = page.getByTestId("filters");
+  await filters.locator("[data-filter=priority] summary").click();
+  await filters.getByLabel("Urgent").check();
+  await filters.getByLabel("Page size").selectOption("25");
+  await filters.getByRole("button", { name: "Apply" }).click();
+
+  await expect(page).toHaveURL(/priority=urgent/);
+  await expect(page).toHaveURL(/tab=unfulfilled/);
+  await expect(page).toHaveURL(/pageSize=25/);
+  const rows = page.locator("tbody tr[data-order-id]");
+  await expect(rows.first()).toBeVisible();
+  const after = Number(await page.locator('a[data-tab="unfulfilled"] [data-testid=tab-count]').textContent());
+  expect(after).toBeGreaterThan(0);
+  expect(after).toBeLessThan(before);
+  await expect(page.locator("tbody [data-priority]:not([data-priority=urgent])")).toHaveCount(0);
+  expect(await rows.count()).toBe(Math.min(after, 25));
+
+  await page.reload();
+  await expect(page.locator("tbody [data-priority]:not([data-priority=urgent])")).toHaveCount(0);
+  await expect(page.locator('a[data-tab="unfulfilled"]')).toHaveAttribute("aria-current", "page");
+
+  await page.getByTestId("clear-filters").click();
+  await expect(page).not.toHaveURL(/priority=/);
+  await expect(page.locator('a[data-tab="unfulfilled"] [data-testid=tab-count]')).toHaveText(String(before));
+});
+
+test("the unassigned filter shows only orders without an owner", async ({ page }) => {
+  await page.goto(`/orders?shop=${SHOP}&assigned_to=unassigned`);
+  await expect(page.locator("tbody tr[data-order-id]").first()).toBeVisible();
+  await expect(page.getByTestId("filters").getByLabel("Assignee")).toHaveValue("unassigned");
+  // Every assignee cell is the dash.
+  const cells = page.locator("tbody tr[data-order-id] [data-assignee]");
+  await expect(cells).toHaveCount(0);
+});

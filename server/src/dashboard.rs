@@ -6,12 +6,18 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use app::backend::{Listing, OrdersBackend};
+use app::sync::{SyncFailure, SyncWrite};
 use axum::Router;
 use leptos::config::{get_configuration, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
-use orders_core::ListQuery;
+use orders_core::envelope::{AssignBody, FulfillBody, ReturnBody, SupportBody};
+use orders_core::query::parse_shop_domain;
+use orders_core::{Envelope, ListQuery, Order, OrderRef};
+use serde_json::Value;
 
+use crate::error::ApiError;
+use crate::extract::body_from_value;
 use crate::service::Service;
 use crate::state::AppState;
 
@@ -44,6 +50,80 @@ impl OrdersBackend for Service {
 
     async fn shops(&self) -> (Vec<String>, bool) {
         self.dashboard_shops().await
+    }
+
+    async fn order(&self, shop: &str, id: &str) -> Result<Option<Order>, SyncFailure> {
+        let failure = |e: ApiError| SyncFailure {
+            status: e.status_code().as_u16(),
+            message: e.to_string(),
+        };
+        let shop = parse_shop_domain(shop).map_err(|m| SyncFailure {
+            status: 400,
+            message: format!("invalid shop_domain: {m}"),
+        })?;
+        let order = OrderRef::parse(id).map_err(|m| SyncFailure {
+            status: 400,
+            message: format!("invalid id: {m}"),
+        })?;
+        match self.get_order(&shop, &order).await {
+            Ok(order) => Ok(Some(order)),
+            Err(ApiError::NotFound(_)) => Ok(None),
+            Err(e) => Err(failure(e)),
+        }
+    }
+
+    async fn write(&self, write: SyncWrite, body: Value) -> (u16, Value) {
+        let answer = match write {
+            SyncWrite::Assign => {
+                self.door(body, |s, b: AssignBody| async move {
+                    s.assign(&b.validate()?).await.map(json)
+                })
+                .await
+            }
+            SyncWrite::Fulfill => {
+                self.door(body, |s, b: FulfillBody| async move {
+                    s.fulfill(&b.validate()?).await.map(json)
+                })
+                .await
+            }
+            SyncWrite::Support => {
+                self.door(body, |s, b: SupportBody| async move {
+                    s.escalate(&b.validate()?).await.map(json)
+                })
+                .await
+            }
+            SyncWrite::Returns => {
+                self.door(body, |s, b: ReturnBody| async move {
+                    s.apply_return_action(&b.validate()?).await.map(json)
+                })
+                .await
+            }
+        };
+        match answer {
+            Ok(envelope) => (200, envelope),
+            Err(e) => (
+                e.status_code().as_u16(),
+                json(Envelope::<Value>::failure(e.to_string())),
+            ),
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(value: T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+impl Service {
+    /// A write as its `POST /sync/orders/*` handler does it: the body read as the endpoint reads
+    /// it, then validated and applied by the service.
+    async fn door<B, F, Fut>(&self, body: Value, apply: F) -> Result<Value, ApiError>
+    where
+        B: serde::de::DeserializeOwned,
+        F: FnOnce(Service, B) -> Fut,
+        Fut: std::future::Future<Output = Result<Value, ApiError>>,
+    {
+        let body: B = body_from_value(body)?;
+        apply(self.clone(), body).await
     }
 }
 

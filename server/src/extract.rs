@@ -64,18 +64,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 )))
             }
         };
-        if !value.is_object() {
-            return Err(ApiError::BadRequest(
-                "the body must be a JSON object".into(),
-            ));
-        }
-        serde_path_to_error::deserialize(value)
-            .map(JsonBody)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                ApiError::BadRequest(format!("invalid {path}: {}", e.into_inner()))
-            })
+        body_from_value(value).map(JsonBody)
     }
+}
+
+/// A request body from its JSON: an object whose fields have the right types, or a 400 naming the
+/// first field that does not. The dashboard's writes go through this too.
+pub fn body_from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::BadRequest(format!("invalid {path}: {}", e.into_inner()))
+    })
 }
 
 /// The query string as decoded key/value pairs (repeated keys kept, invalid UTF-8 replaced).

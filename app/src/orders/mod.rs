@@ -14,7 +14,7 @@ use leptos_router::hooks::use_query_map;
 use orders_core::{AlertKind, FinancialStatus, OrderStatus, Priority, ReturnState};
 
 pub use load::{load_orders, LoadOrders};
-pub use model::{tab_label, LoadError, OrderRow, OrdersView, TabLink};
+pub use model::{tab_label, FilterState, LoadError, OrderRow, OrdersView, TabLink, PAGE_SIZES};
 
 /// The orders page: reads the URL, loads the page through [`load_orders`] (on the server for the
 /// first render, by a server-function call on later navigations) and renders it.
@@ -64,6 +64,7 @@ fn OrdersScreen(view: OrdersView) -> impl IntoView {
         total,
         previous_href,
         next_href,
+        filters,
     } = view;
     view! {
         <header class="border-b border-zinc-200 bg-white">
@@ -77,6 +78,7 @@ fn OrdersScreen(view: OrdersView) -> impl IntoView {
         <main class="mx-auto max-w-7xl space-y-3 px-4 py-4 text-sm">
             {sample.then(|| view! { <SampleBanner/> })}
             <TabBar tabs/>
+            <Filters filters/>
             <OrdersTable rows/>
             <Pagination first_row last_row total previous_href next_href/>
         </main>
@@ -135,6 +137,144 @@ fn TabBar(tabs: Vec<TabLink>) -> AnyView {
         </nav>
     }
     .into_any()
+}
+
+/// The filter bar: a plain GET form over the page's own URL parameters, so it works before the
+/// WASM loads; once hydrated, the router submits it in place. A filter starts again at the first
+/// page of the current tab.
+#[component]
+fn Filters(filters: FilterState) -> AnyView {
+    let FilterState {
+        shop,
+        tab,
+        statuses,
+        priorities,
+        assigned_to,
+        date_start,
+        date_end,
+        page_size,
+        active,
+        clear_href,
+    } = filters;
+    let field = "rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm shadow-sm focus:border-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-600/30";
+    let label = "flex flex-col gap-0.5 text-xs font-medium text-zinc-600";
+    let status_summary = summary("Status", statuses.len());
+    let priority_summary = summary("Priority", priorities.len());
+    let status_boxes = OrderStatus::ALL
+        .iter()
+        .map(|s| {
+            view! {
+                <label class="flex items-center gap-2 px-2 py-1 text-sm text-zinc-800">
+                    <input type="checkbox" name="status" value=s.as_str() checked=statuses.contains(s)/>
+                    {status_label(*s)}
+                </label>
+            }
+        })
+        .collect_view();
+    let priority_boxes = Priority::ALL
+        .iter()
+        .map(|p| {
+            view! {
+                <label class="flex items-center gap-2 px-2 py-1 text-sm text-zinc-800">
+                    <input type="checkbox" name="priority" value=p.as_str() checked=priorities.contains(p)/>
+                    {priority_label(*p)}
+                </label>
+            }
+        })
+        .collect_view();
+    let sizes = PAGE_SIZES
+        .iter()
+        .map(|n| view! { <option value=n.to_string() selected=*n == page_size>{format!("{n} rows")}</option> })
+        .collect_view();
+    view! {
+        <form
+            method="get"
+            action="/orders"
+            class="flex flex-wrap items-end gap-3 rounded-lg border border-zinc-200 bg-white px-3 py-2 shadow-sm"
+            aria-label="Filters"
+            data-testid="filters"
+        >
+            {shop.map(|s| view! { <input type="hidden" name="shop" value=s/> })}
+            {(tab != orders_core::Tab::All).then(|| view! { <input type="hidden" name="tab" value=tab.as_str()/> })}
+            <details class="relative" data-filter="status">
+                <summary class=format!("{field} cursor-pointer list-none select-none")>{status_summary}</summary>
+                <fieldset class="absolute z-20 mt-1 w-52 rounded-md border border-zinc-200 bg-white py-1 shadow-lg">
+                    <legend class="sr-only">"Status"</legend>
+                    {status_boxes}
+                </fieldset>
+            </details>
+            <details class="relative" data-filter="priority">
+                <summary class=format!("{field} cursor-pointer list-none select-none")>{priority_summary}</summary>
+                <fieldset class="absolute z-20 mt-1 w-44 rounded-md border border-zinc-200 bg-white py-1 shadow-lg">
+                    <legend class="sr-only">"Priority"</legend>
+                    {priority_boxes}
+                </fieldset>
+            </details>
+            <label class=label>
+                "Assignee"
+                <input
+                    class=format!("{field} w-40")
+                    type="text"
+                    name="assigned_to"
+                    list="assignee-choices"
+                    placeholder="Anyone"
+                    value=assigned_to
+                />
+                <datalist id="assignee-choices">
+                    <option value="unassigned">"Nobody (unassigned)"</option>
+                </datalist>
+            </label>
+            <label class=label>
+                "From"
+                <input class=field type="date" name="date_start" value=date_start/>
+            </label>
+            <label class=label>
+                "To"
+                <input class=field type="date" name="date_end" value=date_end/>
+            </label>
+            <label class=label>
+                "Page size"
+                <select class=field name="pageSize">{sizes}</select>
+            </label>
+            <button
+                type="submit"
+                class="rounded-md bg-zinc-900 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-zinc-700 focus:outline-none focus:ring-2 focus:ring-sky-600/50"
+            >
+                "Apply"
+            </button>
+            {active.then(|| view! {
+                <a href=clear_href class="py-1.5 text-sm text-sky-700 underline" data-testid="clear-filters">"Clear filters"</a>
+            })}
+        </form>
+    }
+    .into_any()
+}
+
+/// "Any status", or "Status · 2" when some are chosen.
+fn summary(noun: &str, chosen: usize) -> String {
+    match chosen {
+        0 => format!("Any {}", noun.to_lowercase()),
+        n => format!("{noun} · {n}"),
+    }
+}
+
+fn status_label(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::Unfulfilled => "Unfulfilled",
+        OrderStatus::PartiallyFulfilled => "Partially fulfilled",
+        OrderStatus::Fulfilled => "Fulfilled",
+        OrderStatus::OnHold => "On hold",
+        OrderStatus::Cancelled => "Cancelled",
+    }
+}
+
+fn priority_label(priority: Priority) -> &'static str {
+    match priority {
+        Priority::Low => "Low",
+        Priority::Normal => "Normal",
+        Priority::High => "High",
+        Priority::Urgent => "Urgent",
+    }
 }
 
 /// The dense table of orders.
@@ -225,8 +365,19 @@ fn OrderLine(row: OrderRow) -> AnyView {
             </td>
             <td class="whitespace-nowrap px-3 py-1.5 text-zinc-700">
                 {assigned_to
-                    .map(|a| a.into_any())
-                    .unwrap_or_else(|| view! { <span class="text-zinc-400">"—"</span> }.into_any())}
+                    .map(|a| {
+                        let shown = a.clone();
+                        view! { <span data-assignee=a>{shown}</span> }.into_any()
+                    })
+                    .unwrap_or_else(|| {
+                        view! {
+                            <span class="text-zinc-400" title="Unassigned">
+                                "—"
+                                <span class="sr-only">"Unassigned"</span>
+                            </span>
+                        }
+                            .into_any()
+                    })}
             </td>
             <td class="px-3 py-1.5">
                 <Markers alerts return_state support=support_thread.is_some()/>
@@ -242,12 +393,12 @@ const BADGE: &str =
 /// Fulfillment status, coloured by how much it needs attention.
 #[component]
 fn StatusBadge(status: OrderStatus) -> impl IntoView {
-    let (label, colour) = match status {
-        OrderStatus::Unfulfilled => ("Unfulfilled", "bg-amber-100 text-amber-900"),
-        OrderStatus::PartiallyFulfilled => ("Partially fulfilled", "bg-amber-100 text-amber-900"),
-        OrderStatus::Fulfilled => ("Fulfilled", "bg-zinc-100 text-zinc-700"),
-        OrderStatus::OnHold => ("On hold", "bg-orange-100 text-orange-900"),
-        OrderStatus::Cancelled => ("Cancelled", "bg-zinc-100 text-zinc-500 line-through"),
+    let label = status_label(status);
+    let colour = match status {
+        OrderStatus::Unfulfilled | OrderStatus::PartiallyFulfilled => "bg-amber-100 text-amber-900",
+        OrderStatus::Fulfilled => "bg-zinc-100 text-zinc-700",
+        OrderStatus::OnHold => "bg-orange-100 text-orange-900",
+        OrderStatus::Cancelled => "bg-zinc-100 text-zinc-500 line-through",
     };
     view! {
         <span class=format!("{BADGE} {colour}") data-status=status.as_str()>
@@ -278,11 +429,12 @@ fn FinancialBadge(status: FinancialStatus) -> impl IntoView {
 /// Priority: quiet unless it is high or urgent.
 #[component]
 fn PriorityLabel(priority: Priority) -> impl IntoView {
-    let (label, class) = match priority {
-        Priority::Low => ("Low", "text-zinc-400"),
-        Priority::Normal => ("Normal", "text-zinc-600"),
-        Priority::High => ("High", "font-medium text-orange-700"),
-        Priority::Urgent => ("Urgent", "font-semibold text-red-700"),
+    let label = priority_label(priority);
+    let class = match priority {
+        Priority::Low => "text-zinc-400",
+        Priority::Normal => "text-zinc-600",
+        Priority::High => "font-medium text-orange-700",
+        Priority::Urgent => "font-semibold text-red-700",
     };
     view! {
         <span class=class data-priority=priority.as_str()>

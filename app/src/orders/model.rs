@@ -23,7 +23,31 @@ pub struct OrdersView {
     pub total: u64,
     pub previous_href: Option<String>,
     pub next_href: Option<String>,
+    /// The filters in force, to fill the filter bar.
+    pub filters: FilterState,
 }
+
+/// The filter bar's values: what the URL asked for, as the form shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterState {
+    /// The shop named in the URL, carried by the form so a filter keeps the shop.
+    pub shop: Option<String>,
+    pub tab: Tab,
+    pub statuses: Vec<OrderStatus>,
+    pub priorities: Vec<Priority>,
+    /// A name, `unassigned`, or empty for anyone.
+    pub assigned_to: String,
+    pub date_start: String,
+    pub date_end: String,
+    pub page_size: u32,
+    /// Some filter other than the tab and page size is in force.
+    pub active: bool,
+    /// The current tab with no filters.
+    pub clear_href: String,
+}
+
+/// The page sizes the dashboard offers (the API takes any size from 1 to 250).
+pub const PAGE_SIZES: [u32; 4] = [25, 50, 100, 250];
 
 /// A tab with its badge and the link that opens it (keeping the filters and the page size).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,9 +134,10 @@ pub fn tab_label(tab: Tab) -> &'static str {
 #[cfg(feature = "ssr")]
 mod build {
     use chrono::{DateTime, Utc};
+    use orders_core::query::AssigneeFilter;
     use orders_core::{Direction, ListQuery, Order, OrderList, Tab};
 
-    use super::{OrderRow, OrdersView, TabLink};
+    use super::{FilterState, OrderRow, OrdersView, TabLink};
 
     /// The page's path.
     const PATH: &str = "/orders";
@@ -209,6 +234,31 @@ mod build {
                     active: tab == query.tab,
                 })
                 .collect();
+            let filters = FilterState {
+                shop: shop.map(str::to_owned),
+                tab: query.tab,
+                statuses: query.filter.statuses.clone(),
+                priorities: query.filter.priorities.clone(),
+                assigned_to: match &query.filter.assigned_to {
+                    None => String::new(),
+                    Some(AssigneeFilter::Unassigned) => orders_core::query::UNASSIGNED.to_owned(),
+                    Some(AssigneeFilter::Person(p)) => p.clone(),
+                },
+                date_start: query.date_start.clone().unwrap_or_default(),
+                date_end: query.date_end.clone().unwrap_or_default(),
+                page_size: query.page_size,
+                active: query.filter != Default::default(),
+                clear_href: {
+                    let mut q = ListQuery::parse(
+                        std::iter::empty::<(String, String)>(),
+                        Some(&query.shop_domain),
+                    )
+                    .expect("an empty query is valid");
+                    q.tab = query.tab;
+                    q.page_size = query.page_size;
+                    page_href(&q, shop)
+                },
+            };
             let offset = info.cursor.offset();
             let shown = list.orders.len() as u64;
             OrdersView {
@@ -218,6 +268,7 @@ mod build {
                 first_row: if shown == 0 { 0 } else { offset + 1 },
                 last_row: offset + shown,
                 total: list.counts.get(query.tab),
+                filters,
                 previous_href: info
                     .previous_cursor
                     .filter(|_| info.has_previous_page)

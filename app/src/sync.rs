@@ -1,0 +1,240 @@
+//! The dashboard's door onto Sync: one order for the detail drawer, and the four v1.2 writes.
+//!
+//! Every write goes through [`call_sync`], the one helper that adds `shop_domain` to the body and
+//! maps the envelope: success is Sync's `message` (or the action's default), failure is Sync's
+//! HTTP status and message. On the server, [`post_write`] hands the body to the same validation
+//! and service calls as `POST /sync/orders/*`, so the dashboard cannot do what the API refuses.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use orders_core::Order;
+use serde::{Deserialize, Serialize};
+
+/// The four writes of the v1.2 API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncWrite {
+    Assign,
+    Fulfill,
+    Support,
+    Returns,
+}
+
+impl SyncWrite {
+    /// The endpoint of the write in the Sync API.
+    pub fn path(self) -> &'static str {
+        match self {
+            SyncWrite::Assign => "/sync/orders/assign",
+            SyncWrite::Fulfill => "/sync/orders/fulfill",
+            SyncWrite::Support => "/sync/orders/support",
+            SyncWrite::Returns => "/sync/orders/returns",
+        }
+    }
+
+    /// What a success toast says when Sync's envelope has no message.
+    pub fn default_message(self) -> &'static str {
+        match self {
+            SyncWrite::Assign => "Assigned the orders",
+            SyncWrite::Fulfill => "Marked the orders as fulfilled",
+            SyncWrite::Support => "Support requested",
+            SyncWrite::Returns => "Return updated",
+        }
+    }
+}
+
+/// Why Sync refused or could not do something: its HTTP status (0 when the server could not be
+/// reached at all) and its message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncFailure {
+    pub status: u16,
+    pub message: String,
+}
+
+impl std::fmt::Display for SyncFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.status == 0 {
+            write!(f, "Could not reach Sync: {}", self.message)
+        } else {
+            write!(f, "{} · {}", self.status, self.message)
+        }
+    }
+}
+
+impl std::error::Error for SyncFailure {}
+
+impl leptos::server_fn::error::FromServerFnError for SyncFailure {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        SyncFailure {
+            status: 0,
+            message: value.to_string(),
+        }
+    }
+}
+
+/// What a successful write reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncDone {
+    /// Sync's `message`, or the action's default when Sync gave none.
+    pub message: String,
+    /// Sync's `updatedOrders`, as sent.
+    pub updated_orders: serde_json::Value,
+}
+
+/// The v1.2 envelope as it comes back from a write.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    #[serde(default)]
+    success: bool,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    updated_orders: serde_json::Value,
+}
+
+/// Maps a write's answer: a successful envelope to what the toast says, anything else to a failure.
+pub fn map_envelope(
+    write: SyncWrite,
+    status: u16,
+    envelope: serde_json::Value,
+) -> Result<SyncDone, SyncFailure> {
+    let parsed: Option<Envelope> = serde_json::from_value(envelope).ok();
+    match parsed {
+        Some(e) if e.success && (200..300).contains(&status) => Ok(SyncDone {
+            message: if e.message.trim().is_empty() {
+                write.default_message().to_owned()
+            } else {
+                e.message
+            },
+            updated_orders: e.updated_orders,
+        }),
+        Some(e) => Err(SyncFailure {
+            status,
+            message: if e.message.trim().is_empty() {
+                "Sync refused the request".to_owned()
+            } else {
+                e.message
+            },
+        }),
+        None => Err(SyncFailure {
+            status,
+            message: "Sync answered with something that is not a v1.2 envelope".to_owned(),
+        }),
+    }
+}
+
+/// The body of a write with the shop added: the one place `shop_domain` is set.
+pub fn with_shop(mut body: serde_json::Value, shop: &str) -> serde_json::Value {
+    if let Some(object) = body.as_object_mut() {
+        object.insert(
+            "shop_domain".to_owned(),
+            serde_json::Value::String(shop.to_owned()),
+        );
+    }
+    body
+}
+
+/// Sends one write to Sync for `shop` and maps the answer (see the module's documentation).
+pub async fn call_sync(
+    shop: &str,
+    write: SyncWrite,
+    body: serde_json::Value,
+) -> Result<SyncDone, SyncFailure> {
+    let (status, envelope) = post_write(write, with_shop(body, shop)).await?;
+    map_envelope(write, status, envelope)
+}
+
+/// One v1.2 write: the HTTP status and the envelope Sync answered with.
+#[server(input = Json)]
+pub async fn post_write(
+    write: SyncWrite,
+    body: serde_json::Value,
+) -> Result<(u16, serde_json::Value), SyncFailure> {
+    let backend = ssr::backend()?;
+    Ok(backend.write(write, body).await)
+}
+
+/// One order of the shop, for the detail drawer (`None`: no such order).
+#[server(input = Json)]
+pub async fn load_order(shop: String, id: String) -> Result<Option<Order>, SyncFailure> {
+    let backend = ssr::backend()?;
+    backend.order(&shop, &id).await
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use std::sync::Arc;
+
+    use leptos::prelude::use_context;
+
+    use super::SyncFailure;
+    use crate::backend::OrdersBackend;
+
+    pub fn backend() -> Result<Arc<dyn OrdersBackend>, SyncFailure> {
+        use_context::<Arc<dyn OrdersBackend>>().ok_or_else(|| SyncFailure {
+            status: 500,
+            message: "the dashboard has no orders backend".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_shop_is_added_to_every_body_and_replaces_one_already_there() {
+        let body = with_shop(
+            json!({"orderIds": ["1"], "shop_domain": "x"}),
+            "acme.myshopify.com",
+        );
+        assert_eq!(body["shop_domain"], "acme.myshopify.com");
+        assert_eq!(body["orderIds"], json!(["1"]));
+    }
+
+    #[test]
+    fn a_success_says_syncs_message_or_the_default() {
+        let done = map_envelope(
+            SyncWrite::Assign,
+            200,
+            json!({"success": true, "message": "Assigned 2 orders to Sam", "updatedOrders": []}),
+        )
+        .unwrap();
+        assert_eq!(done.message, "Assigned 2 orders to Sam");
+        let done = map_envelope(
+            SyncWrite::Returns,
+            200,
+            json!({"success": true, "message": "", "updatedOrders": []}),
+        )
+        .unwrap();
+        assert_eq!(done.message, "Return updated");
+    }
+
+    #[test]
+    fn a_failure_quotes_the_status_and_syncs_message() {
+        let failure = map_envelope(
+            SyncWrite::Fulfill,
+            409,
+            json!({"success": false, "message": "cancelled orders cannot be fulfilled: #1001", "updatedOrders": []}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            failure.to_string(),
+            "409 · cancelled orders cannot be fulfilled: #1001"
+        );
+        let garbage = map_envelope(SyncWrite::Fulfill, 502, json!("Bad gateway")).unwrap_err();
+        assert_eq!(garbage.status, 502);
+    }
+
+    #[test]
+    fn an_unsuccessful_envelope_is_a_failure_even_with_a_2xx() {
+        assert!(map_envelope(
+            SyncWrite::Assign,
+            200,
+            json!({"success": false, "message": "no"})
+        )
+        .is_err());
+    }
+}

@@ -15,6 +15,7 @@ source scripts/toolchain.sh
 ADMIN_URL="${TEST_DATABASE_URL:-${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}"
 E2E_SHOP="e2e.myshopify.com"
 E2E_ORDERS=300
+E2E_ACTIONS_SHOP="e2e-actions.myshopify.com"
 
 section "Tools"
 ensure_wasm_target
@@ -84,6 +85,7 @@ unset USE_MOCK_DATA DASHBOARD_SHOP
 
 target/release/orders-sync migrate
 target/release/orders-sync seed --shop "$E2E_SHOP" --orders "$E2E_ORDERS"
+target/release/orders-sync seed --shop "$E2E_ACTIONS_SHOP" --orders 200
 target/release/orders-sync serve >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 120); do

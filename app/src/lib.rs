@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod orders;
 pub mod sync;
+pub mod toast;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -40,6 +41,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    toast::Toasts::provide();
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
 
@@ -55,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/orders") view=orders::OrdersPage ssr=SsrMode::Async/>
                 </Routes>
             </Router>
+            <toast::ToastRegion/>
         </div>
     }
 }

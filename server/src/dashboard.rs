@@ -65,7 +65,7 @@ impl OrdersBackend for Service {
             status: 400,
             message: format!("invalid id: {m}"),
         })?;
-        match self.get_order(&shop, &order).await {
+        match self.dashboard_order(&shop, &order).await {
             Ok(order) => Ok(Some(order)),
             Err(ApiError::NotFound(_)) => Ok(None),
             Err(e) => Err(failure(e)),

@@ -177,6 +177,21 @@ impl Service {
         }
     }
 
+    /// One order for the dashboard's drawer: from the store of record, or from the sample data when
+    /// the database is away (the sample shop's orders only).
+    pub async fn dashboard_order(&self, shop: &str, order: &OrderRef) -> Result<Order, ApiError> {
+        let th = &self.inner.thresholds;
+        let found = match self.inner.primary.get_order(shop, order, now(), th).await {
+            Err(StoreError::Unavailable(cause)) if self.inner.sample.is_some() => {
+                tracing::warn!(error = %cause, "database unavailable; the drawer shows sample data");
+                let sample = Store::Memory(self.inner.sample.clone().expect("checked above"));
+                sample.get_order(shop, order, now(), th).await?
+            }
+            other => other?,
+        };
+        found.ok_or_else(|| ApiError::NotFound(format!("no order {order} in shop {shop}")))
+    }
+
     /// The shops the dashboard can show, and whether they are the sample data's.
     pub async fn dashboard_shops(&self) -> (Vec<String>, bool) {
         match self.inner.primary.shops().await {

@@ -31,6 +31,10 @@ pub async fn load_orders(
             known.into_iter().next().ok_or(LoadError::NoShop)?
         }
     };
+    let order = query
+        .iter()
+        .find(|(k, v)| k == "order" && !v.trim().is_empty())
+        .map(|(_, v)| v.trim().to_owned());
     let query = orders_core::ListQuery::parse(query, Some(&chosen)).map_err(|e| {
         ssr::set_status(400);
         LoadError::BadQuery {
@@ -47,13 +51,24 @@ pub async fn load_orders(
         ssr::set_status(503);
         LoadError::Unavailable(e)
     })?;
-    Ok(OrdersView::build(
+    let mut view = OrdersView::build(
         &query,
         listing.list,
         listing.sample,
         named,
         chrono::Utc::now(),
-    ))
+    );
+    if let Some(id) = order {
+        // The order is looked up in the shop whose rows are on screen (the sample shop, too).
+        match backend.order(&view.shop, &id).await {
+            Ok(Some(order)) => view.detail = Some(order),
+            Ok(None) => {
+                view.detail_error = Some(format!("There is no order {id} in {}.", view.shop))
+            }
+            Err(failure) => view.detail_error = Some(failure.to_string()),
+        }
+    }
+    Ok(view)
 }
 
 #[cfg(feature = "ssr")]

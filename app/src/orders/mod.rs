@@ -5,8 +5,14 @@
 //! The larger pieces return `AnyView`: erasing their types keeps the page's view type shallow
 //! enough for the optimised WASM build (whose layout queries otherwise overflow) and compiles faster.
 
+mod actions;
+mod drawer;
 mod load;
 mod model;
+
+use std::collections::BTreeSet;
+
+use actions::Actions;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -36,6 +42,8 @@ pub fn OrdersPage() -> impl IntoView {
         |(shop, query)| load_orders(shop, query),
     );
 
+    let refetch = Callback::new(move |()| page.refetch());
+
     view! {
         <Title text="Orders"/>
         <Transition fallback=|| {
@@ -43,7 +51,7 @@ pub fn OrdersPage() -> impl IntoView {
         }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(view) => view! { <OrdersScreen view/> }.into_any(),
+                    Ok(view) => view! { <OrdersScreen view refetch/> }.into_any(),
                     Err(error) => view! { <LoadFailed error/> }.into_any(),
                 }
             })}
@@ -53,7 +61,7 @@ pub fn OrdersPage() -> impl IntoView {
 
 /// The page once its data is there.
 #[component]
-fn OrdersScreen(view: OrdersView) -> impl IntoView {
+fn OrdersScreen(view: OrdersView, refetch: Callback<()>) -> impl IntoView {
     let OrdersView {
         shop,
         sample,
@@ -65,7 +73,30 @@ fn OrdersScreen(view: OrdersView) -> impl IntoView {
         previous_href,
         next_href,
         filters,
+        self_href,
+        detail,
+        detail_error,
     } = view;
+    // Controls that need the WASM are disabled in the server's HTML and come alive on hydration.
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(true));
+    let actions = Actions {
+        shop: StoredValue::new(shop.clone()),
+        rows: RwSignal::new(rows),
+        selected: RwSignal::new(BTreeSet::new()),
+        refetch,
+        toasts: crate::toast::use_toasts(),
+        pending: RwSignal::new(0),
+    };
+    let drawer = match (detail, detail_error) {
+        (Some(order), _) => Some(
+            view! { <drawer::OrderDrawer order close_href=self_href actions ready/> }.into_any(),
+        ),
+        (None, Some(error)) => {
+            Some(view! { <drawer::MissingOrder error close_href=self_href/> }.into_any())
+        }
+        (None, None) => None,
+    };
     view! {
         <header class="border-b border-zinc-200 bg-white">
             <div class="mx-auto flex max-w-7xl items-center justify-between px-4 py-3">
@@ -79,10 +110,117 @@ fn OrdersScreen(view: OrdersView) -> impl IntoView {
             {sample.then(|| view! { <SampleBanner/> })}
             <TabBar tabs/>
             <Filters filters/>
-            <OrdersTable rows/>
+            <BulkBar actions ready/>
+            <OrdersTable actions ready/>
             <Pagination first_row last_row total previous_href next_href/>
         </main>
+        {drawer}
     }
+}
+
+/// Assign and fulfill for the selected rows. The selection is this page's rows only, and the bar
+/// says how many; changing page, tab or filter clears it.
+#[component]
+fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> AnyView {
+    let count = move || actions.selected.with(|s| s.len());
+    let idle = move || !ready.get() || count() == 0 || actions.pending.get() > 0;
+    let assignee = NodeRef::<leptos::html::Input>::new();
+    let number = NodeRef::<leptos::html::Input>::new();
+    let carrier = NodeRef::<leptos::html::Input>::new();
+    let field = "rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm shadow-sm focus:border-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-600/30 disabled:bg-zinc-100";
+    let button = "rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus:ring-2 focus:ring-sky-600/50 disabled:cursor-not-allowed disabled:opacity-50";
+    let value = |input: NodeRef<leptos::html::Input>| {
+        input
+            .get_untracked()
+            .map(|i| i.value().trim().to_owned())
+            .unwrap_or_default()
+    };
+    let on_assign = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let name = value(assignee);
+        if name.is_empty() {
+            actions
+                .toasts
+                .failure("Type a name to assign the orders to.");
+            return;
+        }
+        actions.assign(actions.selection(), Some(name));
+    };
+    let on_unassign = move |_| actions.assign(actions.selection(), None);
+    let on_fulfill = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (n, c) = (value(number), value(carrier));
+        let tracking = match (n.is_empty(), c.is_empty()) {
+            (true, true) => None,
+            (false, false) => Some((n, c)),
+            _ => {
+                actions
+                    .toasts
+                    .failure("Give both the tracking number and the carrier, or neither.");
+                return;
+            }
+        };
+        actions.fulfill(actions.selection(), tracking);
+    };
+    view! {
+        <section
+            aria-label="Bulk actions"
+            data-testid="bulk-bar"
+            class="sticky top-0 z-10 flex flex-wrap items-center gap-x-4 gap-y-2 rounded-lg border border-zinc-200 bg-white px-3 py-2 shadow-sm"
+        >
+            <p class="min-w-40 text-sm text-zinc-700" aria-live="polite" data-testid="selection-count">
+                {move || match count() {
+                    0 => "Select orders on this page to act on them".to_owned(),
+                    1 => "1 order selected on this page".to_owned(),
+                    n => format!("{n} orders selected on this page"),
+                }}
+            </p>
+            <form class="flex items-center gap-2" on:submit=on_assign aria-label="Assign selected">
+                <label class="sr-only" for="bulk-assignee">"Assign to"</label>
+                <input
+                    id="bulk-assignee"
+                    node_ref=assignee
+                    class=format!("{field} w-36")
+                    type="text"
+                    placeholder="Assign to…"
+                    maxlength="100"
+                    disabled=idle
+                />
+                <button type="submit" class=button disabled=idle>"Assign"</button>
+                <button type="button" class=button disabled=idle on:click=on_unassign>"Unassign"</button>
+            </form>
+            <form class="flex items-center gap-2" on:submit=on_fulfill aria-label="Fulfill selected">
+                <label class="sr-only" for="bulk-tracking">"Tracking number (optional)"</label>
+                <input
+                    id="bulk-tracking"
+                    node_ref=number
+                    class=format!("{field} w-36")
+                    type="text"
+                    placeholder="Tracking no. (optional)"
+                    disabled=idle
+                />
+                <label class="sr-only" for="bulk-carrier">"Carrier"</label>
+                <input
+                    id="bulk-carrier"
+                    node_ref=carrier
+                    class=format!("{field} w-28")
+                    type="text"
+                    placeholder="Carrier"
+                    disabled=idle
+                />
+                <button type="submit" class=button disabled=idle>"Mark fulfilled"</button>
+            </form>
+            <button
+                type="button"
+                class="text-sm text-sky-700 underline disabled:invisible"
+                disabled=move || count() == 0
+                on:click=move |_| actions.selected.set(BTreeSet::new())
+            >
+                "Clear selection"
+            </button>
+        </section>
+    }
+    .into_any()
 }
 
 /// Says plainly that what is on screen is not the shop's real data.
@@ -279,13 +417,36 @@ fn priority_label(priority: Priority) -> &'static str {
 
 /// The dense table of orders.
 #[component]
-fn OrdersTable(rows: Vec<OrderRow>) -> AnyView {
-    let empty = rows.is_empty();
+fn OrdersTable(actions: Actions, ready: RwSignal<bool>) -> AnyView {
+    let rows = actions.rows;
+    let empty = rows.with_untracked(|r| r.is_empty());
+    let all_selected = move || {
+        let n = rows.with(|r| r.len());
+        n > 0 && actions.selected.with(|s| s.len()) == n
+    };
+    let toggle_all = move |ev: leptos::ev::Event| {
+        let on = event_target_checked(&ev);
+        actions.selected.set(if on {
+            rows.with_untracked(|r| r.iter().map(|r| r.id.clone()).collect())
+        } else {
+            BTreeSet::new()
+        });
+    };
     view! {
         <div class="overflow-x-auto rounded-lg border border-zinc-200 bg-white shadow-sm">
             <table class="min-w-full text-left" data-testid="orders-table">
                 <thead class="border-b border-zinc-200 bg-zinc-50 text-xs font-medium text-zinc-500">
                     <tr>
+                        <th scope="col" class="w-8 px-3 py-2">
+                            <input
+                                type="checkbox"
+                                aria-label="Select every order on this page"
+                                class="size-4 align-middle accent-zinc-900"
+                                disabled=move || !ready.get() || empty
+                                prop:checked=all_selected
+                                on:change=toggle_all
+                            />
+                        </th>
                         <th scope="col" class="px-3 py-2">"Order"</th>
                         <th scope="col" class="px-3 py-2">"Date"</th>
                         <th scope="col" class="px-3 py-2">"Customer"</th>
@@ -302,13 +463,17 @@ fn OrdersTable(rows: Vec<OrderRow>) -> AnyView {
                         .then(|| {
                             view! {
                                 <tr>
-                                    <td colspan="9" class="px-3 py-8 text-center text-zinc-500">
+                                    <td colspan="10" class="px-3 py-8 text-center text-zinc-500">
                                         "No orders in this view."
                                     </td>
                                 </tr>
                             }
                         })}
-                    {rows.into_iter().map(|row| view! { <OrderLine row/> }).collect_view()}
+                    <For
+                        each=move || rows.get()
+                        key=|r| (r.id.clone(), r.assigned_to.clone(), r.status)
+                        children=move |row| view! { <OrderLine row actions ready/> }
+                    />
                 </tbody>
             </table>
         </div>
@@ -318,9 +483,10 @@ fn OrdersTable(rows: Vec<OrderRow>) -> AnyView {
 
 /// One order.
 #[component]
-fn OrderLine(row: OrderRow) -> AnyView {
+fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> AnyView {
     let OrderRow {
         id,
+        detail_href,
         order_number,
         customer,
         email,
@@ -338,9 +504,45 @@ fn OrderLine(row: OrderRow) -> AnyView {
         support_thread,
     } = row;
     let created_title = format!("{created_label} UTC");
+    let checked = {
+        let id = id.clone();
+        move || actions.selected.with(|s| s.contains(&id))
+    };
+    let toggle = {
+        let id = id.clone();
+        move |ev: leptos::ev::Event| {
+            let on = event_target_checked(&ev);
+            actions.selected.update(|s| {
+                if on {
+                    s.insert(id.clone());
+                } else {
+                    s.remove(&id);
+                }
+            });
+        }
+    };
+    let select_label = format!("Select order {order_number}");
     view! {
-        <tr class="hover:bg-zinc-50" data-order-id=id>
-            <td class="whitespace-nowrap px-3 py-1.5 font-medium">{order_number}</td>
+        <tr class="hover:bg-zinc-50 has-[:checked]:bg-sky-50" data-order-id=id>
+            <td class="px-3 py-1.5">
+                <input
+                    type="checkbox"
+                    aria-label=select_label
+                    class="size-4 align-middle accent-zinc-900"
+                    disabled=move || !ready.get()
+                    prop:checked=checked
+                    on:change=toggle
+                />
+            </td>
+            <td class="whitespace-nowrap px-3 py-1.5 font-medium">
+                <a
+                    href=detail_href
+                    class="text-sky-800 underline-offset-2 hover:underline focus:outline-none focus:ring-2 focus:ring-sky-600/50"
+                    data-testid="order-link"
+                >
+                    {order_number}
+                </a>
+            </td>
             <td class="whitespace-nowrap px-3 py-1.5 text-zinc-600">
                 <time datetime=created_at title=created_title>
                     {created_label}

@@ -2,7 +2,7 @@
 //! dates, ages and links already worked out on the server, so the browser renders exactly what
 //! the server rendered and carries no rules of its own.
 
-use orders_core::{AlertKind, FinancialStatus, OrderStatus, Priority, ReturnState, Tab};
+use orders_core::{AlertKind, FinancialStatus, Order, OrderStatus, Priority, ReturnState, Tab};
 use serde::{Deserialize, Serialize};
 
 /// One rendered page of the orders table.
@@ -25,6 +25,12 @@ pub struct OrdersView {
     pub next_href: Option<String>,
     /// The filters in force, to fill the filter bar.
     pub filters: FilterState,
+    /// This very view (without an open order): where closing the drawer goes.
+    pub self_href: String,
+    /// The order the drawer shows (`?order=ID`), if it was found.
+    pub detail: Option<Order>,
+    /// Why the order `?order=` names cannot be shown (not in this shop, or Sync unavailable).
+    pub detail_error: Option<String>,
 }
 
 /// The filter bar's values: what the URL asked for, as the form shows it.
@@ -62,6 +68,8 @@ pub struct TabLink {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRow {
     pub id: String,
+    /// This view with the order's drawer open.
+    pub detail_href: String,
     pub order_number: String,
     pub customer: String,
     pub email: Option<String>,
@@ -183,9 +191,16 @@ mod build {
         }
     }
 
+    /// `href` with the drawer of order `id` open.
+    pub fn with_order(href: &str, id: &str) -> String {
+        let join = if href.contains('?') { '&' } else { '?' };
+        format!("{href}{join}order={}", encode(id))
+    }
+
     impl OrderRow {
-        fn new(order: Order, now: DateTime<Utc>) -> Self {
+        fn new(order: Order, now: DateTime<Utc>, view_href: &str) -> Self {
             OrderRow {
+                detail_href: with_order(view_href, &order.id),
                 created_at: order.created_at.to_rfc3339(),
                 created_label: order.created_at.format("%b %-d, %H:%M").to_string(),
                 age: age(order.created_at, now),
@@ -216,6 +231,7 @@ mod build {
             shop: Option<&str>,
             now: DateTime<Utc>,
         ) -> Self {
+            let self_href = page_href(query, shop);
             let info = list.page_info;
             // Another tab, or another page of this one: same filters and page size, first page.
             let at = |tab: Tab, cursor, direction| {
@@ -280,8 +296,11 @@ mod build {
                 rows: list
                     .orders
                     .into_iter()
-                    .map(|o| OrderRow::new(o, now))
+                    .map(|o| OrderRow::new(o, now, &self_href))
                     .collect(),
+                self_href,
+                detail: None,
+                detail_error: None,
             }
         }
     }

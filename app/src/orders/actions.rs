@@ -1,0 +1,109 @@
+//! The page's actions, all optimistic: the rows change at once; Sync's answer then either confirms
+//! them (a toast with its message, and the page reloaded so counts and tabs agree) or undoes them
+//! (the rows as they were, and a toast quoting Sync's status and message).
+
+use std::collections::BTreeSet;
+
+use leptos::prelude::*;
+use orders_core::OrderStatus;
+use serde_json::{json, Value};
+
+use super::model::OrderRow;
+use crate::sync::{call_sync, SyncWrite};
+use crate::toast::Toasts;
+
+/// Everything an action touches; cheap to copy into event handlers.
+#[derive(Clone, Copy)]
+pub struct Actions {
+    /// The shop on screen: the one every write is for.
+    pub shop: StoredValue<String>,
+    /// The rows on screen, as the user sees them (optimistic changes included).
+    pub rows: RwSignal<Vec<OrderRow>>,
+    /// The ids of the selected rows; only rows on this page can be selected.
+    pub selected: RwSignal<BTreeSet<String>>,
+    /// Reloads the page's data from Sync.
+    pub refetch: Callback<()>,
+    pub toasts: Toasts,
+    /// Writes in flight; the controls are busy meanwhile.
+    pub pending: RwSignal<usize>,
+}
+
+impl Actions {
+    /// Changes the rows `ids` with `change` and returns them as they were.
+    fn patch(self, ids: &[String], change: impl Fn(&mut OrderRow)) -> Vec<OrderRow> {
+        let mut before = Vec::new();
+        self.rows.update(|rows| {
+            for row in rows.iter_mut().filter(|r| ids.contains(&r.id)) {
+                before.push(row.clone());
+                change(row);
+            }
+        });
+        before
+    }
+
+    /// Puts rows back as they were (only those: other changes made meanwhile stay).
+    fn restore(self, before: Vec<OrderRow>) {
+        self.rows.update(|rows| {
+            for old in before {
+                if let Some(row) = rows.iter_mut().find(|r| r.id == old.id) {
+                    *row = old;
+                }
+            }
+        });
+    }
+
+    /// Sends a write; `undo` runs if Sync refuses it or cannot be reached.
+    pub fn send(self, write: SyncWrite, body: Value, undo: impl FnOnce() + 'static) {
+        self.pending.update(|n| *n += 1);
+        leptos::task::spawn_local(async move {
+            let shop = self.shop.get_value();
+            let answer = call_sync(&shop, write, body).await;
+            self.pending.update(|n| *n = n.saturating_sub(1));
+            match answer {
+                Ok(done) => {
+                    self.toasts.success(done.message);
+                    self.refetch.run(());
+                }
+                Err(failure) => {
+                    undo();
+                    self.toasts.failure(failure.to_string());
+                }
+            }
+        });
+    }
+
+    /// Assigns the orders to `assignee`, or unassigns them (`None`).
+    pub fn assign(self, ids: Vec<String>, assignee: Option<String>) {
+        if ids.is_empty() {
+            return;
+        }
+        let shown = assignee.clone();
+        let before = self.patch(&ids, |row| row.assigned_to = shown.clone());
+        let body = json!({ "orderIds": ids, "assignee": assignee });
+        self.send(SyncWrite::Assign, body, move || self.restore(before));
+    }
+
+    /// Marks the orders fulfilled, with optional tracking (number, carrier).
+    pub fn fulfill(self, ids: Vec<String>, tracking: Option<(String, String)>) {
+        if ids.is_empty() {
+            return;
+        }
+        let before = self.patch(&ids, |row| row.status = OrderStatus::Fulfilled);
+        let mut body = json!({ "orderIds": ids });
+        if let Some((number, carrier)) = tracking {
+            body["tracking"] = json!({ "number": number, "carrier": carrier });
+        }
+        self.send(SyncWrite::Fulfill, body, move || self.restore(before));
+    }
+
+    /// The selected ids, in table order.
+    pub fn selection(self) -> Vec<String> {
+        let selected = self.selected.get_untracked();
+        self.rows.with_untracked(|rows| {
+            rows.iter()
+                .filter(|r| selected.contains(&r.id))
+                .map(|r| r.id.clone())
+                .collect()
+        })
+    }
+}

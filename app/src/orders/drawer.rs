@@ -1,0 +1,390 @@
+//! The order drawer (`/orders?…&order=ID`): the assignment, shipments with tracking, the return
+//! with only the actions its state allows, the support escalation form and the last ten timeline
+//! entries. It has its own URL, so it survives a reload and can be shared; Escape or "Close" goes
+//! back to the list as it was.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use orders_core::returns::{apply, legal_actions, DASHBOARD_ACTIONS};
+use orders_core::{Order, ReturnAction, ReturnState, ShipmentStatus};
+use serde_json::json;
+
+use super::actions::Actions;
+use crate::sync::SyncWrite;
+
+const SECTION: &str = "space-y-2 border-t border-zinc-200 px-4 py-3";
+const HEADING: &str = "text-xs font-semibold uppercase tracking-wide text-zinc-500";
+const FIELD: &str = "w-full rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm shadow-sm focus:border-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-600/30 disabled:bg-zinc-100";
+const BUTTON: &str = "rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus:ring-2 focus:ring-sky-600/50 disabled:cursor-not-allowed disabled:opacity-50";
+
+/// The frame every drawer shares: a panel on the right (the whole width on a phone), its title,
+/// a close link, and Escape to close.
+#[component]
+fn Frame(title: String, close_href: String, children: Children) -> impl IntoView {
+    let heading = NodeRef::<leptos::html::H2>::new();
+    let navigate = use_navigate();
+    let close = close_href.clone();
+    Effect::new(move |_| {
+        if let Some(h) = heading.get() {
+            let _ = h.focus();
+        }
+    });
+    Effect::new(move |_| {
+        let navigate = navigate.clone();
+        let close = close.clone();
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if ev.key() == "Escape" {
+                navigate(&close, Default::default());
+            }
+        });
+        on_cleanup(move || handle.remove());
+    });
+    view! {
+        <aside
+            role="dialog"
+            aria-labelledby="drawer-title"
+            data-testid="order-drawer"
+            class="fixed inset-y-0 right-0 z-40 flex w-full max-w-md flex-col overflow-y-auto border-l border-zinc-200 bg-white text-sm shadow-2xl"
+        >
+            <div class="flex items-start justify-between gap-3 px-4 py-3">
+                <h2 id="drawer-title" node_ref=heading tabindex="-1" class="text-base font-semibold focus:outline-none">
+                    {title}
+                </h2>
+                <a
+                    href=close_href
+                    class="rounded-md px-2 py-0.5 text-zinc-600 hover:bg-zinc-100 focus:outline-none focus:ring-2 focus:ring-sky-600/50"
+                    data-testid="drawer-close"
+                >
+                    "Close"
+                    <span class="sr-only">" the order (Escape)"</span>
+                </a>
+            </div>
+            {children()}
+        </aside>
+    }
+}
+
+/// `?order=` named something that cannot be shown.
+#[component]
+pub fn MissingOrder(error: String, close_href: String) -> impl IntoView {
+    view! {
+        <Frame title="Order not shown".to_owned() close_href>
+            <p role="alert" class="mx-4 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-red-900">
+                {error}
+            </p>
+        </Frame>
+    }
+}
+
+/// One order in full.
+#[component]
+pub fn OrderDrawer(
+    order: Order,
+    close_href: String,
+    actions: Actions,
+    ready: RwSignal<bool>,
+) -> impl IntoView {
+    let Order {
+        id,
+        order_number,
+        customer,
+        total_price,
+        currency,
+        assigned_to,
+        shipments,
+        return_,
+        support_thread,
+        timeline,
+        ..
+    } = order;
+    let title = format!("Order {order_number}");
+    let busy = move || !ready.get() || actions.pending.get() > 0;
+
+    // The assignment, changed at once and put back if Sync refuses.
+    let owner = RwSignal::new(assigned_to);
+    let owner_input = NodeRef::<leptos::html::Input>::new();
+    let assign = {
+        let id = id.clone();
+        move |name: Option<String>| {
+            let before = owner.get_untracked();
+            owner.set(name.clone());
+            actions.send(
+                SyncWrite::Assign,
+                json!({ "orderIds": [id.clone()], "assignee": name }),
+                move || owner.set(before),
+            );
+        }
+    };
+    let on_assign = {
+        let assign = assign.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let name = owner_input
+                .get_untracked()
+                .map(|i| i.value().trim().to_owned())
+                .unwrap_or_default();
+            if name.is_empty() {
+                actions
+                    .toasts
+                    .failure("Type a name to assign the order to.");
+            } else {
+                assign(Some(name));
+            }
+        }
+    };
+    let on_unassign = move |_| assign(None);
+
+    let shipments_view = if shipments.is_empty() {
+        view! { <p class="text-zinc-500">"No shipment yet."</p> }.into_any()
+    } else {
+        shipments
+            .into_iter()
+            .map(|s| {
+                let tracking = match s.tracking {
+                    Some(t) => format!("{} · {}", t.carrier, t.number),
+                    None => "No tracking number".to_owned(),
+                };
+                view! {
+                    <li class="flex items-center justify-between gap-2" data-shipment=s.id>
+                        <span>{tracking}</span>
+                        <span class="text-xs text-zinc-600">
+                            {shipment_label(s.status)} " · " {s.last_update_at.format("%b %-d, %H:%M").to_string()}
+                        </span>
+                    </li>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+
+    let return_view = return_.map(|r| {
+        view! { <ReturnPanel order_id=id.clone() state=r.state actions ready/> }
+    });
+
+    // Support: the thread changes at once to the one being opened.
+    let thread = RwSignal::new(support_thread);
+    let conversation = NodeRef::<leptos::html::Input>::new();
+    let note = NodeRef::<leptos::html::Textarea>::new();
+    let on_support = {
+        let id = id.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let conv = conversation
+                .get_untracked()
+                .map(|i| i.value().trim().to_owned())
+                .unwrap_or_default();
+            let text = note
+                .get_untracked()
+                .map(|t| t.value().trim().to_owned())
+                .unwrap_or_default();
+            if text.is_empty() {
+                actions
+                    .toasts
+                    .failure("Write a note for support: what does the customer need?");
+                return;
+            }
+            let before = thread.get_untracked();
+            thread.set(Some(if conv.is_empty() {
+                "opening…".to_owned()
+            } else {
+                conv.clone()
+            }));
+            let mut body = json!({ "orderId": id.clone(), "note": text });
+            if !conv.is_empty() {
+                body["conversationId"] = json!(conv);
+            }
+            actions.send(SyncWrite::Support, body, move || thread.set(before));
+        }
+    };
+
+    let timeline_view = timeline
+        .into_iter()
+        .map(|e| {
+            view! {
+                <li class="grid grid-cols-[7.5rem_1fr] gap-2" data-event=e.event.clone()>
+                    <time class="text-xs text-zinc-500" datetime=e.ts.to_rfc3339()>
+                        {e.ts.format("%b %-d, %H:%M").to_string()}
+                    </time>
+                    <div>
+                        <p class="font-medium">{e.event.replace(['.', '_'], " ")}</p>
+                        <p class="text-zinc-600">{e.details}</p>
+                    </div>
+                </li>
+            }
+        })
+        .collect_view();
+
+    view! {
+        <Frame title close_href>
+            <div class="px-4 pb-3 text-zinc-700">
+                <p>{customer.name} {customer.email.map(|e| format!(" · {e}"))}</p>
+                <p class="tabular-nums">{total_price} " " {currency}</p>
+            </div>
+            <section class=SECTION aria-labelledby="drawer-assignment">
+                <h3 id="drawer-assignment" class=HEADING>"Assignment"</h3>
+                <p data-testid="drawer-assignee">
+                    {move || owner.get().unwrap_or_else(|| "Unassigned".to_owned())}
+                </p>
+                <form class="flex gap-2" on:submit=on_assign>
+                    <label class="sr-only" for="drawer-assign-to">"Assign to"</label>
+                    <input id="drawer-assign-to" node_ref=owner_input class=FIELD type="text" placeholder="Assign to…" maxlength="100" disabled=busy/>
+                    <button type="submit" class=BUTTON disabled=busy>"Assign"</button>
+                    <button type="button" class=BUTTON disabled=move || busy() || owner.with(Option::is_none) on:click=on_unassign>
+                        "Unassign"
+                    </button>
+                </form>
+            </section>
+            <section class=SECTION aria-labelledby="drawer-shipments">
+                <h3 id="drawer-shipments" class=HEADING>"Shipments"</h3>
+                <ul class="space-y-1">{shipments_view}</ul>
+            </section>
+            {return_view}
+            <section class=SECTION aria-labelledby="drawer-support">
+                <h3 id="drawer-support" class=HEADING>"Support"</h3>
+                <p data-testid="drawer-support-thread">
+                    {move || match thread.get() {
+                        Some(t) => format!("Escalated · thread {t}"),
+                        None => "Not escalated".to_owned(),
+                    }}
+                </p>
+                <form class="space-y-2" on:submit=on_support data-testid="support-form">
+                    <label class="block text-xs font-medium text-zinc-600">
+                        "Conversation id (optional)"
+                        <input node_ref=conversation class=FIELD type="text" maxlength="100" disabled=busy/>
+                    </label>
+                    <label class="block text-xs font-medium text-zinc-600">
+                        "Note for support"
+                        <textarea node_ref=note class=FIELD rows="2" maxlength="2000" disabled=busy></textarea>
+                    </label>
+                    <button type="submit" class=BUTTON disabled=busy>"Escalate to support"</button>
+                </form>
+            </section>
+            <section class=SECTION aria-labelledby="drawer-timeline">
+                <h3 id="drawer-timeline" class=HEADING>"Timeline · last ten"</h3>
+                <ol class="space-y-2" data-testid="drawer-timeline">{timeline_view}</ol>
+            </section>
+        </Frame>
+    }
+}
+
+/// The return: its state, and a button for each action the dashboard offers that the state allows.
+#[component]
+fn ReturnPanel(
+    order_id: String,
+    state: ReturnState,
+    actions: Actions,
+    ready: RwSignal<bool>,
+) -> impl IntoView {
+    let current = RwSignal::new(state);
+    let note = NodeRef::<leptos::html::Textarea>::new();
+    let busy = move || !ready.get() || actions.pending.get() > 0;
+    let order_id = StoredValue::new(order_id);
+    let act = move |action: ReturnAction| {
+        let before = current.get_untracked();
+        let Ok(next) = apply(before, action) else {
+            return;
+        };
+        current.set(next);
+        let mut body = json!({ "orderId": order_id.get_value(), "action": action.as_str() });
+        let text = note
+            .get_untracked()
+            .map(|t| t.value().trim().to_owned())
+            .unwrap_or_default();
+        if !text.is_empty() {
+            body["note"] = json!(text);
+        }
+        actions.send(SyncWrite::Returns, body, move || current.set(before));
+    };
+    let buttons = move || {
+        let offered: Vec<ReturnAction> = legal_actions(current.get())
+            .filter(|a| DASHBOARD_ACTIONS.contains(a))
+            .collect();
+        if offered.is_empty() {
+            return view! { <p class="text-zinc-500">"Nothing to decide in this state."</p> }
+                .into_any();
+        }
+        offered
+            .into_iter()
+            .map(|a| {
+                view! {
+                    <button type="button" class=BUTTON disabled=busy data-action=a.as_str() on:click=move |_| act(a)>
+                        {action_label(a)}
+                    </button>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    view! {
+        <section class=SECTION aria-labelledby="drawer-return" data-testid="return-panel">
+            <h3 id="drawer-return" class=HEADING>"Return"</h3>
+            <p>
+                "State: "
+                <span class="font-medium" data-testid="return-state" data-state=move || current.get().as_str()>
+                    {move || return_label(current.get())}
+                </span>
+            </p>
+            <label class="block text-xs font-medium text-zinc-600">
+                "Note (optional)"
+                <textarea node_ref=note class=FIELD rows="2" maxlength="2000" disabled=busy></textarea>
+            </label>
+            <div class="flex flex-wrap gap-2">{buttons}</div>
+        </section>
+    }
+}
+
+fn action_label(action: ReturnAction) -> &'static str {
+    match action {
+        ReturnAction::ApproveRefund => "Approve refund",
+        ReturnAction::Deny => "Deny",
+        ReturnAction::RequestInspection => "Request inspection",
+        other => other.as_str(),
+    }
+}
+
+/// A return state for people: `in_transit` reads "In transit".
+pub fn return_label(state: ReturnState) -> String {
+    let words = state.as_str().replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => words,
+    }
+}
+
+fn shipment_label(status: ShipmentStatus) -> String {
+    let words = status.as_str().replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => words,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_read_as_words() {
+        assert_eq!(return_label(ReturnState::InTransit), "In transit");
+        assert_eq!(
+            shipment_label(ShipmentStatus::InTransit),
+            "In transit".to_owned()
+        );
+    }
+
+    #[test]
+    fn only_the_dashboards_legal_actions_are_offered() {
+        for &state in ReturnState::ALL {
+            for action in legal_actions(state).filter(|a| DASHBOARD_ACTIONS.contains(a)) {
+                assert!(apply(state, action).is_ok());
+                assert!(DASHBOARD_ACTIONS.contains(&action));
+            }
+        }
+        let from_inspection: Vec<_> = legal_actions(ReturnState::Inspection)
+            .filter(|a| DASHBOARD_ACTIONS.contains(a))
+            .collect();
+        assert!(!from_inspection.contains(&ReturnAction::RequestInspection));
+    }
+}

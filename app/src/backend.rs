@@ -30,4 +30,6 @@ pub struct Listing {
     pub list: orders_core::OrderList,
     /// The page came from the built-in sample data, not the database.
     pub sample: bool,
+    /// The shop whose orders these are (the sample shop's, on sample data).
+    pub shop: String,
 }

@@ -45,7 +45,13 @@ impl OrdersBackend for Service {
             .dashboard_list(&query)
             .await
             .map_err(|e| e.to_string())?;
-        Ok(Listing { list, sample })
+        // The fallback shows the sample shop's orders, whatever shop was asked for.
+        let shop = if sample && !self.store().is_sample() {
+            self.sample_shop().to_owned()
+        } else {
+            query.shop_domain
+        };
+        Ok(Listing { list, sample, shop })
     }
 
     async fn shops(&self) -> (Vec<String>, bool) {

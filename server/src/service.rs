@@ -65,6 +65,11 @@ impl Service {
         &self.inner.primary
     }
 
+    /// The shop the sample data holds.
+    pub fn sample_shop(&self) -> &str {
+        &self.inner.sample_shop
+    }
+
     /// The alert thresholds in force.
     pub fn thresholds(&self) -> &Thresholds {
         &self.inner.thresholds

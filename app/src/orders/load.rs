@@ -51,8 +51,10 @@ pub async fn load_orders(
         ssr::set_status(503);
         LoadError::Unavailable(e)
     })?;
+    let mut shown = query.clone();
+    shown.shop_domain = listing.shop;
     let mut view = OrdersView::build(
-        &query,
+        &shown,
         listing.list,
         listing.sample,
         named,

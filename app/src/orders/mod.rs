@@ -22,6 +22,9 @@ use orders_core::{AlertKind, FinancialStatus, OrderStatus, Priority, ReturnState
 pub use load::{load_orders, LoadOrders};
 pub use model::{tab_label, FilterState, LoadError, OrderRow, OrdersView, TabLink, PAGE_SIZES};
 
+/// How often a page showing sample data checks whether the database is back.
+const SAMPLE_RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The orders page: reads the URL, loads the page through [`load_orders`] (on the server for the
 /// first render, by a server-function call on later navigations) and renders it.
 #[component]
@@ -80,6 +83,16 @@ fn OrdersScreen(view: OrdersView, refetch: Callback<()>) -> impl IntoView {
     // Controls that need the WASM are disabled in the server's HTML and come alive on hydration.
     let ready = RwSignal::new(false);
     Effect::new(move |_| ready.set(true));
+    // On sample data, ask again every few seconds: the live data comes back by itself.
+    if sample {
+        Effect::new(move |_| {
+            if let Ok(handle) =
+                set_interval_with_handle(move || refetch.run(()), SAMPLE_RETRY_EVERY)
+            {
+                on_cleanup(move || handle.clear());
+            }
+        });
+    }
     let actions = Actions {
         shop: StoredValue::new(shop.clone()),
         rows: RwSignal::new(rows),
@@ -175,7 +188,7 @@ fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> AnyView {
                     n => format!("{n} orders selected on this page"),
                 }}
             </p>
-            <form class="flex items-center gap-2" on:submit=on_assign aria-label="Assign selected">
+            <form class="flex flex-wrap items-center gap-2" on:submit=on_assign aria-label="Assign selected">
                 <label class="sr-only" for="bulk-assignee">"Assign to"</label>
                 <input
                     id="bulk-assignee"
@@ -189,7 +202,7 @@ fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> AnyView {
                 <button type="submit" class=button disabled=idle>"Assign"</button>
                 <button type="button" class=button disabled=idle on:click=on_unassign>"Unassign"</button>
             </form>
-            <form class="flex items-center gap-2" on:submit=on_fulfill aria-label="Fulfill selected">
+            <form class="flex flex-wrap items-center gap-2" on:submit=on_fulfill aria-label="Fulfill selected">
                 <label class="sr-only" for="bulk-tracking">"Tracking number (optional)"</label>
                 <input
                     id="bulk-tracking"
@@ -232,7 +245,9 @@ fn SampleBanner() -> impl IntoView {
             data-testid="sample-banner"
             class="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-amber-900"
         >
-            "Showing sample data — the database is unavailable"
+            <strong class="font-semibold">"Sample data. "</strong>
+            "The database is unavailable, so this page shows built-in sample orders, not the shop's. \
+             Changes cannot be saved until it is back; the page returns to live data by itself."
         </div>
     }
 }
@@ -433,7 +448,7 @@ fn OrdersTable(actions: Actions, ready: RwSignal<bool>) -> AnyView {
         });
     };
     view! {
-        <div class="overflow-x-auto rounded-lg border border-zinc-200 bg-white shadow-sm">
+        <div class="relative overflow-x-auto rounded-lg border border-zinc-200 bg-white shadow-sm">
             <table class="min-w-full text-left" data-testid="orders-table">
                 <thead class="border-b border-zinc-200 bg-zinc-50 text-xs font-medium text-zinc-500">
                     <tr>
@@ -547,7 +562,7 @@ fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> AnyView 
                 <time datetime=created_at title=created_title>
                     {created_label}
                 </time>
-                <span class="ml-1.5 text-xs text-zinc-400">{age}</span>
+                <span class="ml-1.5 text-xs text-zinc-500">{age}</span>
             </td>
             <td class="max-w-48 truncate px-3 py-1.5" title=email>
                 {customer}
@@ -573,7 +588,7 @@ fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> AnyView 
                     })
                     .unwrap_or_else(|| {
                         view! {
-                            <span class="text-zinc-400" title="Unassigned">
+                            <span class="text-zinc-500" title="Unassigned">
                                 "—"
                                 <span class="sr-only">"Unassigned"</span>
                             </span>
@@ -633,7 +648,7 @@ fn FinancialBadge(status: FinancialStatus) -> impl IntoView {
 fn PriorityLabel(priority: Priority) -> impl IntoView {
     let label = priority_label(priority);
     let class = match priority {
-        Priority::Low => "text-zinc-400",
+        Priority::Low => "text-zinc-500",
         Priority::Normal => "text-zinc-600",
         Priority::High => "font-medium text-orange-700",
         Priority::Urgent => "font-semibold text-red-700",
@@ -690,7 +705,7 @@ fn Pagination(
     next_href: Option<String>,
 ) -> AnyView {
     let link = "rounded-md border border-zinc-300 bg-white px-3 py-1 font-medium text-zinc-800 shadow-sm hover:bg-zinc-50";
-    let off = "rounded-md border border-zinc-200 px-3 py-1 text-zinc-400";
+    let off = "rounded-md border border-zinc-200 px-3 py-1 text-zinc-500";
     let previous = match previous_href {
         Some(href) => view! { <a href=href rel="prev" class=link>"Previous"</a> }.into_any(),
         None => view! { <span aria-disabled="true" class=off>"Previous"</span> }.into_any(),

@@ -13,6 +13,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
 use orders_core::envelope::{AssignBody, FulfillBody, ReturnBody, SupportBody};
 use orders_core::query::parse_shop_domain;
+use orders_core::stats::OrderStats;
 use orders_core::{Envelope, ListQuery, Order, OrderRef};
 use serde_json::Value;
 
@@ -52,6 +53,14 @@ impl OrdersBackend for Service {
             query.shop_domain
         };
         Ok(Listing { list, sample, shop })
+    }
+
+    async fn stats(&self, query: ListQuery) -> Result<OrderStats, String> {
+        let (stats, _) = self
+            .dashboard_stats(&query)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(stats)
     }
 
     async fn shops(&self) -> (Vec<String>, bool) {

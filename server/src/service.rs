@@ -5,10 +5,12 @@
 //! Two stores: `primary` answers the API (PostgreSQL, or the sample store under `USE_MOCK_DATA`);
 //! `sample` is the in-memory fallback the dashboard shows, under a banner, while the database is away.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use orders_core::record::to_micros;
+use orders_core::stats::OrderStats;
 use orders_core::{
     AssignCommand, AssignedOrder, Envelope, EscalatedOrder, FulfillCommand, FulfilledOrder,
     ListQuery, Order, OrderList, OrderRef, ReturnCommand, SupportCommand, Thresholds,
@@ -16,7 +18,7 @@ use orders_core::{
 use tracing::instrument;
 
 use crate::error::ApiError;
-use crate::store::{MemoryStore, Store, StoreError};
+use crate::store::{ExportKey, MemoryStore, Store, StoreError};
 
 /// The error of the service layer is the error of the HTTP boundary.
 pub type ServiceError = ApiError;
@@ -32,7 +34,12 @@ struct Inner {
     sample: Option<MemoryStore>,
     sample_shop: String,
     thresholds: Thresholds,
+    /// Until when the dashboard leaves an unavailable database alone (see `with_fallback`).
+    resting_until: Mutex<Option<Instant>>,
 }
+
+/// How long the dashboard stays on sample data after the database failed to answer.
+pub const DATABASE_REST: Duration = Duration::from_secs(5);
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -56,6 +63,7 @@ impl Service {
                 sample,
                 sample_shop,
                 thresholds,
+                resting_until: Mutex::new(None),
             }),
         }
     }
@@ -166,34 +174,106 @@ impl Service {
         Ok(Envelope::ok(message, Vec::new()))
     }
 
+    /// One batch of the CSV export of a view: up to `limit` orders after `after`, from the store of
+    /// record (an export of sample data would pass for real orders, so there is none).
+    pub async fn export_batch(
+        &self,
+        query: &ListQuery,
+        after: Option<&ExportKey>,
+        limit: u32,
+    ) -> Result<Vec<Order>, ApiError> {
+        Ok(self
+            .inner
+            .primary
+            .orders_after(query, after, limit, now(), &self.inner.thresholds)
+            .await?)
+    }
+
+    /// The shop a dashboard URL without `?shop=` shows: `DASHBOARD_SHOP`, else the first known shop.
+    pub async fn default_shop(&self) -> Option<String> {
+        if let Some(shop) = std::env::var("DASHBOARD_SHOP")
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+        {
+            return Some(shop);
+        }
+        self.inner.primary.shops().await.ok()?.into_iter().next()
+    }
+
     /// The dashboard's page: from the store of record, or from the sample data (`true`) when the
     /// database is away or `USE_MOCK_DATA` is set. Back on live data as soon as the database answers.
     pub async fn dashboard_list(&self, query: &ListQuery) -> Result<(OrderList, bool), ApiError> {
-        match self.list_from(&self.inner.primary, query).await {
-            Ok(list) => Ok((list, self.inner.primary.is_sample())),
-            Err(StoreError::Unavailable(cause)) if self.inner.sample.is_some() => {
+        self.with_fallback(&query.shop_domain, |store, shop| async move {
+            let mut query = query.clone();
+            query.shop_domain = shop;
+            self.list_from(&store, &query).await
+        })
+        .await
+    }
+
+    /// Runs a dashboard read on the store of record for `shop`, or on the sample data (for the
+    /// sample shop) when the database is unavailable: `true` says the answer is sample data.
+    ///
+    /// After a failure the database is left alone for [`DATABASE_REST`], so the pages of a
+    /// dashboard on sample data answer at once instead of each waiting out a connection timeout;
+    /// the first read after the rest tries the database again.
+    async fn with_fallback<'a, T, F, Fut>(
+        &'a self,
+        shop: &str,
+        read: F,
+    ) -> Result<(T, bool), ApiError>
+    where
+        F: Fn(Store, String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>> + 'a,
+    {
+        let inner = &self.inner;
+        let Some(sample) = &inner.sample else {
+            let answer = read(inner.primary.clone(), shop.to_owned()).await?;
+            return Ok((answer, inner.primary.is_sample()));
+        };
+        let on_sample = || read(Store::Memory(sample.clone()), inner.sample_shop.clone());
+        if inner
+            .resting_until
+            .lock()
+            .is_ok_and(|until| until.is_some_and(|t| Instant::now() < t))
+        {
+            return Ok((on_sample().await?, true));
+        }
+        match read(inner.primary.clone(), shop.to_owned()).await {
+            Ok(answer) => Ok((answer, inner.primary.is_sample())),
+            Err(StoreError::Unavailable(cause)) => {
                 tracing::warn!(error = %cause, "database unavailable; the dashboard shows sample data");
-                let sample = Store::Memory(self.inner.sample.clone().expect("checked above"));
-                let mut fallback = query.clone();
-                fallback.shop_domain = self.inner.sample_shop.clone();
-                Ok((self.list_from(&sample, &fallback).await?, true))
+                if let Ok(mut until) = inner.resting_until.lock() {
+                    *until = Some(Instant::now() + DATABASE_REST);
+                }
+                Ok((on_sample().await?, true))
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The returns funnel and orders-per-day series of a dashboard view (all its pages), with the
+    /// same fallback as [`Service::dashboard_list`].
+    pub async fn dashboard_stats(&self, query: &ListQuery) -> Result<(OrderStats, bool), ApiError> {
+        let th = &self.inner.thresholds;
+        self.with_fallback(&query.shop_domain, |store, shop| async move {
+            let mut query = query.clone();
+            query.shop_domain = shop;
+            store.stats(&query, now(), th).await
+        })
+        .await
     }
 
     /// One order for the dashboard's drawer: from the store of record, or from the sample data when
     /// the database is away (the sample shop's orders only).
     pub async fn dashboard_order(&self, shop: &str, order: &OrderRef) -> Result<Order, ApiError> {
         let th = &self.inner.thresholds;
-        let found = match self.inner.primary.get_order(shop, order, now(), th).await {
-            Err(StoreError::Unavailable(cause)) if self.inner.sample.is_some() => {
-                tracing::warn!(error = %cause, "database unavailable; the drawer shows sample data");
-                let sample = Store::Memory(self.inner.sample.clone().expect("checked above"));
-                sample.get_order(shop, order, now(), th).await?
-            }
-            other => other?,
-        };
+        let (found, _) = self
+            .with_fallback(shop, |store, shop| async move {
+                store.get_order(&shop, order, now(), th).await
+            })
+            .await?;
         found.ok_or_else(|| ApiError::NotFound(format!("no order {order} in shop {shop}")))
     }
 

@@ -1,5 +1,6 @@
 //! The HTTP doors of Sync: thin handlers that parse, call the service and map the result.
 
+pub mod export;
 pub mod health;
 pub mod orders;
 
@@ -8,7 +9,7 @@ use axum::Router;
 
 use crate::state::AppState;
 
-/// `/sync/orders*`, `/healthz` and `/readyz`.
+/// `/sync/orders*`, the CSV export, `/healthz` and `/readyz`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sync/orders", get(orders::list_orders))
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .route("/sync/orders/support", post(orders::escalate_to_support))
         .route("/sync/orders/returns", post(orders::apply_return_action))
         .route("/sync/orders/{*id}", get(orders::get_order))
+        .route("/orders/export.csv", get(export::export_csv))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
 }

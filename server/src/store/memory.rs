@@ -15,13 +15,14 @@ use orders_core::effects::{
 };
 use orders_core::query::PageWindow;
 use orders_core::record::{OrderRecord, SupportRecord};
+use orders_core::stats::OrderStats;
 use orders_core::{
     AssignCommand, AssignedOrder, EscalatedOrder, FulfillCommand, FulfilledOrder,
     FulfillmentStatus, ListQuery, Order, OrderRef, ReturnCommand, SupportCommand, TabCounts,
     Thresholds, TimelineEntry,
 };
 
-use super::{new_shipment_id, Page, StoreError};
+use super::{new_shipment_id, ExportKey, Page, StoreError};
 
 /// The sample store, cheap to clone (clones share the data).
 #[derive(Clone, Default)]
@@ -160,6 +161,74 @@ impl MemoryStore {
                 counts,
                 shopify_cursor: data.shopify_cursor.clone(),
             })
+        })
+    }
+
+    /// The returns funnel and orders-per-day series of the view `query` describes (all pages).
+    pub async fn stats(
+        &self,
+        query: &ListQuery,
+        now: DateTime<Utc>,
+        th: &Thresholds,
+    ) -> Result<OrderStats, StoreError> {
+        self.with_shop(&query.shop_domain, |data| {
+            let view: Vec<&OrderRecord> = data
+                .orders
+                .iter()
+                .filter(|o| {
+                    query.filter.matches(
+                        o.status(),
+                        o.priority,
+                        o.assigned_to.as_deref(),
+                        o.created_at,
+                    ) && o.facts().in_tab(query.tab, now, th)
+                })
+                .collect();
+            Ok(OrderStats::tally(
+                view.iter()
+                    .filter_map(|o| o.return_.as_ref().map(|r| r.state)),
+                view.iter().map(|o| o.created_at),
+                now,
+            ))
+        })
+    }
+
+    /// Up to `limit` orders of the view after `after` in list order (one batch of an export).
+    pub async fn orders_after(
+        &self,
+        query: &ListQuery,
+        after: Option<&ExportKey>,
+        limit: u32,
+        now: DateTime<Utc>,
+        th: &Thresholds,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.with_shop(&query.shop_domain, |data| {
+            let before = |o: &OrderRecord| {
+                after.is_none_or(|k| {
+                    (o.created_at, o.id.as_bytes()) < (k.created_at, k.id.as_bytes())
+                })
+            };
+            let mut rows: Vec<&OrderRecord> = data
+                .orders
+                .iter()
+                .filter(|o| {
+                    before(o)
+                        && query.filter.matches(
+                            o.status(),
+                            o.priority,
+                            o.assigned_to.as_deref(),
+                            o.created_at,
+                        )
+                        && o.facts().in_tab(query.tab, now, th)
+                })
+                .collect();
+            rows.sort_unstable_by(|a, b| {
+                b.created_at
+                    .cmp(&a.created_at)
+                    .then_with(|| b.id.as_bytes().cmp(a.id.as_bytes()))
+            });
+            rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            Ok(rows.iter().map(|o| o.to_order(now, th)).collect())
         })
     }
 

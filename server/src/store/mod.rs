@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use orders_core::effects::{OutboxEvent, ReturnPlan};
 use orders_core::query::PageWindow;
 use orders_core::record::OrderRecord;
+use orders_core::stats::OrderStats;
 use orders_core::{
     AssignCommand, AssignedOrder, EscalatedOrder, FulfillCommand, FulfilledOrder, ListQuery, Order,
     OrderRef, ReturnCommand, SupportCommand, TabCounts, Thresholds, TransitionError,
@@ -58,6 +59,23 @@ pub struct Page {
     pub shopify_cursor: Option<String>,
 }
 
+/// Where a batch of an export resumes: the list-order key of the last order written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportKey {
+    pub created_at: DateTime<Utc>,
+    pub id: String,
+}
+
+impl ExportKey {
+    /// The key of `order`.
+    pub fn of(order: &Order) -> Self {
+        ExportKey {
+            created_at: order.created_at,
+            id: order.id.clone(),
+        }
+    }
+}
+
 /// Where the orders are kept.
 #[derive(Clone)]
 pub enum Store {
@@ -95,6 +113,29 @@ impl Store {
         th: &Thresholds,
     ) -> Result<Page, StoreError> {
         dispatch!(self, s => s.list_orders(query, window, now, th).await)
+    }
+
+    /// The returns funnel and orders-per-day series of the view `query` describes (all pages).
+    pub async fn stats(
+        &self,
+        query: &ListQuery,
+        now: DateTime<Utc>,
+        th: &Thresholds,
+    ) -> Result<OrderStats, StoreError> {
+        dispatch!(self, s => s.stats(query, now, th).await)
+    }
+
+    /// Up to `limit` orders of the view `query` describes (all tabs' rules and filters, not its
+    /// page) after `after` in list order: one batch of an export.
+    pub async fn orders_after(
+        &self,
+        query: &ListQuery,
+        after: Option<&ExportKey>,
+        limit: u32,
+        now: DateTime<Utc>,
+        th: &Thresholds,
+    ) -> Result<Vec<Order>, StoreError> {
+        dispatch!(self, s => s.orders_after(query, after, limit, now, th).await)
     }
 
     /// One order of a shop, or `None`.

@@ -19,13 +19,14 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use orders_core::effects::{
     change_assignment, plan_fulfill, plan_return, plan_support, AssignmentChange, FulfillPlan,
     OutboxEvent, ReturnPlan,
 };
 use orders_core::query::{AssigneeFilter, OrderFilter, PageWindow};
 use orders_core::record::{to_micros, OrderRecord};
+use orders_core::stats::{sparkline_start, OrderStats};
 use orders_core::tabs::OrderFacts;
 use orders_core::{
     AssignCommand, AssignedOrder, Customer, EscalatedOrder, FulfillCommand, FulfilledOrder,
@@ -36,7 +37,7 @@ use orders_core::{
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
-use super::{new_shipment_id, Page, StoreError};
+use super::{new_shipment_id, ExportKey, Page, StoreError};
 
 /// Connections the pool opens at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
@@ -1103,6 +1104,120 @@ impl PgStore {
             counts,
             shopify_cursor: shop.shopify_cursor,
         })
+    }
+
+    /// The returns funnel (the state of each order's newest return) and the orders-per-day series
+    /// of the view `query` describes, all pages, from one snapshot.
+    #[tracing::instrument(name = "pg.stats", skip_all, fields(shop = %query.shop_domain, tab = %query.tab))]
+    pub async fn stats(
+        &self,
+        query: &ListQuery,
+        now: DateTime<Utc>,
+        th: &Thresholds,
+    ) -> Result<OrderStats, StoreError> {
+        let mut tx = begin_read(&self.pool).await?;
+        let Some(shop) = find_shop(&mut tx, &query.shop_domain).await? else {
+            return Ok(OrderStats::tally([], [], now));
+        };
+        let cut = Cutoffs::new(now, th);
+        let view = |qb: &mut QueryBuilder<'_, Postgres>| {
+            qb.push(" FROM ")
+                .push(ORDER_FROM)
+                .push(" WHERE o.shop_id = ")
+                .push_bind(shop.id);
+            push_filter(qb, &query.filter);
+            if query.tab != Tab::All {
+                qb.push(" AND ");
+                push_tab(qb, query.tab, &cut);
+            }
+        };
+
+        let mut qb = QueryBuilder::<Postgres>::new(
+            "SELECT r.state, count(*) AS n FROM (SELECT DISTINCT ON (r.order_id) r.state \
+             FROM returns r JOIN (SELECT o.id",
+        );
+        view(&mut qb);
+        qb.push(") v ON v.id = r.order_id WHERE r.shop_id = ")
+            .push_bind(shop.id)
+            .push(" ORDER BY r.order_id, r.created_at DESC, r.id DESC) r GROUP BY r.state");
+        let returns = qb
+            .build_query_as::<(String, i64)>()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(classify)?
+            .into_iter()
+            .map(|(state, n)| {
+                Ok((
+                    word("returns.state", &state)?,
+                    u64::try_from(n).unwrap_or(0),
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+
+        let mut qb = QueryBuilder::<Postgres>::new(
+            "SELECT (o.created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n",
+        );
+        view(&mut qb);
+        qb.push(" AND o.created_at >= ")
+            .push_bind(sparkline_start(now))
+            .push(" GROUP BY day");
+        let days = qb
+            .build_query_as::<(NaiveDate, i64)>()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(classify)?
+            .into_iter()
+            .map(|(day, n)| (day, u64::try_from(n).unwrap_or(0)));
+        let stats = OrderStats::from_counts(returns, days, now);
+        tx.commit().await.map_err(classify)?;
+        Ok(stats)
+    }
+
+    /// Up to `limit` orders of the view `query` describes (tab and filters, not its page) that come
+    /// after `after` (`createdAt`, id) in list order: one keyset batch of an export. Each batch is
+    /// its own snapshot; the keyset keeps batches from overlapping or skipping unchanged orders.
+    #[tracing::instrument(name = "pg.orders_after", skip_all, fields(shop = %query.shop_domain, tab = %query.tab))]
+    pub async fn orders_after(
+        &self,
+        query: &ListQuery,
+        after: Option<&ExportKey>,
+        limit: u32,
+        now: DateTime<Utc>,
+        th: &Thresholds,
+    ) -> Result<Vec<Order>, StoreError> {
+        let mut tx = begin_read(&self.pool).await?;
+        let Some(shop) = find_shop(&mut tx, &query.shop_domain).await? else {
+            return Ok(Vec::new());
+        };
+        let cut = Cutoffs::new(now, th);
+        let mut qb = QueryBuilder::<Postgres>::new("SELECT ");
+        qb.push(ORDER_COLUMNS)
+            .push(" FROM ")
+            .push(ORDER_FROM)
+            .push(" WHERE o.shop_id = ")
+            .push_bind(shop.id);
+        push_filter(&mut qb, &query.filter);
+        if query.tab != Tab::All {
+            qb.push(" AND ");
+            push_tab(&mut qb, query.tab, &cut);
+        }
+        if let Some(key) = after {
+            qb.push(" AND (o.created_at, o.id) < (")
+                .push_bind(key.created_at)
+                .push(", ")
+                .push_bind(key.id.clone())
+                .push(")");
+        }
+        qb.push(" ORDER BY o.created_at DESC, o.id DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = qb
+            .build_query_as::<OrderRow>()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(classify)?;
+        let orders = hydrate(&mut tx, shop.id, rows, now, th).await?;
+        tx.commit().await.map_err(classify)?;
+        Ok(orders)
     }
 
     #[tracing::instrument(name = "pg.get_order", skip_all, fields(shop = %shop, order = %order))]

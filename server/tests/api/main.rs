@@ -2,6 +2,7 @@
 //! PostgreSQL (a fresh database per test) and once against the in-memory sample store.
 
 mod bodies;
+mod export;
 mod health;
 mod helpers;
 mod list;

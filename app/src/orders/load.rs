@@ -60,6 +60,11 @@ pub async fn load_orders(
         named,
         chrono::Utc::now(),
     );
+    // The pictures are a bonus: if they cannot be counted the page still shows the orders.
+    match backend.stats(shown).await {
+        Ok(stats) => view.stats = Some(stats),
+        Err(e) => tracing::warn!(error = %e, "the dashboard could not count the view's stats"),
+    }
     if let Some(id) = order {
         // The order is looked up in the shop whose rows are on screen (the sample shop, too).
         match backend.order(&view.shop, &id).await {

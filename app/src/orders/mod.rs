@@ -6,6 +6,7 @@
 //! enough for the optimised WASM build (whose layout queries otherwise overflow) and compiles faster.
 
 mod actions;
+mod charts;
 mod drawer;
 mod load;
 mod model;
@@ -77,6 +78,8 @@ fn OrdersScreen(view: OrdersView, refetch: Callback<()>) -> impl IntoView {
         next_href,
         filters,
         self_href,
+        export_href,
+        stats,
         detail,
         detail_error,
     } = view;
@@ -114,15 +117,28 @@ fn OrdersScreen(view: OrdersView, refetch: Callback<()>) -> impl IntoView {
         <header class="border-b border-zinc-200 bg-white">
             <div class="mx-auto flex max-w-7xl items-center justify-between px-4 py-3">
                 <h1 class="text-base font-semibold">"Orders"</h1>
-                <span class="text-sm text-zinc-500" data-testid="shop">
-                    {shop}
-                </span>
+                <div class="flex items-center gap-3">
+                    <span class="text-sm text-zinc-600" data-testid="shop">
+                        {shop}
+                    </span>
+                    <a
+                        href=export_href
+                        download=""
+                        rel="external"
+                        class="rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus:ring-2 focus:ring-sky-600/50"
+                        data-testid="export-csv"
+                    >
+                        "Export CSV"
+                        <span class="sr-only">" of every page of this view"</span>
+                    </a>
+                </div>
             </div>
         </header>
         <main class="mx-auto max-w-7xl space-y-3 px-4 py-4 text-sm">
             {sample.then(|| view! { <SampleBanner/> })}
             <TabBar tabs/>
             <Filters filters/>
+            {stats.map(|stats| view! { <charts::Pictures stats/> })}
             <BulkBar actions ready/>
             <OrdersTable actions ready/>
             <Pagination first_row last_row total previous_href next_href/>
@@ -262,9 +278,9 @@ fn TabBar(tabs: Vec<TabLink>) -> AnyView {
                     .into_iter()
                     .map(|t| {
                         let class = if t.active {
-                            "flex items-center gap-1.5 border-b-2 border-zinc-900 px-3 py-2 font-medium text-zinc-900"
+                            "flex items-center gap-1.5 border-b-2 border-zinc-900 px-3 py-2 font-medium text-zinc-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60"
                         } else {
-                            "flex items-center gap-1.5 border-b-2 border-transparent px-3 py-2 text-zinc-600 hover:border-zinc-300 hover:text-zinc-900"
+                            "flex items-center gap-1.5 border-b-2 border-transparent px-3 py-2 text-zinc-600 hover:border-zinc-300 hover:text-zinc-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60"
                         };
                         view! {
                             <li>
@@ -448,9 +464,9 @@ fn OrdersTable(actions: Actions, ready: RwSignal<bool>) -> AnyView {
         });
     };
     view! {
-        <div class="relative overflow-x-auto rounded-lg border border-zinc-200 bg-white shadow-sm">
+        <div class="relative max-h-[75vh] overflow-auto rounded-lg border border-zinc-200 bg-white shadow-sm">
             <table class="min-w-full text-left" data-testid="orders-table">
-                <thead class="border-b border-zinc-200 bg-zinc-50 text-xs font-medium text-zinc-500">
+                <thead class="sticky top-0 z-[5] border-b border-zinc-200 bg-zinc-50 text-xs font-medium text-zinc-600 shadow-[0_1px_0_0_var(--color-zinc-200)]">
                     <tr>
                         <th scope="col" class="w-8 px-3 py-2">
                             <input
@@ -479,7 +495,10 @@ fn OrdersTable(actions: Actions, ready: RwSignal<bool>) -> AnyView {
                             view! {
                                 <tr>
                                     <td colspan="10" class="px-3 py-8 text-center text-zinc-500">
-                                        "No orders in this view."
+                                        <p class="font-medium text-zinc-700">"No orders in this view."</p>
+                                        <p class="mt-1">
+                                            "Try another tab, widen the dates, or clear the filters."
+                                        </p>
                                     </td>
                                 </tr>
                             }

@@ -29,6 +29,10 @@ pub struct OrdersView {
     pub self_href: String,
     /// The order the drawer shows (`?order=ID`), if it was found.
     pub detail: Option<Order>,
+    /// Every page of this view as CSV.
+    pub export_href: String,
+    /// The view's returns funnel and orders per day (`None` if they could not be counted).
+    pub stats: Option<orders_core::stats::OrderStats>,
     /// Why the order `?order=` names cannot be shown (not in this shop, or Sync unavailable).
     pub detail_error: Option<String>,
 }
@@ -232,6 +236,10 @@ mod build {
             now: DateTime<Utc>,
         ) -> Self {
             let self_href = page_href(query, shop);
+            let export_href = format!(
+                "/orders/export.csv{}",
+                self_href.strip_prefix(PATH).unwrap_or_default()
+            );
             let info = list.page_info;
             // Another tab, or another page of this one: same filters and page size, first page.
             let at = |tab: Tab, cursor, direction| {
@@ -299,6 +307,8 @@ mod build {
                     .map(|o| OrderRow::new(o, now, &self_href))
                     .collect(),
                 self_href,
+                export_href,
+                stats: None,
                 detail: None,
                 detail_error: None,
             }

@@ -95,6 +95,10 @@ test("without the database the page shows sample data under a banner, and live d
   await expect(page.locator("tbody tr[data-order-id]").first()).toBeVisible();
   await expect(page.getByTestId("shop")).not.toHaveText(SHOP);
   expect((await fetch(`${origin}/readyz`)).status).toBe(503);
+  // Sample data is never exported as if it were the shop's; the export URL says why.
+  await expect(page.getByTestId("export-csv")).toHaveCount(0);
+  await expect(page.getByTestId("export-csv-off")).toBeVisible();
+  expect((await fetch(`${origin}/orders/export.csv?shop=${SHOP}`)).status).toBe(503);
 
   // A write on sample data is refused, not pretended.
   await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
@@ -106,4 +110,5 @@ test("without the database the page shows sample data under a banner, and live d
   await plug.connect();
   await expect(banner).toHaveCount(0, { timeout: 30_000 });
   await expect(page.getByTestId("shop")).toHaveText(SHOP);
+  await expect(page.getByTestId("export-csv")).toBeVisible();
 });

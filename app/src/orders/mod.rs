@@ -121,16 +121,32 @@ fn OrdersScreen(view: OrdersView, refetch: Callback<()>) -> impl IntoView {
                     <span class="text-sm text-zinc-600" data-testid="shop">
                         {shop}
                     </span>
-                    <a
-                        href=export_href
-                        download=""
-                        rel="external"
-                        class="rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus:ring-2 focus:ring-sky-600/50"
-                        data-testid="export-csv"
-                    >
-                        "Export CSV"
-                        <span class="sr-only">" of every page of this view"</span>
-                    </a>
+                    {if sample {
+                        view! {
+                            <span
+                                class="rounded-md border border-zinc-200 px-3 py-1 text-sm text-zinc-500"
+                                title="Sample data is not exported; export returns with the database"
+                                data-testid="export-csv-off"
+                            >
+                                "Export CSV unavailable on sample data"
+                            </span>
+                        }
+                            .into_any()
+                    } else {
+                        view! {
+                            <a
+                                href=export_href
+                                download=""
+                                rel="external"
+                                class="rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus:ring-2 focus:ring-sky-600/50"
+                                data-testid="export-csv"
+                            >
+                                "Export CSV"
+                                <span class="sr-only">" of every page of this view"</span>
+                            </a>
+                        }
+                            .into_any()
+                    }}
                 </div>
             </div>
         </header>

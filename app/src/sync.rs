@@ -1,4 +1,4 @@
-//! The dashboard's door onto Sync: one order for the detail drawer, and the four v1.2 writes.
+//! The dashboard's door onto Sync: the four v1.2 writes.
 //!
 //! Every write goes through [`call_sync`], the one helper that adds `shop_domain` to the body and
 //! maps the envelope: success is Sync's `message` (or the action's default), failure is Sync's
@@ -7,7 +7,6 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use orders_core::Order;
 use serde::{Deserialize, Serialize};
 
 /// The four writes of the v1.2 API.
@@ -77,29 +76,25 @@ impl leptos::server_fn::error::FromServerFnError for SyncFailure {
 pub struct SyncDone {
     /// Sync's `message`, or the action's default when Sync gave none.
     pub message: String,
-    /// Sync's `updatedOrders`, as sent.
-    pub updated_orders: serde_json::Value,
 }
 
-/// The v1.2 envelope as it comes back from a write.
+/// The v1.2 envelope as it comes back from a write: the page reloads its rows from Sync after a
+/// success, so `updatedOrders` is not read here.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct Envelope {
     #[serde(default)]
     success: bool,
     #[serde(default)]
     message: String,
-    #[serde(default)]
-    updated_orders: serde_json::Value,
 }
 
 /// Maps a write's answer: a successful envelope to what the toast says, anything else to a failure.
 pub fn map_envelope(
     write: SyncWrite,
     status: u16,
-    envelope: serde_json::Value,
+    envelope: &str,
 ) -> Result<SyncDone, SyncFailure> {
-    let parsed: Option<Envelope> = serde_json::from_value(envelope).ok();
+    let parsed: Option<Envelope> = serde_json::from_str(envelope).ok();
     match parsed {
         Some(e) if e.success && (200..300).contains(&status) => Ok(SyncDone {
             message: if e.message.trim().is_empty() {
@@ -107,7 +102,6 @@ pub fn map_envelope(
             } else {
                 e.message
             },
-            updated_orders: e.updated_orders,
         }),
         Some(e) => Err(SyncFailure {
             status,
@@ -142,24 +136,19 @@ pub async fn call_sync(
     body: serde_json::Value,
 ) -> Result<SyncDone, SyncFailure> {
     let (status, envelope) = post_write(write, with_shop(body, shop)).await?;
-    map_envelope(write, status, envelope)
+    map_envelope(write, status, &envelope)
 }
 
-/// One v1.2 write: the HTTP status and the envelope Sync answered with.
+/// One v1.2 write: the HTTP status and the envelope Sync answered with, as JSON text (the browser
+/// reads it once, as the envelope).
 #[server(input = Json)]
 pub async fn post_write(
     write: SyncWrite,
     body: serde_json::Value,
-) -> Result<(u16, serde_json::Value), SyncFailure> {
+) -> Result<(u16, String), SyncFailure> {
     let backend = ssr::backend()?;
-    Ok(backend.write(write, body).await)
-}
-
-/// One order of the shop, for the detail drawer (`None`: no such order).
-#[server(input = Json)]
-pub async fn load_order(shop: String, id: String) -> Result<Option<Order>, SyncFailure> {
-    let backend = ssr::backend()?;
-    backend.order(&shop, &id).await
+    let (status, envelope) = backend.write(write, body).await;
+    Ok((status, envelope.to_string()))
 }
 
 #[cfg(feature = "ssr")]
@@ -199,14 +188,15 @@ mod tests {
         let done = map_envelope(
             SyncWrite::Assign,
             200,
-            json!({"success": true, "message": "Assigned 2 orders to Sam", "updatedOrders": []}),
+            &json!({"success": true, "message": "Assigned 2 orders to Sam", "updatedOrders": []})
+                .to_string(),
         )
         .unwrap();
         assert_eq!(done.message, "Assigned 2 orders to Sam");
         let done = map_envelope(
             SyncWrite::Returns,
             200,
-            json!({"success": true, "message": "", "updatedOrders": []}),
+            &json!({"success": true, "message": "", "updatedOrders": []}).to_string(),
         )
         .unwrap();
         assert_eq!(done.message, "Return updated");
@@ -217,14 +207,15 @@ mod tests {
         let failure = map_envelope(
             SyncWrite::Fulfill,
             409,
-            json!({"success": false, "message": "cancelled orders cannot be fulfilled: #1001", "updatedOrders": []}),
+            &json!({"success": false, "message": "cancelled orders cannot be fulfilled: #1001", "updatedOrders": []}).to_string(),
         )
         .unwrap_err();
         assert_eq!(
             failure.to_string(),
             "409 · cancelled orders cannot be fulfilled: #1001"
         );
-        let garbage = map_envelope(SyncWrite::Fulfill, 502, json!("Bad gateway")).unwrap_err();
+        let garbage =
+            map_envelope(SyncWrite::Fulfill, 502, &json!("Bad gateway").to_string()).unwrap_err();
         assert_eq!(garbage.status, 502);
     }
 
@@ -233,7 +224,7 @@ mod tests {
         assert!(map_envelope(
             SyncWrite::Assign,
             200,
-            json!({"success": false, "message": "no"})
+            &json!({"success": false, "message": "no"}).to_string()
         )
         .is_err());
     }

@@ -4,42 +4,45 @@
 //! them.
 
 use leptos::prelude::*;
-use orders_core::stats::OrderStats;
 use orders_core::ReturnState;
 
 use super::drawer::return_label;
+use super::model::Pictures as PictureData;
+
+// Every coordinate is a whole SVG unit, so that drawing needs no floating-point formatting (which
+// would add its code to the WASM): 30 days over 290 units are 10 units apart.
 
 /// Width and height of the sparkline's drawing, in SVG units.
-const SPARK_W: f64 = 300.0;
-const SPARK_H: f64 = 48.0;
+const SPARK_W: u64 = 290;
+const SPARK_H: u64 = 48;
 
-/// The sparkline's points (`x,y` pairs, space-separated) for `counts`, oldest first: x spreads
-/// the days over the width, y puts zero on the baseline and the largest count at the top.
-pub fn spark_points(counts: &[u64], width: f64, height: f64) -> Vec<(f64, f64)> {
-    let max = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let step = if counts.len() > 1 {
-        width / (counts.len() - 1) as f64
-    } else {
-        0.0
-    };
+/// The sparkline's points for `counts`, oldest first: x spreads the days over the width, y puts
+/// zero on the baseline and the largest count at the top (a unit of margin at both).
+pub fn spark_points(counts: &[u64], width: u64, height: u64) -> Vec<(u64, u64)> {
+    let max = counts.iter().copied().max().unwrap_or(0).max(1);
+    let last = counts.len().saturating_sub(1).max(1) as u64;
+    let span = height - 2;
     counts
         .iter()
         .enumerate()
         .map(|(i, &n)| {
-            let x = i as f64 * step;
-            // Keep a pixel of margin so the line is not cut at the top and bottom.
-            let y = 1.0 + (height - 2.0) * (1.0 - n as f64 / max);
-            ((x * 10.0).round() / 10.0, (y * 10.0).round() / 10.0)
+            let x = (i as u64 * width + last / 2) / last;
+            let y = 1 + (span * (max - n.min(max)) + max / 2) / max;
+            (x.min(width), y)
         })
         .collect()
 }
 
-/// The width of each funnel bar as a share (0–1) of the widest, which is the largest count.
-pub fn bar_shares(counts: &[u64]) -> Vec<f64> {
+/// The length of each funnel bar out of `full`, the largest count getting all of it; a count
+/// above zero is never drawn shorter than 2 units.
+pub fn bar_lengths(counts: &[u64], full: u64) -> Vec<u64> {
     let max = counts.iter().copied().max().unwrap_or(0);
     counts
         .iter()
-        .map(|&n| if max == 0 { 0.0 } else { n as f64 / max as f64 })
+        .map(|&n| match n {
+            0 => 0,
+            n => ((full * n + max / 2) / max).max(2),
+        })
         .collect()
 }
 
@@ -54,47 +57,42 @@ fn bar_colour(state: ReturnState) -> &'static str {
 
 /// Both pictures, side by side (stacked on a narrow screen).
 #[component]
-pub fn Pictures(stats: OrderStats) -> AnyView {
-    let OrderStats {
-        returns_by_state,
-        per_day,
-    } = stats;
+pub fn Pictures(stats: PictureData) -> impl IntoView {
+    let PictureData { returns, days } = stats;
     view! {
         <div class="grid gap-3 md:grid-cols-2">
-            <ReturnsFunnel returns=returns_by_state/>
-            <Sparkline days=per_day/>
+            <ReturnsFunnel returns/>
+            <Sparkline days/>
         </div>
     }
-    .into_any()
 }
 
 #[component]
 fn ReturnsFunnel(returns: Vec<(ReturnState, u64)>) -> impl IntoView {
     let counts: Vec<u64> = returns.iter().map(|(_, n)| *n).collect();
-    let shares = bar_shares(&counts);
+    let label_w: u64 = 120;
+    let bar_w: u64 = 150;
+    let lengths = bar_lengths(&counts, bar_w);
     let total: u64 = counts.iter().sum();
-    let row_h = 16.0;
-    let label_w = 120.0;
-    let bar_w = 150.0;
-    let height = row_h * returns.len() as f64;
+    let row_h: u64 = 16;
+    let height = row_h * returns.len() as u64;
     let summary = returns
         .iter()
-        .map(|(s, n)| format!("{} {n}", return_label(*s).to_lowercase()))
+        .map(|(s, n)| format!("{} {n}", return_label(*s).to_ascii_lowercase()))
         .collect::<Vec<_>>()
         .join(", ");
     let rows = returns
         .into_iter()
-        .zip(shares)
+        .zip(lengths)
         .enumerate()
-        .map(|(i, ((state, n), share))| {
-            let y = i as f64 * row_h;
-            let w = if n > 0 { (bar_w * share).max(2.0) } else { 0.0 };
+        .map(|(i, ((state, n), w))| {
+            let y = i as u64 * row_h;
             view! {
                 <g data-state=state.as_str()>
                     <title>{format!("{}: {n}", return_label(state))}</title>
-                    <text x="0" y=y + 12.0 class="fill-zinc-700 text-[11px]">{return_label(state)}</text>
-                    <rect x=label_w y=y + 3.0 width=w height="10" rx="2" class=bar_colour(state)/>
-                    <text x=label_w + w + 4.0 y=y + 12.0 class="fill-zinc-700 text-[11px] tabular-nums" data-count="">
+                    <text x="0" y=y + 12 class="fill-zinc-700 text-[11px]">{return_label(state)}</text>
+                    <rect x=label_w y=y + 3 width=w height="10" rx="2" class=bar_colour(state)/>
+                    <text x=label_w + w + 4 y=y + 12 class="fill-zinc-700 text-[11px] tabular-nums" data-count="">
                         {n}
                     </text>
                 </g>
@@ -107,7 +105,7 @@ fn ReturnsFunnel(returns: Vec<(ReturnState, u64)>) -> impl IntoView {
                 {format!("Returns by state · {total} in this view")}
             </figcaption>
             <svg
-                viewBox=format!("0 0 {} {height}", label_w + bar_w + 40.0)
+                viewBox=format!("0 0 {} {height}", label_w + bar_w + 40)
                 class="h-auto w-full max-w-md"
                 role="img"
                 aria-label=format!("Returns by state: {summary}")
@@ -119,7 +117,7 @@ fn ReturnsFunnel(returns: Vec<(ReturnState, u64)>) -> impl IntoView {
 }
 
 #[component]
-fn Sparkline(days: Vec<(chrono::NaiveDate, u64)>) -> impl IntoView {
+fn Sparkline(days: Vec<(String, u64)>) -> impl IntoView {
     let counts: Vec<u64> = days.iter().map(|(_, n)| *n).collect();
     let points = spark_points(&counts, SPARK_W, SPARK_H);
     let line = points
@@ -131,15 +129,16 @@ fn Sparkline(days: Vec<(chrono::NaiveDate, u64)>) -> impl IntoView {
     let total: u64 = counts.iter().sum();
     let busiest = days
         .iter()
-        .max_by_key(|(d, n)| (*n, std::cmp::Reverse(*d)))
-        .copied();
+        .enumerate()
+        .max_by_key(|(i, (_, n))| (*n, std::cmp::Reverse(*i)))
+        .map(|(_, day)| day.clone());
     let today = days.last().map(|(_, n)| *n).unwrap_or(0);
     let last = points.last().copied();
     let described = match busiest {
         Some((day, n)) if n > 0 => format!(
             "Orders per day over the last {} days: {total} in all, {today} today, at most {n} on {}",
             days.len(),
-            day.format("%b %-d")
+            day
         ),
         _ => format!("Orders per day over the last {} days: none", days.len()),
     };
@@ -149,7 +148,7 @@ fn Sparkline(days: Vec<(chrono::NaiveDate, u64)>) -> impl IntoView {
         .map(|((day, n), (x, y))| {
             view! {
                 <circle cx=*x cy=*y r="6" class="fill-transparent">
-                    <title>{format!("{}: {n}", day.format("%b %-d"))}</title>
+                    <title>{format!("{day}: {n}")}</title>
                 </circle>
             }
         })
@@ -160,7 +159,7 @@ fn Sparkline(days: Vec<(chrono::NaiveDate, u64)>) -> impl IntoView {
                 <span>{format!("Orders per day · last {} days", days.len())}</span>
                 <span class="tabular-nums">{format!("{total} in all · {today} today")}</span>
             </figcaption>
-            <svg viewBox=format!("-2 -2 {} {}", SPARK_W + 4.0, SPARK_H + 4.0) class="h-12 w-full" preserveAspectRatio="none" role="img" aria-label=described>
+            <svg viewBox=format!("-2 -2 {} {}", SPARK_W + 4, SPARK_H + 4) class="h-12 w-full" preserveAspectRatio="none" role="img" aria-label=described>
                 <polygon points=area class="fill-sky-100"/>
                 <polyline points=line class="fill-none stroke-sky-700" stroke-width="1.5" vector-effect="non-scaling-stroke"/>
                 {last.map(|(x, y)| view! { <circle cx=x cy=y r="2.5" class="fill-sky-700"/> })}
@@ -176,23 +175,29 @@ mod tests {
 
     #[test]
     fn the_sparkline_spans_the_width_with_zero_on_the_baseline_and_the_peak_on_top() {
-        let points = spark_points(&[0, 5, 10], 300.0, 48.0);
-        assert_eq!(points, vec![(0.0, 47.0), (150.0, 24.0), (300.0, 1.0)]);
+        let points = spark_points(&[0, 5, 10], 290, 48);
+        assert_eq!(points, vec![(0, 47), (145, 24), (290, 1)]);
+    }
+
+    #[test]
+    fn thirty_days_are_ten_units_apart() {
+        let points = spark_points(&[1; 30], SPARK_W, SPARK_H);
+        assert_eq!(points.len(), 30);
+        assert!(points.windows(2).all(|w| w[1].0 - w[0].0 == 10));
+        assert_eq!(points.last().unwrap().0, SPARK_W);
     }
 
     #[test]
     fn a_flat_or_empty_series_does_not_divide_by_zero() {
-        assert_eq!(
-            spark_points(&[0, 0], 300.0, 48.0),
-            vec![(0.0, 47.0), (300.0, 47.0)]
-        );
-        assert_eq!(spark_points(&[3], 300.0, 48.0), vec![(0.0, 1.0)]);
-        assert!(spark_points(&[], 300.0, 48.0).is_empty());
+        assert_eq!(spark_points(&[0, 0], 290, 48), vec![(0, 47), (290, 47)]);
+        assert_eq!(spark_points(&[3], 290, 48), vec![(0, 1)]);
+        assert!(spark_points(&[], 290, 48).is_empty());
     }
 
     #[test]
-    fn the_largest_state_gets_the_full_bar() {
-        assert_eq!(bar_shares(&[2, 4, 0]), vec![0.5, 1.0, 0.0]);
-        assert_eq!(bar_shares(&[0, 0]), vec![0.0, 0.0]);
+    fn the_largest_state_gets_the_full_bar_and_a_small_one_stays_visible() {
+        assert_eq!(bar_lengths(&[2, 4, 0], 150), vec![75, 150, 0]);
+        assert_eq!(bar_lengths(&[1, 1000], 150), vec![2, 150]);
+        assert_eq!(bar_lengths(&[0, 0], 150), vec![0, 0]);
     }
 }

@@ -3,13 +3,16 @@
 //! entries. It has its own URL, so it survives a reload and can be shared; Escape or "Close" goes
 //! back to the list as it was.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use orders_core::returns::{apply, legal_actions, DASHBOARD_ACTIONS};
-use orders_core::{Order, ReturnAction, ReturnState, ShipmentStatus};
+use orders_core::{ReturnAction, ReturnState, ShipmentStatus};
+
 use serde_json::json;
 
 use super::actions::Actions;
+use super::model::OrderDetail;
 use crate::sync::SyncWrite;
 
 const SECTION: &str = "space-y-2 border-t border-zinc-200 px-4 py-3";
@@ -18,9 +21,15 @@ const FIELD: &str = "w-full rounded-md border border-zinc-300 bg-white px-2 py-1
 const BUTTON: &str = "rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus:ring-2 focus:ring-sky-600/50 disabled:cursor-not-allowed disabled:opacity-50";
 
 /// The frame every drawer shares: a panel on the right (the whole width on a phone), its title,
-/// a close link, and Escape to close.
+/// a close link, and Escape to close. Its children keep their type (`TypedChildren`): erased
+/// children would carry an async hydration path the page never takes.
 #[component]
-fn Frame(title: String, close_href: String, children: Children) -> impl IntoView {
+fn Frame<C: IntoView + 'static>(
+    title: String,
+    close_href: String,
+    children: TypedChildren<C>,
+) -> impl IntoView {
+    let children = children.into_inner();
     let heading = NodeRef::<leptos::html::H2>::new();
     let navigate = use_navigate();
     let close = close_href.clone();
@@ -79,23 +88,23 @@ pub fn MissingOrder(error: String, close_href: String) -> impl IntoView {
 /// One order in full.
 #[component]
 pub fn OrderDrawer(
-    order: Order,
+    order: OrderDetail,
     close_href: String,
     actions: Actions,
     ready: RwSignal<bool>,
 ) -> impl IntoView {
-    let Order {
+    let OrderDetail {
         id,
         order_number,
         customer,
+        email,
         total_price,
         currency,
         assigned_to,
         shipments,
-        return_,
+        return_state,
         support_thread,
         timeline,
-        ..
     } = order;
     let title = format!("Order {order_number}");
     let busy = move || !ready.get() || actions.pending.get() > 0;
@@ -135,30 +144,30 @@ pub fn OrderDrawer(
     let on_unassign = move |_| assign(None);
 
     let shipments_view = if shipments.is_empty() {
-        view! { <p class="text-zinc-500">"No shipment yet."</p> }.into_any()
+        Either::Left(view! { <p class="text-zinc-500">"No shipment yet."</p> })
     } else {
-        shipments
-            .into_iter()
-            .map(|s| {
-                let tracking = match s.tracking {
-                    Some(t) => format!("{} · {}", t.carrier, t.number),
-                    None => "No tracking number".to_owned(),
-                };
-                view! {
-                    <li class="flex items-center justify-between gap-2" data-shipment=s.id>
-                        <span>{tracking}</span>
-                        <span class="text-xs text-zinc-600">
-                            {shipment_label(s.status)} " · " {s.last_update_at.format("%b %-d, %H:%M").to_string()}
-                        </span>
-                    </li>
-                }
-            })
-            .collect_view()
-            .into_any()
+        Either::Right(
+            shipments
+                .into_iter()
+                .map(|s| {
+                    let tracking = s
+                        .tracking
+                        .unwrap_or_else(|| "No tracking number".to_owned());
+                    view! {
+                        <li class="flex items-center justify-between gap-2" data-shipment=s.id>
+                            <span>{tracking}</span>
+                            <span class="text-xs text-zinc-600">
+                                {shipment_label(s.status)} " · " {s.updated_label}
+                            </span>
+                        </li>
+                    }
+                })
+                .collect_view(),
+        )
     };
 
-    let return_view = return_.map(|r| {
-        view! { <ReturnPanel order_id=id.clone() state=r.state actions ready/> }
+    let return_view = return_state.map(|state| {
+        view! { <ReturnPanel order_id=id.clone() state actions ready/> }
     });
 
     // Support: the thread changes at once to the one being opened.
@@ -202,8 +211,8 @@ pub fn OrderDrawer(
         .map(|e| {
             view! {
                 <li class="grid grid-cols-[7.5rem_1fr] gap-2" data-event=e.event.clone()>
-                    <time class="text-xs text-zinc-500" datetime=e.ts.to_rfc3339()>
-                        {e.ts.format("%b %-d, %H:%M").to_string()}
+                    <time class="text-xs text-zinc-500" datetime=e.at>
+                        {e.at_label}
                     </time>
                     <div>
                         <p class="font-medium">{e.event.replace(['.', '_'], " ")}</p>
@@ -217,7 +226,7 @@ pub fn OrderDrawer(
     view! {
         <Frame title close_href>
             <div class="px-4 pb-3 text-zinc-700">
-                <p>{customer.name} {customer.email.map(|e| format!(" · {e}"))}</p>
+                <p>{customer} {email.map(|e| format!(" · {e}"))}</p>
                 <p class="tabular-nums">{total_price} " " {currency}</p>
             </div>
             <section class=SECTION aria-labelledby="drawer-assignment">
@@ -300,10 +309,11 @@ fn ReturnPanel(
             .filter(|a| DASHBOARD_ACTIONS.contains(a))
             .collect();
         if offered.is_empty() {
-            return view! { <p class="text-zinc-500">"Nothing to decide in this state."</p> }
-                .into_any();
+            return Either::Left(
+                view! { <p class="text-zinc-500">"Nothing to decide in this state."</p> },
+            );
         }
-        offered
+        Either::Right(offered
             .into_iter()
             .map(|a| {
                 view! {
@@ -312,8 +322,7 @@ fn ReturnPanel(
                     </button>
                 }
             })
-            .collect_view()
-            .into_any()
+            .collect_view())
     };
     view! {
         <section class=SECTION aria-labelledby="drawer-return" data-testid="return-panel">
@@ -347,7 +356,7 @@ pub fn return_label(state: ReturnState) -> String {
     let words = state.as_str().replace('_', " ");
     let mut chars = words.chars();
     match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
         None => words,
     }
 }
@@ -356,7 +365,7 @@ fn shipment_label(status: ShipmentStatus) -> String {
     let words = status.as_str().replace('_', " ");
     let mut chars = words.chars();
     match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
         None => words,
     }
 }

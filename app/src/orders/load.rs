@@ -62,13 +62,13 @@ pub async fn load_orders(
     );
     // The pictures are a bonus: if they cannot be counted the page still shows the orders.
     match backend.stats(shown).await {
-        Ok(stats) => view.stats = Some(stats),
+        Ok(stats) => view.stats = Some(stats.into()),
         Err(e) => tracing::warn!(error = %e, "the dashboard could not count the view's stats"),
     }
     if let Some(id) = order {
         // The order is looked up in the shop whose rows are on screen (the sample shop, too).
         match backend.order(&view.shop, &id).await {
-            Ok(Some(order)) => view.detail = Some(order),
+            Ok(Some(order)) => view.detail = Some(order.into()),
             Ok(None) => {
                 view.detail_error = Some(format!("There is no order {id} in {}.", view.shop))
             }

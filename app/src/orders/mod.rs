@@ -2,8 +2,9 @@
 //! view state lives in the URL (the read API's own parameters, plus `shop`), and every control is
 //! a plain link, so the page works before the WASM loads and a shared link shows the same view.
 //!
-//! The larger pieces return `AnyView`: erasing their types keeps the page's view type shallow
-//! enough for the optimised WASM build (whose layout queries otherwise overflow) and compiles faster.
+//! Branches are `Either`, not `AnyView`: an erased view carries an async hydration path the page
+//! never takes, and it cost a third of the WASM. The crate raises the recursion limit instead, for
+//! the deep view types this gives.
 
 mod actions;
 mod charts;
@@ -15,6 +16,7 @@ use std::collections::BTreeSet;
 
 use actions::Actions;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -55,8 +57,8 @@ pub fn OrdersPage() -> impl IntoView {
         }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(view) => view! { <OrdersScreen view refetch/> }.into_any(),
-                    Err(error) => view! { <LoadFailed error/> }.into_any(),
+                    Ok(view) => Either::Left(view! { <OrdersScreen view refetch/> }),
+                    Err(error) => Either::Right(view! { <LoadFailed error/> }),
                 }
             })}
         </Transition>
@@ -105,12 +107,12 @@ fn OrdersScreen(view: OrdersView, refetch: Callback<()>) -> impl IntoView {
         pending: RwSignal::new(0),
     };
     let drawer = match (detail, detail_error) {
-        (Some(order), _) => Some(
-            view! { <drawer::OrderDrawer order close_href=self_href actions ready/> }.into_any(),
-        ),
-        (None, Some(error)) => {
-            Some(view! { <drawer::MissingOrder error close_href=self_href/> }.into_any())
-        }
+        (Some(order), _) => Some(Either::Left(
+            view! { <drawer::OrderDrawer order close_href=self_href actions ready/> },
+        )),
+        (None, Some(error)) => Some(Either::Right(
+            view! { <drawer::MissingOrder error close_href=self_href/> },
+        )),
         (None, None) => None,
     };
     view! {
@@ -122,7 +124,7 @@ fn OrdersScreen(view: OrdersView, refetch: Callback<()>) -> impl IntoView {
                         {shop}
                     </span>
                     {if sample {
-                        view! {
+                        Either::Left(view! {
                             <span
                                 class="rounded-md border border-zinc-200 px-3 py-1 text-sm text-zinc-500"
                                 title="Sample data is not exported; export returns with the database"
@@ -130,10 +132,9 @@ fn OrdersScreen(view: OrdersView, refetch: Callback<()>) -> impl IntoView {
                             >
                                 "Export CSV unavailable on sample data"
                             </span>
-                        }
-                            .into_any()
+                        })
                     } else {
-                        view! {
+                        Either::Right(view! {
                             <a
                                 href=export_href
                                 download=""
@@ -144,8 +145,7 @@ fn OrdersScreen(view: OrdersView, refetch: Callback<()>) -> impl IntoView {
                                 "Export CSV"
                                 <span class="sr-only">" of every page of this view"</span>
                             </a>
-                        }
-                            .into_any()
+                        })
                     }}
                 </div>
             </div>
@@ -166,7 +166,7 @@ fn OrdersScreen(view: OrdersView, refetch: Callback<()>) -> impl IntoView {
 /// Assign and fulfill for the selected rows. The selection is this page's rows only, and the bar
 /// says how many; changing page, tab or filter clears it.
 #[component]
-fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> AnyView {
+fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView {
     let count = move || actions.selected.with(|s| s.len());
     let idle = move || !ready.get() || count() == 0 || actions.pending.get() > 0;
     let assignee = NodeRef::<leptos::html::Input>::new();
@@ -265,7 +265,6 @@ fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> AnyView {
             </button>
         </section>
     }
-    .into_any()
 }
 
 /// Says plainly that what is on screen is not the shop's real data.
@@ -286,7 +285,7 @@ fn SampleBanner() -> impl IntoView {
 
 /// The six tabs, each with its count badge.
 #[component]
-fn TabBar(tabs: Vec<TabLink>) -> AnyView {
+fn TabBar(tabs: Vec<TabLink>) -> impl IntoView {
     view! {
         <nav aria-label="Order views" class="border-b border-zinc-200">
             <ul class="-mb-px flex flex-wrap gap-x-1">
@@ -321,14 +320,13 @@ fn TabBar(tabs: Vec<TabLink>) -> AnyView {
             </ul>
         </nav>
     }
-    .into_any()
 }
 
 /// The filter bar: a plain GET form over the page's own URL parameters, so it works before the
 /// WASM loads; once hydrated, the router submits it in place. A filter starts again at the first
 /// page of the current tab.
 #[component]
-fn Filters(filters: FilterState) -> AnyView {
+fn Filters(filters: FilterState) -> impl IntoView {
     let FilterState {
         shop,
         tab,
@@ -432,13 +430,12 @@ fn Filters(filters: FilterState) -> AnyView {
             })}
         </form>
     }
-    .into_any()
 }
 
 /// "Any status", or "Status · 2" when some are chosen.
 fn summary(noun: &str, chosen: usize) -> String {
     match chosen {
-        0 => format!("Any {}", noun.to_lowercase()),
+        0 => format!("Any {}", noun.to_ascii_lowercase()),
         n => format!("{noun} · {n}"),
     }
 }
@@ -464,7 +461,7 @@ fn priority_label(priority: Priority) -> &'static str {
 
 /// The dense table of orders.
 #[component]
-fn OrdersTable(actions: Actions, ready: RwSignal<bool>) -> AnyView {
+fn OrdersTable(actions: Actions, ready: RwSignal<bool>) -> impl IntoView {
     let rows = actions.rows;
     let empty = rows.with_untracked(|r| r.is_empty());
     let all_selected = move || {
@@ -528,12 +525,11 @@ fn OrdersTable(actions: Actions, ready: RwSignal<bool>) -> AnyView {
             </table>
         </div>
     }
-    .into_any()
 }
 
 /// One order.
 #[component]
-fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> AnyView {
+fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> impl IntoView {
     let OrderRow {
         id,
         detail_href,
@@ -619,16 +615,15 @@ fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> AnyView 
                 {assigned_to
                     .map(|a| {
                         let shown = a.clone();
-                        view! { <span data-assignee=a>{shown}</span> }.into_any()
+                        Either::Left(view! { <span data-assignee=a>{shown}</span> })
                     })
                     .unwrap_or_else(|| {
-                        view! {
+                        Either::Right(view! {
                             <span class="text-zinc-500" title="Unassigned">
                                 "—"
                                 <span class="sr-only">"Unassigned"</span>
                             </span>
-                        }
-                            .into_any()
+                        })
                     })}
             </td>
             <td class="px-3 py-1.5">
@@ -636,7 +631,6 @@ fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> AnyView 
             </td>
         </tr>
     }
-    .into_any()
 }
 
 const BADGE: &str =
@@ -738,16 +732,16 @@ fn Pagination(
     total: u64,
     previous_href: Option<String>,
     next_href: Option<String>,
-) -> AnyView {
+) -> impl IntoView {
     let link = "rounded-md border border-zinc-300 bg-white px-3 py-1 font-medium text-zinc-800 shadow-sm hover:bg-zinc-50";
     let off = "rounded-md border border-zinc-200 px-3 py-1 text-zinc-500";
     let previous = match previous_href {
-        Some(href) => view! { <a href=href rel="prev" class=link>"Previous"</a> }.into_any(),
-        None => view! { <span aria-disabled="true" class=off>"Previous"</span> }.into_any(),
+        Some(href) => Either::Left(view! { <a href=href rel="prev" class=link>"Previous"</a> }),
+        None => Either::Right(view! { <span aria-disabled="true" class=off>"Previous"</span> }),
     };
     let next = match next_href {
-        Some(href) => view! { <a href=href rel="next" class=link>"Next"</a> }.into_any(),
-        None => view! { <span aria-disabled="true" class=off>"Next"</span> }.into_any(),
+        Some(href) => Either::Left(view! { <a href=href rel="next" class=link>"Next"</a> }),
+        None => Either::Right(view! { <span aria-disabled="true" class=off>"Next"</span> }),
     };
     view! {
         <nav aria-label="Pagination" class="flex items-center justify-between">
@@ -761,7 +755,6 @@ fn Pagination(
             <div class="flex gap-2">{previous} {next}</div>
         </nav>
     }
-    .into_any()
 }
 
 /// The page could not be loaded; says why and how to get back.

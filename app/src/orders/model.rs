@@ -2,11 +2,14 @@
 //! dates, ages and links already worked out on the server, so the browser renders exactly what
 //! the server rendered and carries no rules of its own.
 
-use orders_core::{AlertKind, FinancialStatus, Order, OrderStatus, Priority, ReturnState, Tab};
+use orders_core::{
+    AlertKind, FinancialStatus, OrderStatus, Priority, ReturnState, ShipmentStatus, Tab,
+};
 use serde::{Deserialize, Serialize};
+use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 
 /// One rendered page of the orders table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct OrdersView {
     /// The shop whose orders these are.
     pub shop: String,
@@ -28,17 +31,17 @@ pub struct OrdersView {
     /// This very view (without an open order): where closing the drawer goes.
     pub self_href: String,
     /// The order the drawer shows (`?order=ID`), if it was found.
-    pub detail: Option<Order>,
+    pub detail: Option<OrderDetail>,
     /// Every page of this view as CSV.
     pub export_href: String,
     /// The view's returns funnel and orders per day (`None` if they could not be counted).
-    pub stats: Option<orders_core::stats::OrderStats>,
+    pub stats: Option<Pictures>,
     /// Why the order `?order=` names cannot be shown (not in this shop, or Sync unavailable).
     pub detail_error: Option<String>,
 }
 
 /// The filter bar's values: what the URL asked for, as the form shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct FilterState {
     /// The shop named in the URL, carried by the form so a filter keeps the shop.
     pub shop: Option<String>,
@@ -60,7 +63,7 @@ pub struct FilterState {
 pub const PAGE_SIZES: [u32; 4] = [25, 50, 100, 250];
 
 /// A tab with its badge and the link that opens it (keeping the filters and the page size).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct TabLink {
     pub tab: Tab,
     pub count: u64,
@@ -69,7 +72,7 @@ pub struct TabLink {
 }
 
 /// One line of the table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct OrderRow {
     pub id: String,
     /// This view with the order's drawer open.
@@ -92,6 +95,54 @@ pub struct OrderRow {
     pub alerts: Vec<AlertKind>,
     pub return_state: Option<ReturnState>,
     pub support_thread: Option<String>,
+}
+
+/// The order the drawer shows, as it is shown: dates already written for people, so the browser
+/// needs no calendar code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct OrderDetail {
+    pub id: String,
+    pub order_number: String,
+    pub customer: String,
+    pub email: Option<String>,
+    pub total_price: String,
+    pub currency: String,
+    pub assigned_to: Option<String>,
+    pub shipments: Vec<ShipmentLine>,
+    pub return_state: Option<ReturnState>,
+    pub support_thread: Option<String>,
+    /// The last ten entries, newest first.
+    pub timeline: Vec<TimelineLine>,
+}
+
+/// A shipment in the drawer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct ShipmentLine {
+    pub id: String,
+    pub status: ShipmentStatus,
+    /// `UPS · 1Z999`, or `None` without a tracking number.
+    pub tracking: Option<String>,
+    /// When the carrier last said something, for people: `Sep 27, 14:03`.
+    pub updated_label: String,
+}
+
+/// A timeline entry in the drawer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct TimelineLine {
+    /// RFC 3339, for `<time datetime>`.
+    pub at: String,
+    /// For people: `Sep 27, 14:03`.
+    pub at_label: String,
+    pub event: String,
+    pub details: String,
+}
+
+/// The two pictures of the view: orders per return state (all eight, in order) and orders per
+/// day (oldest first, today last) with each day's label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct Pictures {
+    pub returns: Vec<(ReturnState, u64)>,
+    pub days: Vec<(String, u64)>,
 }
 
 /// Why the page could not be shown.
@@ -149,7 +200,12 @@ mod build {
     use orders_core::query::AssigneeFilter;
     use orders_core::{Direction, ListQuery, Order, OrderList, Tab};
 
-    use super::{FilterState, OrderRow, OrdersView, TabLink};
+    use orders_core::stats::OrderStats;
+
+    use super::{
+        FilterState, OrderDetail, OrderRow, OrdersView, Pictures, ShipmentLine, TabLink,
+        TimelineLine,
+    };
 
     /// The page's path.
     const PATH: &str = "/orders";
@@ -206,7 +262,7 @@ mod build {
             OrderRow {
                 detail_href: with_order(view_href, &order.id),
                 created_at: order.created_at.to_rfc3339(),
-                created_label: order.created_at.format("%b %-d, %H:%M").to_string(),
+                created_label: when(order.created_at),
                 age: age(order.created_at, now),
                 id: order.id,
                 order_number: order.order_number,
@@ -221,6 +277,60 @@ mod build {
                 alerts: order.alerts,
                 return_state: order.return_.map(|r| r.state),
                 support_thread: order.support_thread,
+            }
+        }
+    }
+
+    /// How dates read in the dashboard: `Sep 27, 14:03` (UTC).
+    fn when(at: DateTime<Utc>) -> String {
+        at.format("%b %-d, %H:%M").to_string()
+    }
+
+    impl From<Order> for OrderDetail {
+        fn from(order: Order) -> Self {
+            OrderDetail {
+                id: order.id,
+                order_number: order.order_number,
+                customer: order.customer.name,
+                email: order.customer.email,
+                total_price: order.total_price,
+                currency: order.currency,
+                assigned_to: order.assigned_to,
+                shipments: order
+                    .shipments
+                    .into_iter()
+                    .map(|s| ShipmentLine {
+                        id: s.id,
+                        status: s.status,
+                        tracking: s.tracking.map(|t| format!("{} · {}", t.carrier, t.number)),
+                        updated_label: when(s.last_update_at),
+                    })
+                    .collect(),
+                return_state: order.return_.map(|r| r.state),
+                support_thread: order.support_thread,
+                timeline: order
+                    .timeline
+                    .into_iter()
+                    .map(|e| TimelineLine {
+                        at: e.ts.to_rfc3339(),
+                        at_label: when(e.ts),
+                        event: e.event,
+                        details: e.details,
+                    })
+                    .collect(),
+            }
+        }
+    }
+
+    impl From<OrderStats> for Pictures {
+        fn from(stats: OrderStats) -> Self {
+            Pictures {
+                returns: stats.returns_by_state,
+                days: stats
+                    .per_day
+                    .into_iter()
+                    .map(|(day, n)| (day.format("%b %-d").to_string(), n))
+                    .collect(),
             }
         }
     }

@@ -7,11 +7,12 @@
 pub trait OrdersBackend: Send + Sync + 'static {
     /// One page for the dashboard. `sample` is true when it came from the in-memory sample data.
     async fn list_orders(&self, query: orders_core::ListQuery) -> Result<Listing, String>;
-    /// The returns funnel and orders-per-day series of the view `query` describes (all pages).
+    /// The returns funnel and orders-per-day series of the view `query` describes (all pages), and
+    /// whether they were counted on the sample data.
     async fn stats(
         &self,
         query: orders_core::ListQuery,
-    ) -> Result<orders_core::stats::OrderStats, String>;
+    ) -> Result<(orders_core::stats::OrderStats, bool), String>;
     /// Known shop domains sorted, and whether they come from sample data.
     async fn shops(&self) -> (Vec<String>, bool);
     /// One order of `shop` by any reference the API accepts (`None`: no such order).

@@ -55,12 +55,10 @@ impl OrdersBackend for Service {
         Ok(Listing { list, sample, shop })
     }
 
-    async fn stats(&self, query: ListQuery) -> Result<OrderStats, String> {
-        let (stats, _) = self
-            .dashboard_stats(&query)
+    async fn stats(&self, query: ListQuery) -> Result<(OrderStats, bool), String> {
+        self.dashboard_stats(&query)
             .await
-            .map_err(|e| e.to_string())?;
-        Ok(stats)
+            .map_err(|e| e.to_string())
     }
 
     async fn shops(&self) -> (Vec<String>, bool) {

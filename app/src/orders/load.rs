@@ -46,7 +46,13 @@ pub async fn load_orders(
             message: e.message,
         }
     })?;
-    let listing = backend.list_orders(query.clone()).await.map_err(|e| {
+    // The page and its pictures are counted at once: two snapshots, side by side.
+    let (listing, stats) = futures::future::join(
+        backend.list_orders(query.clone()),
+        backend.stats(query.clone()),
+    )
+    .await;
+    let listing = listing.map_err(|e| {
         tracing::warn!(shop = %query.shop_domain, error = %e, "the dashboard could not list orders");
         ssr::set_status(503);
         LoadError::Unavailable(e)
@@ -60,9 +66,11 @@ pub async fn load_orders(
         named,
         chrono::Utc::now(),
     );
-    // The pictures are a bonus: if they cannot be counted the page still shows the orders.
-    match backend.stats(shown).await {
-        Ok(stats) => view.stats = Some(stats.into()),
+    // The pictures are a bonus: if they cannot be counted, or were counted on other data than the
+    // rows (the database came or went in between), the page shows the orders without them.
+    match stats {
+        Ok((stats, sample)) if sample == view.sample => view.stats = Some(stats.into()),
+        Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "the dashboard could not count the view's stats"),
     }
     if let Some(id) = order {

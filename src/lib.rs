@@ -4,6 +4,7 @@
 //! Nothing here does IO: the same code runs in the server and in the browser (wasm32), and the
 //! rules are tested beside the code.
 
+pub mod alerts;
 pub mod csv;
 pub mod cursor;
 pub mod domain;

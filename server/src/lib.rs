@@ -8,6 +8,7 @@ pub mod cli;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod live;
 pub mod routes;
 pub mod service;
 pub mod settings;

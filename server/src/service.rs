@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use orders_core::alerts::{AlertPage, Refresh, RefreshReason};
 use orders_core::record::to_micros;
 use orders_core::stats::OrderStats;
 use orders_core::{
@@ -18,6 +19,7 @@ use orders_core::{
 use tracing::instrument;
 
 use crate::error::ApiError;
+use crate::live::{Live, LiveEvent};
 use crate::store::{ExportKey, MemoryStore, Store, StoreError};
 
 /// The error of the service layer is the error of the HTTP boundary.
@@ -31,12 +33,16 @@ pub struct Service {
 
 struct Inner {
     primary: Store,
+    live: Live,
     sample: Option<MemoryStore>,
     sample_shop: String,
     thresholds: Thresholds,
     /// Until when the dashboard leaves an unavailable database alone (see `with_fallback`).
     resting_until: Mutex<Option<Instant>>,
 }
+
+/// How far back a reconnecting client is told about alerts that cleared (SPEC §6).
+pub const RESOLVED_REPLAY: chrono::Duration = chrono::Duration::hours(24);
 
 /// How long the dashboard stays on sample data after the database failed to answer.
 pub const DATABASE_REST: Duration = Duration::from_secs(5);
@@ -60,6 +66,7 @@ impl Service {
         Service {
             inner: Arc::new(Inner {
                 primary,
+                live: Live::default(),
                 sample,
                 sample_shop,
                 thresholds,
@@ -117,6 +124,7 @@ impl Service {
     #[instrument(skip_all, fields(shop = %cmd.shop_domain, orders = cmd.orders.len()))]
     pub async fn assign(&self, cmd: &AssignCommand) -> Result<Envelope<AssignedOrder>, ApiError> {
         let updated = self.inner.primary.assign(cmd, now()).await?;
+        self.changed(&cmd.shop_domain, RefreshReason::Action);
         let orders = plural(updated.len(), "order", "orders");
         let message = match &cmd.assignee {
             Some(name) => format!("Assigned {orders} to {name}"),
@@ -132,6 +140,7 @@ impl Service {
         cmd: &FulfillCommand,
     ) -> Result<Envelope<FulfilledOrder>, ApiError> {
         let updated = self.inner.primary.fulfill(cmd, now()).await?;
+        self.changed(&cmd.shop_domain, RefreshReason::Action);
         let mut message = format!(
             "Marked {} as fulfilled",
             plural(updated.len(), "order", "orders")
@@ -153,6 +162,7 @@ impl Service {
             .clone()
             .unwrap_or_else(|| format!("sup_{}", uuid::Uuid::new_v4().simple()));
         let updated = self.inner.primary.escalate(cmd, &thread, now()).await?;
+        self.changed(&cmd.shop_domain, RefreshReason::Action);
         let message = format!(
             "Support requested for order {} (thread {thread})",
             cmd.order
@@ -167,6 +177,7 @@ impl Service {
         cmd: &ReturnCommand,
     ) -> Result<Envelope<serde_json::Value>, ApiError> {
         let plan = self.inner.primary.apply_return_action(cmd, now()).await?;
+        self.changed(&cmd.shop_domain, RefreshReason::Action);
         let message = format!(
             "Return updated for order {}: {} → {}",
             cmd.order, plan.from, plan.to
@@ -199,6 +210,121 @@ impl Service {
             return Some(shop);
         }
         self.inner.primary.shops().await.ok()?.into_iter().next()
+    }
+
+    /// The live-alert hub of this process.
+    pub fn live(&self) -> &Live {
+        &self.inner.live
+    }
+
+    /// After a change to a shop's orders: re-evaluates its alerts and sends a refresh ping, in the
+    /// background (the write has committed; its answer does not wait for this).
+    pub fn changed(&self, shop: &str, reason: RefreshReason) {
+        let service = self.clone();
+        let shop = shop.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = service.evaluate(&shop).await {
+                tracing::warn!(shop = %shop, error = %e, "could not evaluate the shop's alerts");
+            }
+            let refresh = Refresh { reason, at: now() };
+            match &service.inner.primary {
+                Store::Postgres(pg) => {
+                    if let Err(e) = pg.notify_refresh(&shop, refresh).await {
+                        tracing::warn!(shop = %shop, error = %e, "could not send a refresh ping");
+                    }
+                }
+                Store::Memory(_) => {
+                    service
+                        .inner
+                        .live
+                        .publish(&shop, vec![LiveEvent::Refresh(refresh)], None)
+                }
+            }
+        });
+    }
+
+    /// Brings one shop's alerts up to date. With PostgreSQL the listeners of every process learn
+    /// of the changes through the database; with the in-memory store they are passed on here.
+    pub async fn evaluate(&self, shop: &str) -> Result<(), StoreError> {
+        let changes = self
+            .inner
+            .primary
+            .evaluate_alerts(shop, now(), &self.inner.thresholds)
+            .await?;
+        if self.inner.primary.is_sample() && !changes.is_empty() {
+            let mut events: Vec<LiveEvent> = changes
+                .resolved
+                .into_iter()
+                .map(LiveEvent::Resolved)
+                .collect();
+            events.extend(
+                changes
+                    .raised
+                    .into_iter()
+                    .map(|a| LiveEvent::Alert(Arc::new(a))),
+            );
+            self.inner.live.publish(shop, events, None);
+        }
+        Ok(())
+    }
+
+    /// Brings every shop's alerts up to date (the worker's tick).
+    pub async fn evaluate_all(&self) -> Result<(), StoreError> {
+        for shop in self.inner.primary.shops().await? {
+            self.evaluate(&shop).await?;
+        }
+        Ok(())
+    }
+
+    /// A receiver of the shop's live events, subscribed before the caller reads its replay, so
+    /// nothing falls between the two.
+    pub async fn subscribe_alerts(
+        &self,
+        shop: &str,
+    ) -> Result<tokio::sync::broadcast::Receiver<LiveEvent>, ApiError> {
+        if let Some(rx) = self.inner.live.try_subscribe(shop) {
+            return Ok(rx);
+        }
+        let mark = self.inner.primary.alert_mark(shop).await?;
+        Ok(self.inner.live.subscribe_at(shop, mark))
+    }
+
+    /// What a stream sends before its live events (SPEC §6): every open alert for a new client;
+    /// for one that reconnects after `last`, every later alert (each followed by its `resolved`
+    /// if it cleared since), then `resolved` for each earlier alert that cleared in the last 24 h.
+    pub async fn alert_replay(
+        &self,
+        shop: &str,
+        last: Option<u64>,
+    ) -> Result<Vec<LiveEvent>, ApiError> {
+        let store = &self.inner.primary;
+        let Some(last) = last else {
+            let open = store.alerts(shop, None, usize::MAX).await?;
+            return Ok(open
+                .into_iter()
+                .map(|a| LiveEvent::Alert(Arc::new(a)))
+                .collect());
+        };
+        let mut events = Vec::new();
+        for alert in store.alerts(shop, Some(last), usize::MAX).await? {
+            let cleared = alert.resolved_at.is_some().then_some(alert.id);
+            events.push(LiveEvent::Alert(Arc::new(alert)));
+            events.extend(cleared.map(LiveEvent::Resolved));
+        }
+        let since = now() - RESOLVED_REPLAY;
+        events.extend(
+            store
+                .resolved_up_to(shop, last, since)
+                .await?
+                .into_iter()
+                .map(LiveEvent::Resolved),
+        );
+        Ok(events)
+    }
+
+    /// `GET /sync/orders/alerts` as JSON: the polling fallback.
+    pub async fn poll_alerts(&self, shop: &str, since: Option<u64>) -> Result<AlertPage, ApiError> {
+        Ok(self.inner.primary.poll_alerts(shop, since).await?)
     }
 
     /// The dashboard's page: from the store of record, or from the sample data (`true`) when the

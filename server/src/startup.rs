@@ -62,6 +62,7 @@ pub async fn build_service(settings: &Settings) -> Result<Service> {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    service: Service,
 }
 
 impl Application {
@@ -75,14 +76,18 @@ impl Application {
             .await
             .with_context(|| format!("could not listen on {}", settings.site_addr))?;
         let state = AppState {
-            service,
+            service: service.clone(),
             leptos_options,
         };
         let router = crate::routes::router()
             .with_state(state.clone())
             .merge(crate::dashboard::router(state))
             .layer(TraceLayer::new_for_http());
-        Ok(Application { listener, router })
+        Ok(Application {
+            listener,
+            router,
+            service,
+        })
     }
 
     /// The address actually bound.
@@ -92,12 +97,23 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves, with the alert workers, until `shutdown` completes; then ends the live streams and
+    /// lets in-flight requests finish.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
         tracing::info!(addr = %self.local_addr(), "serving");
+        let service = self.service.clone();
+        tokio::spawn(crate::live::evaluate_forever(service.clone()));
+        if let Store::Postgres(pg) = service.store() {
+            tokio::spawn(crate::live::listen_forever(service.clone(), pg.clone()));
+        }
+        let live = service.live().clone();
+        let shutdown = async move {
+            shutdown.await;
+            live.shut_down();
+        };
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await

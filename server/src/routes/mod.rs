@@ -1,5 +1,6 @@
 //! The HTTP doors of Sync: thin handlers that parse, call the service and map the result.
 
+pub mod alerts;
 pub mod export;
 pub mod health;
 pub mod orders;
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .route("/sync/orders/fulfill", post(orders::fulfill_orders))
         .route("/sync/orders/support", post(orders::escalate_to_support))
         .route("/sync/orders/returns", post(orders::apply_return_action))
+        .route("/sync/orders/alerts", get(alerts::alerts))
         .route("/sync/orders/{*id}", get(orders::get_order))
         .route("/orders/export.csv", get(export::export_csv))
         .route("/healthz", get(health::healthz))

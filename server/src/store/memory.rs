@@ -23,6 +23,9 @@ use orders_core::{
 };
 
 use super::{new_shipment_id, ExportKey, Page, StoreError};
+use orders_core::alerts::Alert;
+
+mod alerts;
 
 /// The sample store, cheap to clone (clones share the data).
 #[derive(Clone, Default)]
@@ -35,6 +38,10 @@ struct ShopData {
     orders: Vec<OrderRecord>,
     outbox: Vec<OutboxEvent>,
     shopify_cursor: Option<String>,
+    /// Every alert of the shop, in id order, with its resolution number once it cleared.
+    alerts: Vec<(Alert, Option<u64>)>,
+    /// The last resolution number given.
+    resolutions: u64,
 }
 
 impl ShopData {

@@ -14,6 +14,7 @@ pub mod memory;
 pub mod postgres;
 
 use chrono::{DateTime, Utc};
+use orders_core::alerts::{Alert, AlertPage};
 use orders_core::effects::{OutboxEvent, ReturnPlan};
 use orders_core::query::PageWindow;
 use orders_core::record::OrderRecord;
@@ -74,6 +75,28 @@ impl ExportKey {
             id: order.id.clone(),
         }
     }
+}
+
+/// What an alert evaluation, or a look at the table, found changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertChanges {
+    /// New alerts, oldest first.
+    pub raised: Vec<Alert>,
+    /// Ids of alerts that cleared, in the order they cleared.
+    pub resolved: Vec<u64>,
+}
+
+impl AlertChanges {
+    pub fn is_empty(&self) -> bool {
+        self.raised.is_empty() && self.resolved.is_empty()
+    }
+}
+
+/// How far a reader has followed a shop's alerts: the greatest alert id and resolution number seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AlertMark {
+    pub alert_id: u64,
+    pub resolved_seq: u64,
 }
 
 /// Where the orders are kept.
@@ -210,6 +233,59 @@ impl Store {
         order_id: &str,
     ) -> Result<Vec<orders_core::TimelineEntry>, StoreError> {
         dispatch!(self, s => s.timeline(shop, order_id).await)
+    }
+
+    /// Raises and resolves the shop's shipment alerts to match its orders at `now`.
+    pub async fn evaluate_alerts(
+        &self,
+        shop: &str,
+        now: DateTime<Utc>,
+        th: &Thresholds,
+    ) -> Result<AlertChanges, StoreError> {
+        dispatch!(self, s => s.evaluate_alerts(shop, now, th).await)
+    }
+
+    /// How far the shop's alerts have gone.
+    pub async fn alert_mark(&self, shop: &str) -> Result<AlertMark, StoreError> {
+        dispatch!(self, s => s.alert_mark(shop).await)
+    }
+
+    /// What happened to the shop's alerts after `mark`, and the new mark.
+    pub async fn alerts_since_mark(
+        &self,
+        shop: &str,
+        mark: AlertMark,
+    ) -> Result<(AlertChanges, AlertMark), StoreError> {
+        dispatch!(self, s => s.alerts_since_mark(shop, mark).await)
+    }
+
+    /// The open alerts (`after` = `None`) or every alert after an id, oldest first, at most `limit`.
+    pub async fn alerts(
+        &self,
+        shop: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Alert>, StoreError> {
+        dispatch!(self, s => s.alerts(shop, after, limit).await)
+    }
+
+    /// Ids of alerts up to `up_to` that cleared at or after `since`, in the order they cleared.
+    pub async fn resolved_up_to(
+        &self,
+        shop: &str,
+        up_to: u64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<u64>, StoreError> {
+        dispatch!(self, s => s.resolved_up_to(shop, up_to, since).await)
+    }
+
+    /// The polling fallback's answer.
+    pub async fn poll_alerts(
+        &self,
+        shop: &str,
+        since: Option<u64>,
+    ) -> Result<AlertPage, StoreError> {
+        dispatch!(self, s => s.poll_alerts(shop, since).await)
     }
 
     /// Every known shop domain, sorted.

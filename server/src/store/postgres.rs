@@ -39,6 +39,8 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
 use super::{new_shipment_id, ExportKey, Page, StoreError};
 
+pub mod alerts;
+
 /// Connections the pool opens at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 /// How long a query waits for a connection before the database counts as unavailable.

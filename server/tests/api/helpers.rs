@@ -43,6 +43,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub store: Store,
+    pub service: Service,
 }
 
 /// The admin URL tests create their databases through.
@@ -53,6 +54,11 @@ pub fn admin_url() -> String {
 
 /// A fresh, migrated database for one test.
 pub async fn fresh_database() -> PgStore {
+    PgStore::connect_lazy(&fresh_database_url().await).expect("connect")
+}
+
+/// The URL of a fresh, migrated database for one test.
+pub async fn fresh_database_url() -> String {
     let admin = admin_url();
     let name = format!("orders_test_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&admin)
@@ -71,7 +77,8 @@ pub async fn fresh_database() -> PgStore {
         .migrate()
         .await
         .expect("migrations apply to a fresh database");
-    store
+    store.pool().close().await;
+    url
 }
 
 pub fn test_settings() -> Settings {
@@ -97,7 +104,7 @@ pub async fn spawn_on(store: Store) -> TestApp {
         "demo.myshopify.com".into(),
         settings.thresholds(),
     );
-    let app = Application::build(&settings, service, leptos_options())
+    let app = Application::build(&settings, service.clone(), leptos_options())
         .await
         .expect("build app");
     let address = format!("http://{}", app.local_addr());
@@ -106,7 +113,41 @@ pub async fn spawn_on(store: Store) -> TestApp {
         address,
         client: reqwest::Client::new(),
         store,
+        service,
     }
+}
+
+/// Starts the server like [`spawn_app`], stopping when `shutdown` completes; the handle finishes
+/// when the server has stopped.
+pub async fn spawn_stoppable(
+    backend: Backend,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (TestApp, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let store = match backend {
+        Backend::Postgres => Store::Postgres(fresh_database().await),
+        Backend::Memory => Store::Memory(MemoryStore::default()),
+    };
+    let settings = test_settings();
+    let service = Service::new(
+        store.clone(),
+        None,
+        "demo.myshopify.com".into(),
+        settings.thresholds(),
+    );
+    let app = Application::build(&settings, service.clone(), leptos_options())
+        .await
+        .expect("build app");
+    let address = format!("http://{}", app.local_addr());
+    let handle = tokio::spawn(app.run_until(shutdown));
+    (
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            store,
+            service,
+        },
+        handle,
+    )
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -166,6 +207,19 @@ impl Reply {
 }
 
 impl TestApp {
+    /// A GET with query parameters, read as JSON.
+    pub async fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Reply {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .query(query)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        Reply::from(r).await
+    }
+
     pub async fn seed(&self, shop: &str, records: Vec<OrderRecord>) {
         self.store
             .replace_orders(shop, &records)

@@ -1,6 +1,7 @@
 //! The contract suite: the real server on a random port, spoken to over HTTP, run once against
 //! PostgreSQL (a fresh database per test) and once against the in-memory sample store.
 
+mod alerts;
 mod bodies;
 mod export;
 mod health;

@@ -1,0 +1,280 @@
+//! The live side of alerts (SPEC §6): one broadcast channel per shop that has listeners in this
+//! process, fed by whoever learns of a change, and the worker that keeps the alerts current.
+//!
+//! - With PostgreSQL, changes reach every process through `LISTEN`: the notification names the shop
+//!   only, and the process reads what changed from the table from its own mark (the greatest id and
+//!   resolution number it has passed on), so a missed or merged notification loses nothing. After a
+//!   lost connection the listener reconnects and catches every shop up from the table.
+//! - With the in-memory store (one process), the service hands its changes to the hub directly.
+//! - Channels are bounded: a client that falls behind by more than [`CHANNEL_CAPACITY`] events is
+//!   dropped (its stream ends, and its browser reconnects with `Last-Event-ID` and catches up from
+//!   the table) rather than holding memory.
+//! - On shutdown every stream ends, so a graceful shutdown does not wait for clients to leave.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use orders_core::alerts::{Alert, Refresh};
+use tokio::sync::{broadcast, watch};
+
+use crate::store::AlertMark;
+
+/// Events one shop's channel holds for a slow client before dropping it.
+pub const CHANNEL_CAPACITY: usize = 1024;
+
+/// What a stream passes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveEvent {
+    Alert(Arc<Alert>),
+    Resolved(u64),
+    Refresh(Refresh),
+}
+
+struct Channel {
+    sender: broadcast::Sender<LiveEvent>,
+    /// How far this process has passed the shop's alerts on (PostgreSQL only).
+    mark: AlertMark,
+}
+
+/// The hub, cheap to clone.
+#[derive(Clone)]
+pub struct Live {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    channels: Mutex<HashMap<String, Channel>>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Live {
+            inner: Arc::new(Inner {
+                channels: Mutex::new(HashMap::new()),
+                shutdown: watch::channel(false).0,
+            }),
+        }
+    }
+}
+
+impl Live {
+    fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<String, Channel>> {
+        self.inner
+            .channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A receiver on the shop's channel, if the channel exists.
+    pub fn try_subscribe(&self, shop: &str) -> Option<broadcast::Receiver<LiveEvent>> {
+        self.channels().get(shop).map(|c| c.sender.subscribe())
+    }
+
+    /// A receiver on the shop's channel, creating the channel at `mark` if there is none.
+    pub fn subscribe_at(&self, shop: &str, mark: AlertMark) -> broadcast::Receiver<LiveEvent> {
+        self.channels()
+            .entry(shop.to_owned())
+            .or_insert_with(|| Channel {
+                sender: broadcast::channel(CHANNEL_CAPACITY).0,
+                mark,
+            })
+            .sender
+            .subscribe()
+    }
+
+    /// The shops with listeners, and how far each has been passed on.
+    pub fn marks(&self) -> Vec<(String, AlertMark)> {
+        let mut channels = self.channels();
+        channels.retain(|_, c| c.sender.receiver_count() > 0);
+        channels
+            .iter()
+            .map(|(shop, c)| (shop.clone(), c.mark))
+            .collect()
+    }
+
+    /// The shop's mark, if it has listeners.
+    pub fn mark(&self, shop: &str) -> Option<AlertMark> {
+        self.channels().get(shop).map(|c| c.mark)
+    }
+
+    /// Passes `events` on to the shop's listeners; `mark`, if given, is how far they go. Events at
+    /// or below the channel's mark were passed on already and are skipped. A channel nobody
+    /// listens to any more is removed.
+    pub fn publish(&self, shop: &str, events: Vec<LiveEvent>, mark: Option<AlertMark>) {
+        let mut channels = self.channels();
+        let Some(channel) = channels.get_mut(shop) else {
+            return;
+        };
+        if channel.sender.receiver_count() == 0 {
+            channels.remove(shop);
+            return;
+        }
+        for event in events {
+            if let LiveEvent::Alert(a) = &event {
+                if mark.is_some() && a.id <= channel.mark.alert_id {
+                    continue;
+                }
+            }
+            // An error only means nobody listens right now.
+            let _ = channel.sender.send(event);
+        }
+        if let Some(mark) = mark {
+            channel.mark.alert_id = channel.mark.alert_id.max(mark.alert_id);
+            channel.mark.resolved_seq = channel.mark.resolved_seq.max(mark.resolved_seq);
+        }
+    }
+
+    /// Ends every stream, now and from now on.
+    pub fn shut_down(&self) {
+        let _ = self.inner.shutdown.send(true);
+    }
+
+    /// Completes when the server shuts down.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.inner.shutdown.subscribe();
+        async move {
+            let _ = rx.wait_for(|down| *down).await;
+        }
+    }
+
+    /// How many clients listen, over all shops (for the benchmark and the logs).
+    pub fn listeners(&self) -> usize {
+        self.channels()
+            .values()
+            .map(|c| c.sender.receiver_count())
+            .sum()
+    }
+}
+
+/// How often the alert worker evaluates every shop when nothing else asks it to.
+pub const EVALUATE_EVERY: Duration = Duration::from_secs(30);
+
+/// Keeps every shop's alerts current: a pass at start-up (conditions that already hold are raised
+/// at once), then one every [`EVALUATE_EVERY`], until shutdown. Writes ask for their own pass.
+pub async fn evaluate_forever(service: crate::service::Service) {
+    let closed = service.live().closed();
+    tokio::pin!(closed);
+    loop {
+        if let Err(e) = service.evaluate_all().await {
+            tracing::warn!(error = %e, "the alert evaluation failed; it runs again shortly");
+        }
+        tokio::select! {
+            _ = &mut closed => return,
+            _ = tokio::time::sleep(EVALUATE_EVERY) => {}
+        }
+    }
+}
+
+/// Passes on what the table says changed for `shop` since this process's mark.
+async fn catch_up(service: &crate::service::Service, pg: &crate::store::PgStore, shop: &str) {
+    let live = service.live();
+    let Some(mark) = live.mark(shop) else {
+        return;
+    };
+    match pg.alerts_since_mark(shop, mark).await {
+        Ok((changes, next)) => {
+            let mut events: Vec<LiveEvent> = changes
+                .raised
+                .into_iter()
+                .map(|a| LiveEvent::Alert(Arc::new(a)))
+                .collect();
+            events.extend(changes.resolved.into_iter().map(LiveEvent::Resolved));
+            live.publish(shop, events, Some(next));
+        }
+        Err(e) => {
+            tracing::warn!(shop = %shop, error = %e, "could not read the shop's alert changes")
+        }
+    }
+}
+
+/// Follows `orders_sync_alerts` and `orders_sync_refresh` for this process (PostgreSQL only),
+/// reconnecting with backoff and catching every listened shop up from the table after a gap.
+pub async fn listen_forever(service: crate::service::Service, pg: crate::store::PgStore) {
+    use crate::store::postgres::alerts::{ALERTS_CHANNEL, REFRESH_CHANNEL};
+    use orders_core::alerts::RefreshReason;
+
+    let closed = service.live().closed();
+    tokio::pin!(closed);
+    let mut domains: HashMap<i64, String> = HashMap::new();
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let connect = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(pg.pool()).await?;
+            listener
+                .listen_all([ALERTS_CHANNEL, REFRESH_CHANNEL])
+                .await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = tokio::select! {
+            _ = &mut closed => return,
+            connected = connect => match connected {
+                Ok(listener) => listener,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for alert changes; retrying");
+                    tokio::select! {
+                        _ = &mut closed => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    continue;
+                }
+            },
+        };
+        backoff = Duration::from_millis(250);
+        // Whatever was announced while this process was not listening is in the table.
+        for (shop, _) in service.live().marks() {
+            catch_up(&service, &pg, &shop).await;
+        }
+        loop {
+            let received = tokio::select! {
+                _ = &mut closed => return,
+                received = listener.try_recv() => received,
+            };
+            let notification = match received {
+                Ok(Some(n)) => n,
+                Ok(None) => {
+                    // The connection dropped; the next receive reconnects. Catch up meanwhile.
+                    for (shop, _) in service.live().marks() {
+                        catch_up(&service, &pg, &shop).await;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "lost the alert listener; reconnecting");
+                    break;
+                }
+            };
+            let mut words = notification.payload().split(' ');
+            let Some(shop_id) = words.next().and_then(|w| w.parse::<i64>().ok()) else {
+                continue;
+            };
+            let shop = match domains.get(&shop_id) {
+                Some(shop) => shop.clone(),
+                None => match pg.shop_domain(shop_id).await {
+                    Ok(Some(shop)) => {
+                        domains.insert(shop_id, shop.clone());
+                        shop
+                    }
+                    _ => continue,
+                },
+            };
+            if notification.channel() == ALERTS_CHANNEL {
+                catch_up(&service, &pg, &shop).await;
+            } else if let (Some(reason), Some(at)) = (
+                words.next().and_then(RefreshReason::parse),
+                words
+                    .next()
+                    .and_then(|w| w.parse::<i64>().ok())
+                    .and_then(chrono::DateTime::from_timestamp_micros),
+            ) {
+                service.live().publish(
+                    &shop,
+                    vec![LiveEvent::Refresh(Refresh { reason, at })],
+                    None,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! The alerts of the PostgreSQL store (SPEC §6): the evaluator's one transaction per shop, the
+//! replays a stream or a poll starts from, and the deltas a listening process passes on.
+//!
+//! Alert writes of a shop take the shop's advisory lock, so ids are assigned and committed in order
+//! within a shop (a reader that has seen id n never later sees a smaller new id), and two processes
+//! evaluating at once raise a condition once (the unique open-alert index backs this up).
+//! A change is announced with `NOTIFY orders_sync_alerts, '<shop id>'` in the same transaction;
+//! listeners then read the table, which stays the truth.
+
+use chrono::{DateTime, Utc};
+use orders_core::alerts::{message, Alert, AlertPage, Refresh, Severity, POLL_LIMIT};
+use orders_core::{AlertKind, Tab, Thresholds};
+use sqlx::{Postgres, QueryBuilder};
+
+use super::{begin_read, classify, find_shop, push_tab, word, Cutoffs, PgStore};
+use crate::store::{AlertChanges, AlertMark, StoreError};
+
+/// The channel alert changes are announced on; the payload is the shop's id.
+pub const ALERTS_CHANNEL: &str = "orders_sync_alerts";
+/// The channel refresh pings travel on; the payload is `<shop id> <reason> <unix micros>`.
+pub const REFRESH_CHANNEL: &str = "orders_sync_refresh";
+/// The high bits of the advisory-lock key of a shop's alerts.
+const ALERT_LOCK: i64 = 0x4a1e_0000_0000;
+
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    id: i64,
+    kind: String,
+    severity: String,
+    order_id: Option<String>,
+    message: String,
+    created_at: DateTime<Utc>,
+    resolved_at: Option<DateTime<Utc>>,
+}
+
+const ALERT_COLUMNS: &str = "id, kind, severity, order_id, message, created_at, resolved_at";
+
+impl AlertRow {
+    fn into_alert(self) -> Result<Alert, StoreError> {
+        let severity = match self.severity.as_str() {
+            "info" => Severity::Info,
+            "warning" => Severity::Warning,
+            "critical" => Severity::Critical,
+            other => {
+                return Err(StoreError::Internal(anyhow::anyhow!(
+                    "alerts.severity: unknown '{other}'"
+                )))
+            }
+        };
+        Ok(Alert {
+            id: u64::try_from(self.id).unwrap_or(0),
+            kind: word("alerts.kind", &self.kind)?,
+            severity,
+            order_id: self.order_id,
+            message: self.message,
+            created_at: self.created_at,
+            resolved_at: self.resolved_at,
+        })
+    }
+}
+
+fn alerts(rows: Vec<AlertRow>) -> Result<Vec<Alert>, StoreError> {
+    rows.into_iter().map(AlertRow::into_alert).collect()
+}
+
+fn as_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl PgStore {
+    /// Raises the shop's shipment alerts whose condition newly holds at `now` and resolves those
+    /// whose condition no longer does (SPEC §4's rules, stated in SQL as the tabs are), in one
+    /// transaction under the shop's alert lock.
+    #[tracing::instrument(name = "pg.evaluate_alerts", skip_all, fields(shop = %shop))]
+    pub async fn evaluate_alerts(
+        &self,
+        shop: &str,
+        now: DateTime<Utc>,
+        th: &Thresholds,
+    ) -> Result<AlertChanges, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let Some(found) = find_shop(&mut tx, shop).await? else {
+            return Ok(AlertChanges::default());
+        };
+        let shop_id = found.id;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(ALERT_LOCK + shop_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        let cut = Cutoffs::new(now, th);
+        let mut changes = AlertChanges::default();
+        for (kind, tab) in [
+            (AlertKind::TrackingPending, Tab::TrackingPending),
+            (AlertKind::Delayed, Tab::Delayed),
+        ] {
+            // Resolve: open alerts of this kind whose order no longer meets the rule (or is gone).
+            let mut qb = QueryBuilder::<Postgres>::new("UPDATE alerts a SET resolved_at = ");
+            qb.push_bind(now)
+                .push(", resolved_seq = nextval('alert_resolutions') WHERE a.shop_id = ")
+                .push_bind(shop_id)
+                .push(" AND a.resolved_at IS NULL AND a.kind = ")
+                .push_bind(kind.as_str())
+                .push(" AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.shop_id = a.shop_id AND o.id = a.order_id AND ");
+            push_tab(&mut qb, tab, &cut);
+            qb.push(") RETURNING a.id");
+            let resolved: Vec<i64> = qb
+                .build_query_scalar()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(classify)?;
+            changes
+                .resolved
+                .extend(resolved.into_iter().filter_map(|id| u64::try_from(id).ok()));
+
+            // Raise: orders that meet the rule and have no open alert of this kind, oldest first.
+            let template = message(kind, "\u{1}", th);
+            let (before, after) = template.split_once('\u{1}').unwrap_or((&template, ""));
+            let mut qb = QueryBuilder::<Postgres>::new(
+                "INSERT INTO alerts (shop_id, kind, severity, order_id, message, created_at) SELECT o.shop_id, ",
+            );
+            qb.push_bind(kind.as_str())
+                .push(", ")
+                .push_bind(Severity::of(kind).as_str())
+                .push(", o.id, ")
+                .push_bind(before.to_owned())
+                .push(" || o.order_number || ")
+                .push_bind(after.to_owned())
+                .push(", ")
+                .push_bind(now)
+                .push(" FROM orders o WHERE o.shop_id = ")
+                .push_bind(shop_id)
+                .push(" AND ");
+            push_tab(&mut qb, tab, &cut);
+            qb.push(
+                " AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.shop_id = o.shop_id AND a.kind = ",
+            )
+            .push_bind(kind.as_str())
+            .push(" AND a.order_id = o.id AND a.resolved_at IS NULL)")
+            .push(" ORDER BY o.created_at, o.id ON CONFLICT DO NOTHING RETURNING ")
+            .push(ALERT_COLUMNS);
+            let raised = qb
+                .build_query_as::<AlertRow>()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(classify)?;
+            changes.raised.extend(alerts(raised)?);
+        }
+        changes.raised.sort_by_key(|a| a.id);
+        if !changes.is_empty() {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(ALERTS_CHANNEL)
+                .bind(shop_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(changes)
+    }
+
+    /// Tells every listening process that the shop's pages should reload.
+    pub async fn notify_refresh(&self, shop: &str, refresh: Refresh) -> Result<(), StoreError> {
+        sqlx::query(
+            "SELECT pg_notify($1, s.id::text || ' ' || $3 || ' ' || $4) FROM shops s WHERE s.domain = $2",
+        )
+        .bind(REFRESH_CHANNEL)
+        .bind(shop)
+        .bind(refresh.reason.as_str())
+        .bind(refresh.at.timestamp_micros().to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    /// The shop's domain from its id (what a notification carries).
+    pub async fn shop_domain(&self, shop_id: i64) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT domain FROM shops WHERE id = $1")
+            .bind(shop_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    /// How far the shop's alerts have gone: the greatest id and resolution number.
+    pub async fn alert_mark(&self, shop: &str) -> Result<AlertMark, StoreError> {
+        let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT max(a.id), max(a.resolved_seq) FROM shops s LEFT JOIN alerts a ON a.shop_id = s.id \
+             WHERE s.domain = $1",
+        )
+        .bind(shop)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        let (id, seq) = row.unwrap_or((None, None));
+        Ok(AlertMark {
+            alert_id: id.and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+            resolved_seq: seq.and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+        })
+    }
+
+    /// What happened to the shop's alerts after `mark`: new alerts (id order, with their state now)
+    /// and newly resolved ids (resolution order), and the new mark.
+    pub async fn alerts_since_mark(
+        &self,
+        shop: &str,
+        mark: AlertMark,
+    ) -> Result<(AlertChanges, AlertMark), StoreError> {
+        let mut tx = begin_read(&self.pool).await?;
+        let Some(found) = find_shop(&mut tx, shop).await? else {
+            return Ok((AlertChanges::default(), mark));
+        };
+        let raised = sqlx::query_as::<_, AlertRow>(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE shop_id = $1 AND id > $2 ORDER BY id"
+        ))
+        .bind(found.id)
+        .bind(as_i64(mark.alert_id))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let resolved: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, resolved_seq FROM alerts WHERE shop_id = $1 AND resolved_seq > $2 ORDER BY resolved_seq",
+        )
+        .bind(found.id)
+        .bind(as_i64(mark.resolved_seq))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        let raised = alerts(raised)?;
+        let next = AlertMark {
+            alert_id: raised.last().map_or(mark.alert_id, |a| a.id),
+            resolved_seq: resolved
+                .last()
+                .and_then(|(_, s)| u64::try_from(*s).ok())
+                .unwrap_or(mark.resolved_seq),
+        };
+        Ok((
+            AlertChanges {
+                raised,
+                resolved: resolved
+                    .into_iter()
+                    .filter_map(|(id, _)| u64::try_from(id).ok())
+                    .collect(),
+            },
+            next,
+        ))
+    }
+
+    /// Alerts of the shop by id: the open ones (`after` = `None`), or every alert with a greater
+    /// id, open or not; oldest first, at most `limit`.
+    pub async fn alerts(
+        &self,
+        shop: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Alert>, StoreError> {
+        let mut qb = QueryBuilder::<Postgres>::new("SELECT ");
+        qb.push("a.id, a.kind, a.severity, a.order_id, a.message, a.created_at, a.resolved_at")
+            .push(" FROM alerts a JOIN shops s ON s.id = a.shop_id WHERE s.domain = ")
+            .push_bind(shop);
+        match after {
+            None => qb.push(" AND a.resolved_at IS NULL"),
+            Some(id) => qb.push(" AND a.id > ").push_bind(as_i64(id)),
+        };
+        qb.push(" ORDER BY a.id LIMIT ")
+            .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows = qb
+            .build_query_as::<AlertRow>()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        alerts(rows)
+    }
+
+    /// Ids of the shop's alerts up to `up_to` resolved at or after `since`, in resolution order.
+    pub async fn resolved_up_to(
+        &self,
+        shop: &str,
+        up_to: u64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT a.id FROM alerts a JOIN shops s ON s.id = a.shop_id WHERE s.domain = $1 \
+             AND a.id <= $2 AND a.resolved_at >= $3 ORDER BY a.resolved_seq",
+        )
+        .bind(shop)
+        .bind(as_i64(up_to))
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(ids
+            .into_iter()
+            .filter_map(|n| u64::try_from(n).ok())
+            .collect())
+    }
+
+    /// The polling fallback's answer (SPEC §6).
+    pub async fn poll_alerts(
+        &self,
+        shop: &str,
+        since: Option<u64>,
+    ) -> Result<AlertPage, StoreError> {
+        let alerts = self.alerts(shop, since, POLL_LIMIT).await?;
+        let last_event_id = match (alerts.last(), since) {
+            (Some(last), _) => last.id,
+            (None, Some(since)) => since,
+            (None, None) => self.alert_mark(shop).await?.alert_id,
+        };
+        Ok(AlertPage {
+            alerts,
+            last_event_id,
+        })
+    }
+}

@@ -1,0 +1,383 @@
+//! `GET /sync/orders/alerts` (SPEC §6): the SSE stream spoken to by a real SSE reader over HTTP
+//! (replay, live events, `Last-Event-ID`), the polling fallback, and two processes on one database.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use orders_core::{FulfillmentStatus, ShipmentStatus};
+use serde_json::Value;
+
+use crate::contract;
+use crate::helpers::*;
+
+/// One server-sent event as the reader saw it.
+#[derive(Debug, Clone, PartialEq)]
+struct Sse {
+    event: String,
+    id: Option<String>,
+    data: Value,
+}
+
+/// Reads server-sent events off a response body (the text/event-stream framing, comments and
+/// `retry:` included).
+struct SseReader {
+    body: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buffer: String,
+    retry: Option<u64>,
+    comments: Vec<String>,
+}
+
+impl SseReader {
+    async fn connect(app: &TestApp, last_event_id: Option<&str>) -> SseReader {
+        let mut request = app
+            .client
+            .get(format!("{}/sync/orders/alerts", app.address))
+            .query(&[("shop_domain", SHOP)])
+            .header("Accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        SseReader {
+            body: response.bytes_stream().boxed(),
+            buffer: String::new(),
+            retry: None,
+            comments: Vec::new(),
+        }
+    }
+
+    /// The next event (skipping comments and `retry:`), or `None` when the stream ends or nothing
+    /// comes within `wait`.
+    async fn next_within(&mut self, wait: Duration) -> Option<Sse> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = String::from("message");
+                let mut id = None;
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(comment) = line.strip_prefix(':') {
+                        self.comments.push(comment.trim().to_owned());
+                    } else if let Some((field, value)) = line.split_once(':') {
+                        let value = value.strip_prefix(' ').unwrap_or(value);
+                        match field {
+                            "event" => event = value.to_owned(),
+                            "id" => id = Some(value.to_owned()),
+                            "data" => data.push_str(value),
+                            "retry" => self.retry = value.parse().ok(),
+                            _ => {}
+                        }
+                    }
+                }
+                if !data.is_empty() {
+                    return Some(Sse {
+                        event,
+                        id,
+                        data: serde_json::from_str(&data).expect("event data is JSON"),
+                    });
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.body.next()).await;
+            match chunk {
+                Ok(Some(Ok(bytes))) => self
+                    .buffer
+                    .push_str(std::str::from_utf8(&bytes).expect("UTF-8")),
+                _ => return None,
+            }
+        }
+    }
+
+    async fn next(&mut self) -> Sse {
+        self.next_within(Duration::from_secs(10))
+            .await
+            .expect("an event within 10 s")
+    }
+}
+
+/// Two alert conditions and a calm order: 5001 untracked for 3 h (tracking pending), 5003 in
+/// transit and silent for 30 h (delayed), 5002 an hour old (nothing yet).
+async fn seed_alerting(app: &TestApp) {
+    app.seed(
+        SHOP,
+        vec![
+            order(5001).hours_old(3).build(),
+            order(5002).hours_old(1).build(),
+            order(5003)
+                .hours_old(50)
+                .status(FulfillmentStatus::Fulfilled)
+                .shipment(ShipmentStatus::InTransit, true, 30)
+                .build(),
+        ],
+    )
+    .await;
+    app.service.evaluate(SHOP).await.unwrap();
+}
+
+async fn poll(app: &TestApp, since: Option<&str>) -> Reply {
+    let mut q = vec![("shop_domain", SHOP)];
+    if let Some(s) = since {
+        q.push(("since", s));
+    }
+    app.get_json("/sync/orders/alerts", &q).await
+}
+
+/// The open alerts as the poll shows them: (id, kind, order).
+async fn open_alerts(app: &TestApp) -> Vec<(u64, String, String)> {
+    let body = poll(app, None).await.assert_ok().clone();
+    body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_u64().unwrap(),
+                a["kind"].as_str().unwrap().to_owned(),
+                a["orderId"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Waits until the poll shows alert `id` resolved (the evaluation after a write runs in the
+/// background).
+async fn wait_resolved(app: &TestApp, id: u64) {
+    for _ in 0..100 {
+        if !open_alerts(app).await.iter().any(|(i, _, _)| *i == id) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("alert {id} was never resolved");
+}
+
+async fn a_new_client_gets_the_open_alerts_then_live_resolutions_and_refreshes(app: TestApp) {
+    seed_alerting(&app).await;
+    let mut sse = SseReader::connect(&app, None).await;
+    let first = sse.next().await;
+    let second = sse.next().await;
+    assert_eq!(sse.retry, Some(3000), "a retry hint comes first");
+    for e in [&first, &second] {
+        assert_eq!(e.event, "alert");
+        assert_eq!(e.id.as_deref(), Some(e.data["id"].to_string().as_str()));
+        assert_eq!(e.data["severity"], "warning");
+        assert!(e.data.get("resolvedAt").is_none());
+    }
+    assert!(first.data["id"].as_u64() < second.data["id"].as_u64());
+    let by_kind = |kind: &str| {
+        [&first, &second]
+            .into_iter()
+            .find(|e| e.data["kind"] == kind)
+            .unwrap_or_else(|| panic!("a {kind} alert"))
+            .clone()
+    };
+    let pending = by_kind("tracking_pending");
+    assert_eq!(pending.data["orderId"], gid(5001));
+    assert!(pending.data["message"].as_str().unwrap().contains("#1001"));
+    assert_eq!(by_kind("delayed").data["orderId"], gid(5003));
+
+    // Fulfilling with tracking clears the pending alert; then the page is told to reload.
+    app.fulfill(&[&gid(5001)], Some(("1Z999", "UPS")))
+        .await
+        .assert_ok();
+    let resolved = sse.next().await;
+    assert_eq!(resolved.event, "resolved");
+    assert_eq!(resolved.id, None, "only alert events carry an id");
+    assert_eq!(resolved.data["id"], pending.data["id"]);
+    let refresh = sse.next().await;
+    assert_eq!(refresh.event, "refresh");
+    assert_eq!(refresh.data["reason"], "action");
+    assert!(refresh.data["at"].is_string());
+}
+
+async fn a_condition_is_raised_once_however_often_it_is_evaluated(app: TestApp) {
+    seed_alerting(&app).await;
+    let before = open_alerts(&app).await;
+    assert_eq!(before.len(), 2);
+    for _ in 0..3 {
+        app.service.evaluate(SHOP).await.unwrap();
+    }
+    assert_eq!(open_alerts(&app).await, before);
+}
+
+async fn a_reconnecting_client_gets_what_it_missed_then_older_resolutions(app: TestApp) {
+    seed_alerting(&app).await;
+    let open = open_alerts(&app).await;
+    let pending = open.iter().find(|a| a.1 == "tracking_pending").unwrap().0;
+    let delayed = open.iter().find(|a| a.1 == "delayed").unwrap().0;
+    // One evaluation raises tracking pending before delayed.
+    assert!(pending < delayed);
+    app.fulfill(&[&gid(5001)], Some(("1Z999", "UPS")))
+        .await
+        .assert_ok();
+    wait_resolved(&app, pending).await;
+
+    // From the older id: the newer alert (with its resolution if it cleared), then the older
+    // alert's resolution if it cleared.
+    let mut sse = SseReader::connect(&app, Some(&pending.to_string())).await;
+    let mut got = Vec::new();
+    while let Some(e) = sse.next_within(Duration::from_millis(700)).await {
+        got.push((e.event.clone(), e.data["id"].as_u64().unwrap()));
+    }
+    assert_eq!(
+        got,
+        vec![
+            ("alert".to_owned(), delayed),
+            ("resolved".to_owned(), pending)
+        ]
+    );
+
+    // From before everything: each alert, the cleared one followed by its resolution.
+    let mut sse = SseReader::connect(&app, Some("0")).await;
+    let mut got = Vec::new();
+    while let Some(e) = sse.next_within(Duration::from_millis(700)).await {
+        got.push((e.event.clone(), e.data["id"].as_u64().unwrap()));
+    }
+    assert_eq!(
+        got,
+        vec![
+            ("alert".to_owned(), pending),
+            ("resolved".to_owned(), pending),
+            ("alert".to_owned(), delayed),
+        ]
+    );
+
+    // A Last-Event-ID that is no id starts afresh: the open alerts only.
+    let mut sse = SseReader::connect(&app, Some("yesterday")).await;
+    let first = sse.next().await;
+    assert_eq!(
+        (first.event.as_str(), first.data["id"].as_u64()),
+        ("alert", Some(delayed))
+    );
+    assert!(sse.next_within(Duration::from_millis(500)).await.is_none());
+}
+
+async fn the_polling_fallback_pages_by_id(app: TestApp) {
+    seed_alerting(&app).await;
+    let body = poll(&app, None).await.assert_ok().clone();
+    let alerts = body["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 2);
+    assert!(alerts.iter().all(|a| a["resolvedAt"].is_null()));
+    let last = body["lastEventId"].as_u64().unwrap();
+    assert_eq!(last, alerts[1]["id"].as_u64().unwrap());
+    let first = alerts[0]["id"].as_u64().unwrap();
+
+    // Nothing after the last one yet.
+    let body = poll(&app, Some(&last.to_string()))
+        .await
+        .assert_ok()
+        .clone();
+    assert_eq!(body["alerts"], serde_json::json!([]));
+    assert_eq!(body["lastEventId"].as_u64(), Some(last));
+
+    // After a resolution, `since` still lists every later alert, the cleared one with resolvedAt.
+    let pending = open_alerts(&app)
+        .await
+        .into_iter()
+        .find(|a| a.1 == "tracking_pending")
+        .unwrap()
+        .0;
+    app.fulfill(&[&gid(5001)], Some(("1Z999", "UPS")))
+        .await
+        .assert_ok();
+    wait_resolved(&app, pending).await;
+    let body = poll(&app, Some(&(first - 1).to_string()))
+        .await
+        .assert_ok()
+        .clone();
+    let alerts = body["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 2);
+    let cleared = alerts.iter().find(|a| a["id"] == pending).unwrap();
+    assert!(cleared["resolvedAt"].is_string());
+    assert_eq!(open_alerts(&app).await.len(), 1);
+}
+
+async fn bad_alert_queries_are_400s(app: TestApp) {
+    for (query, needle) in [
+        (vec![], "shop_domain"),
+        (vec![("shop_domain", "not a shop!")], "shop_domain"),
+        (vec![("shop_domain", SHOP), ("since", "-1")], "since"),
+        (vec![("shop_domain", SHOP), ("since", "abc")], "since"),
+    ] {
+        app.get_json("/sync/orders/alerts", &query)
+            .await
+            .assert_failure(400, &[needle]);
+    }
+}
+
+contract!(
+    a_new_client_gets_the_open_alerts_then_live_resolutions_and_refreshes,
+    a_condition_is_raised_once_however_often_it_is_evaluated,
+    a_reconnecting_client_gets_what_it_missed_then_older_resolutions,
+    the_polling_fallback_pages_by_id,
+    bad_alert_queries_are_400s,
+);
+
+/// Two `orders-sync` processes on one database: a write through one reaches a stream on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_database_both_deliver_every_event() {
+    use orders_sync::store::{PgStore, Store};
+    let url = fresh_database_url().await;
+    let a = spawn_on(Store::Postgres(PgStore::connect_lazy(&url).unwrap())).await;
+    let b = spawn_on(Store::Postgres(PgStore::connect_lazy(&url).unwrap())).await;
+    seed_alerting(&a).await;
+    let mut on_b = SseReader::connect(&b, None).await;
+    let mut on_a = SseReader::connect(&a, None).await;
+    let pending = open_alerts(&a)
+        .await
+        .into_iter()
+        .find(|x| x.1 == "tracking_pending")
+        .unwrap()
+        .0;
+    for sse in [&mut on_a, &mut on_b] {
+        sse.next().await;
+        sse.next().await;
+    }
+    a.fulfill(&[&gid(5001)], Some(("1Z999", "UPS")))
+        .await
+        .assert_ok();
+    for sse in [&mut on_a, &mut on_b] {
+        let resolved = sse.next().await;
+        assert_eq!(
+            (resolved.event.as_str(), resolved.data["id"].as_u64()),
+            ("resolved", Some(pending))
+        );
+        assert_eq!(sse.next().await.event, "refresh");
+    }
+}
+
+/// Shutting down with clients connected ends their streams instead of waiting for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_shuts_down_with_clients_connected() {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (app, server) = spawn_stoppable(Backend::Memory, async {
+        let _ = stopped.await;
+    })
+    .await;
+    seed_alerting(&app).await;
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        let mut sse = SseReader::connect(&app, None).await;
+        sse.next().await;
+        clients.push(sse);
+    }
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the server stops within 5 s")
+        .unwrap()
+        .unwrap();
+    for mut sse in clients {
+        // The second open alert may still be in flight; then the stream ends.
+        let mut rest = 0;
+        while sse.next_within(Duration::from_secs(2)).await.is_some() {
+            rest += 1;
+            assert!(rest < 5, "the stream ends");
+        }
+    }
+}

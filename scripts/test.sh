@@ -86,6 +86,7 @@ unset USE_MOCK_DATA DASHBOARD_SHOP
 target/release/orders-sync migrate
 target/release/orders-sync seed --shop "$E2E_SHOP" --orders "$E2E_ORDERS"
 target/release/orders-sync seed --shop "$E2E_ACTIONS_SHOP" --orders 200
+target/release/orders-sync seed --shop e2e-live.myshopify.com --orders 120
 target/release/orders-sync serve >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 120); do

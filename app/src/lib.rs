@@ -6,6 +6,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod live;
 pub mod orders;
 pub mod sync;
 pub mod toast;

@@ -2,8 +2,6 @@
 //! them (a toast with its message, and the page reloaded so counts and tabs agree) or undoes them
 //! (the rows as they were, and a toast quoting Sync's status and message).
 
-use std::collections::BTreeSet;
-
 use leptos::prelude::*;
 use orders_core::OrderStatus;
 use serde_json::{json, Value};
@@ -20,7 +18,7 @@ pub struct Actions {
     /// The rows on screen, as the user sees them (optimistic changes included).
     pub rows: RwSignal<Vec<OrderRow>>,
     /// The ids of the selected rows; only rows on this page can be selected.
-    pub selected: RwSignal<BTreeSet<String>>,
+    pub selected: RwSignal<Vec<String>>,
     /// Reloads the page's data from Sync.
     pub refetch: Callback<()>,
     pub toasts: Toasts,
@@ -62,6 +60,8 @@ impl Actions {
             match answer {
                 Ok(done) => {
                     self.toasts.success(done.message);
+                    // Done with these rows: a confirmed action clears the selection.
+                    self.selected.set(Vec::new());
                     self.refetch.run(());
                 }
                 Err(failure) => {

@@ -7,7 +7,14 @@ use leptos::prelude::*;
 use orders_core::ReturnState;
 
 use super::drawer::return_label;
-use super::model::Pictures as PictureData;
+
+/// The two pictures of the view: orders per return state (all eight, in order) and orders per
+/// day (oldest first, today last) with each day's label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pictures {
+    pub returns: Vec<(ReturnState, u64)>,
+    pub days: Vec<(String, u64)>,
+}
 
 // Every coordinate is a whole SVG unit, so that drawing needs no floating-point formatting (which
 // would add its code to the WASM): 30 days over 290 units are 10 units apart.
@@ -55,10 +62,16 @@ fn bar_colour(state: ReturnState) -> &'static str {
     }
 }
 
+/// Both pictures as HTML: drawn once, on the server, so the browser only shows them (a page's
+/// pictures change only when its data does, and then the server draws them again).
+pub fn to_html(stats: Pictures) -> String {
+    view! { <BothPictures stats/> }.to_html()
+}
+
 /// Both pictures, side by side (stacked on a narrow screen).
 #[component]
-pub fn Pictures(stats: PictureData) -> impl IntoView {
-    let PictureData { returns, days } = stats;
+fn BothPictures(stats: Pictures) -> impl IntoView {
+    let Pictures { returns, days } = stats;
     view! {
         <div class="grid gap-3 md:grid-cols-2">
             <ReturnsFunnel returns/>

@@ -69,7 +69,9 @@ pub async fn load_orders(
     // The pictures are a bonus: if they cannot be counted, or were counted on other data than the
     // rows (the database came or went in between), the page shows the orders without them.
     match stats {
-        Ok((stats, sample)) if sample == view.sample => view.stats = Some(stats.into()),
+        Ok((stats, sample)) if sample == view.sample => {
+            view.pictures = Some(super::charts::to_html(stats.into()))
+        }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "the dashboard could not count the view's stats"),
     }

@@ -7,12 +7,11 @@
 //! the deep view types this gives.
 
 mod actions;
+#[cfg(feature = "ssr")]
 mod charts;
 mod drawer;
 mod load;
 mod model;
-
-use std::collections::BTreeSet;
 
 use actions::Actions;
 
@@ -49,6 +48,20 @@ pub fn OrdersPage() -> impl IntoView {
     );
 
     let refetch = Callback::new(move |()| page.refetch());
+    // What survives a reload of the same view (a refresh ping, an action's confirmation): the
+    // selection and the table's scroll position. Another view starts afresh.
+    let keep = Keep {
+        selected: RwSignal::new(Vec::new()),
+        scroll: StoredValue::new(0),
+    };
+    Effect::new(move |_| {
+        params.track();
+        keep.selected.set(Vec::new());
+        keep.scroll.set_value(0);
+    });
+    // Live alerts follow the shop on screen; their connection outlives reloads of the page's data.
+    let live_shop = RwSignal::new(None::<String>);
+    let live = crate::live::follow_alerts(live_shop, refetch);
 
     view! {
         <Title text="Orders"/>
@@ -57,7 +70,7 @@ pub fn OrdersPage() -> impl IntoView {
         }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(view) => Either::Left(view! { <OrdersScreen view refetch/> }),
+                    Ok(view) => Either::Left(view! { <OrdersScreen view refetch keep live live_shop/> }),
                     Err(error) => Either::Right(view! { <LoadFailed error/> }),
                 }
             })}
@@ -65,9 +78,23 @@ pub fn OrdersPage() -> impl IntoView {
     }
 }
 
+/// What the page keeps across reloads of one view.
+#[derive(Clone, Copy)]
+struct Keep {
+    selected: RwSignal<Vec<String>>,
+    /// The table's `scrollTop`.
+    scroll: StoredValue<i32>,
+}
+
 /// The page once its data is there.
 #[component]
-fn OrdersScreen(view: OrdersView, refetch: Callback<()>) -> impl IntoView {
+fn OrdersScreen(
+    view: OrdersView,
+    refetch: Callback<()>,
+    keep: Keep,
+    live: crate::live::LiveAlerts,
+    live_shop: RwSignal<Option<String>>,
+) -> impl IntoView {
     let OrdersView {
         shop,
         sample,
@@ -81,7 +108,7 @@ fn OrdersScreen(view: OrdersView, refetch: Callback<()>) -> impl IntoView {
         filters,
         self_href,
         export_href,
-        stats,
+        pictures,
         detail,
         detail_error,
     } = view;
@@ -98,10 +125,21 @@ fn OrdersScreen(view: OrdersView, refetch: Callback<()>) -> impl IntoView {
             }
         });
     }
+    // Live alerts follow the shop on screen (the sample shop, too).
+    let followed = shop.clone();
+    let banner_shop = shop.clone();
+    Effect::new(move |_| {
+        if live_shop.get_untracked().as_deref() != Some(followed.as_str()) {
+            live_shop.set(Some(followed.clone()));
+        }
+    });
+    // Rows that left the view leave the selection.
+    keep.selected
+        .update_untracked(|s| s.retain(|id| rows.iter().any(|r| &r.id == id)));
     let actions = Actions {
         shop: StoredValue::new(shop.clone()),
         rows: RwSignal::new(rows),
-        selected: RwSignal::new(BTreeSet::new()),
+        selected: keep.selected,
         refetch,
         toasts: crate::toast::use_toasts(),
         pending: RwSignal::new(0),
@@ -152,11 +190,12 @@ fn OrdersScreen(view: OrdersView, refetch: Callback<()>) -> impl IntoView {
         </header>
         <main class="mx-auto max-w-7xl space-y-3 px-4 py-4 text-sm">
             {sample.then(|| view! { <SampleBanner/> })}
+            <crate::live::LiveBanners live shop=banner_shop/>
             <TabBar tabs/>
             <Filters filters/>
-            {stats.map(|stats| view! { <charts::Pictures stats/> })}
+            {pictures.map(|html| view! { <div inner_html=html></div> })}
             <BulkBar actions ready/>
-            <OrdersTable actions ready/>
+            <OrdersTable actions ready scroll=keep.scroll/>
             <Pagination first_row last_row total previous_href next_href/>
         </main>
         {drawer}
@@ -259,7 +298,7 @@ fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView {
                 type="button"
                 class="text-sm text-sky-700 underline disabled:invisible"
                 disabled=move || count() == 0
-                on:click=move |_| actions.selected.set(BTreeSet::new())
+                on:click=move |_| actions.selected.set(Vec::new())
             >
                 "Clear selection"
             </button>
@@ -461,8 +500,20 @@ fn priority_label(priority: Priority) -> &'static str {
 
 /// The dense table of orders.
 #[component]
-fn OrdersTable(actions: Actions, ready: RwSignal<bool>) -> impl IntoView {
+fn OrdersTable(actions: Actions, ready: RwSignal<bool>, scroll: StoredValue<i32>) -> impl IntoView {
     let rows = actions.rows;
+    // The table scrolls inside the page; a reload of the same view puts it back where it was.
+    let frame = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if let Some(el) = frame.get() {
+            el.set_scroll_top(scroll.get_value());
+        }
+    });
+    let on_scroll = move |_| {
+        if let Some(el) = frame.get_untracked() {
+            scroll.set_value(el.scroll_top());
+        }
+    };
     let empty = rows.with_untracked(|r| r.is_empty());
     let all_selected = move || {
         let n = rows.with(|r| r.len());
@@ -473,11 +524,16 @@ fn OrdersTable(actions: Actions, ready: RwSignal<bool>) -> impl IntoView {
         actions.selected.set(if on {
             rows.with_untracked(|r| r.iter().map(|r| r.id.clone()).collect())
         } else {
-            BTreeSet::new()
+            Vec::new()
         });
     };
     view! {
-        <div class="relative max-h-[75vh] overflow-auto rounded-lg border border-zinc-200 bg-white shadow-sm">
+        <div
+            node_ref=frame
+            on:scroll=on_scroll
+            class="relative max-h-[75vh] overflow-auto rounded-lg border border-zinc-200 bg-white shadow-sm"
+            data-testid="orders-scroll"
+        >
             <table class="min-w-full text-left" data-testid="orders-table">
                 <thead class="sticky top-0 z-[5] border-b border-zinc-200 bg-zinc-50 text-xs font-medium text-zinc-600 shadow-[0_1px_0_0_var(--color-zinc-200)]">
                     <tr>
@@ -559,10 +615,9 @@ fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> impl Int
         move |ev: leptos::ev::Event| {
             let on = event_target_checked(&ev);
             actions.selected.update(|s| {
+                s.retain(|x| x != &id);
                 if on {
-                    s.insert(id.clone());
-                } else {
-                    s.remove(&id);
+                    s.push(id.clone());
                 }
             });
         }

@@ -34,8 +34,9 @@ pub struct OrdersView {
     pub detail: Option<OrderDetail>,
     /// Every page of this view as CSV.
     pub export_href: String,
-    /// The view's returns funnel and orders per day (`None` if they could not be counted).
-    pub stats: Option<Pictures>,
+    /// The view's returns funnel and orders-per-day sparkline, drawn on the server as inline SVG
+    /// (`None` if they could not be counted).
+    pub pictures: Option<String>,
     /// Why the order `?order=` names cannot be shown (not in this shop, or Sync unavailable).
     pub detail_error: Option<String>,
 }
@@ -137,14 +138,6 @@ pub struct TimelineLine {
     pub details: String,
 }
 
-/// The two pictures of the view: orders per return state (all eight, in order) and orders per
-/// day (oldest first, today last) with each day's label.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
-pub struct Pictures {
-    pub returns: Vec<(ReturnState, u64)>,
-    pub days: Vec<(String, u64)>,
-}
-
 /// Why the page could not be shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LoadError {
@@ -203,8 +196,7 @@ mod build {
     use orders_core::stats::OrderStats;
 
     use super::{
-        FilterState, OrderDetail, OrderRow, OrdersView, Pictures, ShipmentLine, TabLink,
-        TimelineLine,
+        FilterState, OrderDetail, OrderRow, OrdersView, ShipmentLine, TabLink, TimelineLine,
     };
 
     /// The page's path.
@@ -322,9 +314,9 @@ mod build {
         }
     }
 
-    impl From<OrderStats> for Pictures {
+    impl From<OrderStats> for super::super::charts::Pictures {
         fn from(stats: OrderStats) -> Self {
-            Pictures {
+            super::super::charts::Pictures {
                 returns: stats.returns_by_state,
                 days: stats
                     .per_day
@@ -418,7 +410,7 @@ mod build {
                     .collect(),
                 self_href,
                 export_href,
-                stats: None,
+                pictures: None,
                 detail: None,
                 detail_error: None,
             }

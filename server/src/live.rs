@@ -128,7 +128,7 @@ impl Live {
 
     /// Ends every stream, now and from now on.
     pub fn shut_down(&self) {
-        let _ = self.inner.shutdown.send(true);
+        self.inner.shutdown.send_replace(true);
     }
 
     /// Completes when the server shuts down.
@@ -157,8 +157,15 @@ pub async fn evaluate_forever(service: crate::service::Service) {
     let closed = service.live().closed();
     tokio::pin!(closed);
     loop {
-        if let Err(e) = service.evaluate_all().await {
-            tracing::warn!(error = %e, "the alert evaluation failed; it runs again shortly");
+        let started = std::time::Instant::now();
+        match service.evaluate_all().await {
+            Ok(()) => tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "alert pass over every shop"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "the alert evaluation failed; it runs again shortly")
+            }
         }
         tokio::select! {
             _ = &mut closed => return,
@@ -276,5 +283,73 @@ pub async fn listen_forever(service: crate::service::Service, pg: crate::store::
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orders_core::alerts::RefreshReason;
+
+    fn refresh() -> LiveEvent {
+        LiveEvent::Refresh(Refresh {
+            reason: RefreshReason::Action,
+            at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_client_that_falls_behind_is_told_so_and_the_channel_stays_bounded() {
+        let live = Live::default();
+        let mut slow = live.subscribe_at("a.myshopify.com", AlertMark::default());
+        let mut quick = live.subscribe_at("a.myshopify.com", AlertMark::default());
+        for _ in 0..CHANNEL_CAPACITY + 10 {
+            live.publish("a.myshopify.com", vec![refresh()], None);
+            assert!(quick.recv().await.is_ok());
+        }
+        assert!(matches!(
+            slow.recv().await,
+            Err(broadcast::error::RecvError::Lagged(10))
+        ));
+        let sender_len = live.channels()["a.myshopify.com"].sender.len();
+        assert!(sender_len <= CHANNEL_CAPACITY);
+    }
+
+    #[tokio::test]
+    async fn alerts_already_passed_on_are_not_sent_twice_and_empty_channels_go() {
+        let live = Live::default();
+        let mut rx = live.subscribe_at("a.myshopify.com", AlertMark::default());
+        let alert = |id| {
+            LiveEvent::Alert(Arc::new(Alert {
+                id,
+                kind: orders_core::AlertKind::Delayed,
+                severity: orders_core::alerts::Severity::Warning,
+                order_id: None,
+                message: String::new(),
+                created_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+                resolved_at: None,
+            }))
+        };
+        let mark = |id| AlertMark {
+            alert_id: id,
+            resolved_seq: 0,
+        };
+        live.publish("a.myshopify.com", vec![alert(1), alert(2)], Some(mark(2)));
+        live.publish("a.myshopify.com", vec![alert(2), alert(3)], Some(mark(3)));
+        let mut ids = Vec::new();
+        while let Ok(LiveEvent::Alert(a)) = rx.try_recv() {
+            ids.push(a.id);
+        }
+        assert_eq!(ids, vec![1, 2, 3]);
+        drop(rx);
+        live.publish("a.myshopify.com", vec![refresh()], None);
+        assert!(
+            live.mark("a.myshopify.com").is_none(),
+            "a channel nobody hears is removed"
+        );
+        live.shut_down();
+        tokio::time::timeout(Duration::from_secs(1), live.closed())
+            .await
+            .expect("closed completes after shut_down");
     }
 }

@@ -268,6 +268,34 @@ impl Service {
         Ok(())
     }
 
+    /// Ingestion's hook (SPEC §6): orders of `shop` may be missing (a failed poll, orders the
+    /// webhooks never delivered, or Shopify silent for too long). Raises one critical `data_gap`
+    /// alert, once, until [`Service::data_healthy`] clears it.
+    pub async fn data_gap(&self, shop: &str, message: &str) -> Result<(), StoreError> {
+        let raised = self
+            .inner
+            .primary
+            .raise_data_gap(shop, message, now())
+            .await?;
+        if let (Some(alert), true) = (raised, self.inner.primary.is_sample()) {
+            self.inner
+                .live
+                .publish(shop, vec![LiveEvent::Alert(Arc::new(alert))], None);
+        }
+        Ok(())
+    }
+
+    /// Ingestion's hook: the shop's data is whole again; resolves its data gap, if any.
+    pub async fn data_healthy(&self, shop: &str) -> Result<(), StoreError> {
+        let resolved = self.inner.primary.resolve_data_gap(shop, now()).await?;
+        if let (Some(id), true) = (resolved, self.inner.primary.is_sample()) {
+            self.inner
+                .live
+                .publish(shop, vec![LiveEvent::Resolved(id)], None);
+        }
+        Ok(())
+    }
+
     /// Brings every shop's alerts up to date (the worker's tick).
     pub async fn evaluate_all(&self) -> Result<(), StoreError> {
         for shop in self.inner.primary.shops().await? {

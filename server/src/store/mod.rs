@@ -245,6 +245,25 @@ impl Store {
         dispatch!(self, s => s.evaluate_alerts(shop, now, th).await)
     }
 
+    /// Raises the shop's data-gap alert unless one is open; answers the new alert.
+    pub async fn raise_data_gap(
+        &self,
+        shop: &str,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Alert>, StoreError> {
+        dispatch!(self, s => s.raise_data_gap(shop, text, now).await)
+    }
+
+    /// Resolves the shop's open data-gap alert; answers its id.
+    pub async fn resolve_data_gap(
+        &self,
+        shop: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        dispatch!(self, s => s.resolve_data_gap(shop, now).await)
+    }
+
     /// How far the shop's alerts have gone.
     pub async fn alert_mark(&self, shop: &str) -> Result<AlertMark, StoreError> {
         dispatch!(self, s => s.alert_mark(shop).await)

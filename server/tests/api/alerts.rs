@@ -310,7 +310,50 @@ async fn bad_alert_queries_are_400s(app: TestApp) {
     }
 }
 
+async fn a_data_gap_is_one_critical_alert_until_the_data_is_whole(app: TestApp) {
+    seed_alerting(&app).await;
+    let mut sse = SseReader::connect(&app, None).await;
+    sse.next().await;
+    sse.next().await;
+    app.service
+        .data_gap(SHOP, "The 10:15 poll failed: orders may be missing")
+        .await
+        .unwrap();
+    app.service.data_gap(SHOP, "Still failing").await.unwrap();
+    // The shipment evaluation leaves a data gap alone.
+    app.service.evaluate(SHOP).await.unwrap();
+    let gap = sse.next().await;
+    assert_eq!(gap.event, "alert");
+    assert_eq!(gap.data["kind"], "data_gap");
+    assert_eq!(gap.data["severity"], "critical");
+    assert!(gap.data.get("orderId").is_none());
+    assert_eq!(
+        gap.data["message"],
+        "The 10:15 poll failed: orders may be missing"
+    );
+    let gaps = |body: &Value| {
+        body["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "data_gap")
+            .count()
+    };
+    assert_eq!(
+        gaps(poll(&app, Some("0")).await.assert_ok()),
+        1,
+        "raised once"
+    );
+
+    app.service.data_healthy(SHOP).await.unwrap();
+    let resolved = sse.next().await;
+    assert_eq!(resolved.event, "resolved");
+    assert_eq!(resolved.data["id"], gap.data["id"]);
+    assert_eq!(gaps(poll(&app, None).await.assert_ok()), 0);
+}
+
 contract!(
+    a_data_gap_is_one_critical_alert_until_the_data_is_whole,
     a_new_client_gets_the_open_alerts_then_live_resolutions_and_refreshes,
     a_condition_is_raised_once_however_often_it_is_evaluated,
     a_reconnecting_client_gets_what_it_missed_then_older_resolutions,

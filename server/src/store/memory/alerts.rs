@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use orders_core::alerts::{
     holding, message, plan_shipment_alerts, Alert, AlertPage, OpenAlert, Severity, POLL_LIMIT,
 };
-use orders_core::Thresholds;
+use orders_core::{AlertKind, Thresholds};
 
 use super::MemoryStore;
 use crate::store::{AlertChanges, AlertMark, StoreError};
@@ -82,6 +82,58 @@ impl MemoryStore {
             data.alerts.push((alert, None));
         }
         Ok(changes)
+    }
+
+    pub async fn raise_data_gap(
+        &self,
+        shop: &str,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Alert>, StoreError> {
+        let mut shops = self.lock();
+        let Some(data) = shops.get_mut(shop) else {
+            return Ok(None);
+        };
+        let open = data
+            .alerts
+            .iter()
+            .any(|(a, _)| a.kind == AlertKind::DataGap && a.resolved_at.is_none());
+        if open {
+            return Ok(None);
+        }
+        let alert = Alert {
+            id: data.alerts.last().map_or(0, |(a, _)| a.id) + 1,
+            kind: AlertKind::DataGap,
+            severity: Severity::of(AlertKind::DataGap),
+            order_id: None,
+            message: text.to_owned(),
+            created_at: now,
+            resolved_at: None,
+        };
+        data.alerts.push((alert.clone(), None));
+        Ok(Some(alert))
+    }
+
+    pub async fn resolve_data_gap(
+        &self,
+        shop: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut shops = self.lock();
+        let Some(data) = shops.get_mut(shop) else {
+            return Ok(None);
+        };
+        let Some((alert, seq)) = data
+            .alerts
+            .iter_mut()
+            .find(|(a, _)| a.kind == AlertKind::DataGap && a.resolved_at.is_none())
+        else {
+            return Ok(None);
+        };
+        data.resolutions += 1;
+        alert.resolved_at = Some(now);
+        *seq = Some(data.resolutions);
+        Ok(Some(alert.id))
     }
 
     pub async fn alert_mark(&self, shop: &str) -> Result<AlertMark, StoreError> {

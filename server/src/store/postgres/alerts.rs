@@ -159,6 +159,76 @@ impl PgStore {
         Ok(changes)
     }
 
+    /// Raises the shop's data-gap alert with `message`, unless one is open already (a shop has at
+    /// most one open data gap: it says "orders may be missing" until ingestion is healthy again).
+    pub async fn raise_data_gap(
+        &self,
+        shop: &str,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Alert>, StoreError> {
+        self.data_gap_tx(shop, now, Some(text)).await
+    }
+
+    /// Resolves the shop's open data-gap alert, if any.
+    pub async fn resolve_data_gap(
+        &self,
+        shop: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        Ok(self.data_gap_tx(shop, now, None).await?.map(|a| a.id))
+    }
+
+    /// Raises (`Some(message)`) or resolves (`None`) the data gap in one transaction under the
+    /// shop's alert lock; answers the alert raised or resolved, if any.
+    async fn data_gap_tx(
+        &self,
+        shop: &str,
+        now: DateTime<Utc>,
+        raise: Option<&str>,
+    ) -> Result<Option<Alert>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let Some(found) = find_shop(&mut tx, shop).await? else {
+            return Ok(None);
+        };
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(ALERT_LOCK + found.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        let row = match raise {
+            Some(text) => sqlx::query_as::<_, AlertRow>(&format!(
+                "INSERT INTO alerts (shop_id, kind, severity, order_id, message, created_at) \
+                 VALUES ($1, 'data_gap', 'critical', NULL, $2, $3) ON CONFLICT DO NOTHING RETURNING {ALERT_COLUMNS}"
+            ))
+            .bind(found.id)
+            .bind(text)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?,
+            None => sqlx::query_as::<_, AlertRow>(&format!(
+                "UPDATE alerts SET resolved_at = $2, resolved_seq = nextval('alert_resolutions') \
+                 WHERE shop_id = $1 AND kind = 'data_gap' AND resolved_at IS NULL RETURNING {ALERT_COLUMNS}"
+            ))
+            .bind(found.id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?,
+        };
+        if row.is_some() {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(ALERTS_CHANNEL)
+                .bind(found.id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)?;
+        row.map(AlertRow::into_alert).transpose()
+    }
+
     /// Tells every listening process that the shop's pages should reload.
     pub async fn notify_refresh(&self, shop: &str, refresh: Refresh) -> Result<(), StoreError> {
         sqlx::query(

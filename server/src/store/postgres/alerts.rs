@@ -88,6 +88,13 @@ impl PgStore {
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
+        // The anti-joins below compare a shop's orders with its open alerts, tens of thousands each
+        // at merchant scale: with statistics from before a big raise, a nested loop would make a
+        // pass quadratic. Hash joins are right at every size here.
+        sqlx::query("SET LOCAL enable_nestloop = off")
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
         let cut = Cutoffs::new(now, th);
         let mut changes = AlertChanges::default();
         for (kind, tab) in [
@@ -147,6 +154,13 @@ impl PgStore {
             changes.raised.extend(alerts(raised)?);
         }
         changes.raised.sort_by_key(|a| a.id);
+        if changes.raised.len() + changes.resolved.len() > 1000 {
+            // Keep the planner's picture of the table current after a big change.
+            sqlx::query("ANALYZE alerts")
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+        }
         if !changes.is_empty() {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(ALERTS_CHANNEL)

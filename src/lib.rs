@@ -15,6 +15,7 @@ pub mod query;
 pub mod record;
 pub mod returns;
 pub mod sample;
+pub mod shopify;
 pub mod stats;
 pub mod tabs;
 pub mod text;

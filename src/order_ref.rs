@@ -2,11 +2,15 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// The prefix of an order's Shopify GID.
 pub const ORDER_GID_PREFIX: &str = "gid://shopify/Order/";
 
-/// A reference to an order of a shop, as a client wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A reference to an order of a shop, as a client wrote it. Serialized as `{"id": "gid://…"}` or
+/// `{"name": "#1001"}`, so a Shopify fact kept for an order not yet known can be stored as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OrderRef {
     /// A GID (`gid://shopify/Order/5001`); a numeric id is turned into its GID.
     Id(String),

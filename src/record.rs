@@ -46,6 +46,10 @@ pub struct OrderRecord {
     pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Shopify's `updated_at` of the last order payload applied; an older payload never overwrites
+    /// newer state (SPEC §7). `None` for orders that did not come from Shopify (the seed).
+    #[serde(default)]
+    pub shopify_updated_at: Option<DateTime<Utc>>,
     pub shipments: Vec<Shipment>,
     pub return_: Option<ReturnRecord>,
     /// Escalations, oldest first; the newest open one is the order's `supportThread`.

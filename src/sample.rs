@@ -1099,6 +1099,7 @@ fn build(i: u64, d: &Deal, rng: &mut Rng, now: i64, bases: &IdBases) -> OrderRec
         tags,
         created_at: at(c),
         updated_at,
+        shopify_updated_at: None,
         shipments,
         return_,
         support,

@@ -1,4 +1,4 @@
-//! The `orders-sync` command line (SPEC §9): `serve` (the default), `migrate`, `seed`.
+//! The `orders-sync` command line (SPEC §9): `serve` (the default), `migrate`, `seed`, `shop`.
 
 use std::io::Write;
 
@@ -9,6 +9,7 @@ use orders_core::record::to_micros;
 
 use crate::settings::Settings;
 use crate::startup::{build_service, open_database, shutdown_signal, Application};
+use crate::store::ShopRegistration;
 
 /// Orders ↔ Sync: the orders dashboard and the Sync API of a Shopify merchant.
 #[derive(Debug, Parser)]
@@ -36,6 +37,28 @@ pub enum Command {
         #[arg(long, default_value_t = orders_core::sample::DEFAULT_SEED)]
         seed: u64,
     },
+    /// Registered shops and their Shopify secrets.
+    #[command(subcommand)]
+    Shop(ShopCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShopCommand {
+    /// Register a shop, or update its secrets (the previous webhook secret stays valid for one hour).
+    Add {
+        /// The shop, e.g. acme.myshopify.com.
+        #[arg(long)]
+        domain: String,
+        /// The app's client secret, which signs the shop's webhooks.
+        #[arg(long, env = "SHOPIFY_WEBHOOK_SECRET", hide_env_values = true)]
+        webhook_secret: String,
+        /// An Admin API access token: the poller reads the shop's orders with it. Without one the
+        /// shop gets webhooks only.
+        #[arg(long, env = "SHOPIFY_ACCESS_TOKEN", hide_env_values = true)]
+        access_token: Option<String>,
+    },
+    /// List the registered shops (secrets are never printed).
+    List,
 }
 
 /// Runs the command the user asked for.
@@ -65,7 +88,63 @@ pub async fn run(cli: Cli) -> Result<()> {
             )?;
             Ok(())
         }
+        Command::Shop(cmd) => shop(settings, cmd).await,
     }
+}
+
+async fn shop(settings: Settings, cmd: ShopCommand) -> Result<()> {
+    let store = open_database(&settings).await?;
+    let mut out = std::io::stdout();
+    match cmd {
+        ShopCommand::Add {
+            domain,
+            webhook_secret,
+            access_token,
+        } => {
+            let domain = parse_shop_domain(&domain)
+                .map_err(anyhow::Error::msg)
+                .context("--domain")?;
+            anyhow::ensure!(
+                !webhook_secret.trim().is_empty(),
+                "--webhook-secret must not be empty"
+            );
+            let token = access_token.filter(|t| !t.trim().is_empty());
+            let now = to_micros(chrono::Utc::now());
+            let done = store
+                .register_shop(&domain, webhook_secret.trim(), token.as_deref(), now)
+                .await
+                .with_context(|| format!("could not register {domain}"))?;
+            match done {
+                ShopRegistration::Created => writeln!(out, "registered {domain}")?,
+                ShopRegistration::Updated => writeln!(out, "updated the secrets of {domain}")?,
+                ShopRegistration::Rotated {
+                    previous_valid_until,
+                } => writeln!(
+                    out,
+                    "rotated the webhook secret of {domain}; the previous one stays valid until {}",
+                    previous_valid_until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )?,
+            }
+            if token.is_none() {
+                writeln!(
+                    out,
+                    "{domain} has no access token: webhooks only, no polling"
+                )?;
+            }
+        }
+        ShopCommand::List => {
+            for shop in store.shop_summaries().await? {
+                writeln!(
+                    out,
+                    "{}\twebhooks: {}\tpolling: {}",
+                    shop.domain,
+                    if shop.has_webhook_secret { "yes" } else { "no" },
+                    if shop.has_access_token { "yes" } else { "no" },
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> Result<()> {

@@ -22,6 +22,8 @@ pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
@@ -40,6 +42,7 @@ impl ApiError {
     pub fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -82,6 +85,9 @@ impl From<StoreError> for ApiError {
             StoreError::OrdersNotFound(refs) => {
                 let noun = if refs.len() == 1 { "order" } else { "orders" };
                 ApiError::NotFound(format!("no {noun} {} in this shop", refs.join(", ")))
+            }
+            StoreError::UnknownShop(shop) => {
+                ApiError::NotFound(format!("the shop {shop} is not registered"))
             }
             StoreError::NoReturn(r) => ApiError::NotFound(format!("order {r} has no return")),
             StoreError::Cancelled(ids) => ApiError::Conflict(format!(

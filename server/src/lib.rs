@@ -12,6 +12,7 @@ pub mod live;
 pub mod routes;
 pub mod service;
 pub mod settings;
+pub mod shopify;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -5,6 +5,7 @@
 //! Two stores: `primary` answers the API (PostgreSQL, or the sample store under `USE_MOCK_DATA`);
 //! `sample` is the in-memory fallback the dashboard shows, under a banner, while the database is away.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,8 @@ struct Inner {
     thresholds: Thresholds,
     /// Until when the dashboard leaves an unavailable database alone (see `with_fallback`).
     resting_until: Mutex<Option<Instant>>,
+    /// Shops with a pass after a change under way, and the reason for one more pass, if asked.
+    passes: Mutex<HashMap<String, Option<RefreshReason>>>,
 }
 
 /// How far back a reconnecting client is told about alerts that cleared (SPEC §6).
@@ -71,6 +74,7 @@ impl Service {
                 sample_shop,
                 thresholds,
                 resting_until: Mutex::new(None),
+                passes: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -219,28 +223,60 @@ impl Service {
 
     /// After a change to a shop's orders: re-evaluates its alerts and sends a refresh ping, in the
     /// background (the write has committed; its answer does not wait for this).
+    ///
+    /// Passes are coalesced per shop: while one runs, further changes ask for one more pass after
+    /// it, not one each, so a burst of webhooks costs two passes rather than hundreds. Every change
+    /// is still followed by a pass that starts after it.
     pub fn changed(&self, shop: &str, reason: RefreshReason) {
+        {
+            let mut passes = self.passes();
+            if let Some(again) = passes.get_mut(shop) {
+                *again = Some(reason);
+                return;
+            }
+            passes.insert(shop.to_owned(), None);
+        }
         let service = self.clone();
         let shop = shop.to_owned();
         tokio::spawn(async move {
-            if let Err(e) = service.evaluate(&shop).await {
-                tracing::warn!(shop = %shop, error = %e, "could not evaluate the shop's alerts");
-            }
-            let refresh = Refresh { reason, at: now() };
-            match &service.inner.primary {
-                Store::Postgres(pg) => {
-                    if let Err(e) = pg.notify_refresh(&shop, refresh).await {
-                        tracing::warn!(shop = %shop, error = %e, "could not send a refresh ping");
+            let mut reason = reason;
+            loop {
+                service.pass(&shop, reason).await;
+                let mut passes = service.passes();
+                match passes.get_mut(&shop).and_then(Option::take) {
+                    Some(next) => reason = next,
+                    None => {
+                        passes.remove(&shop);
+                        return;
                     }
-                }
-                Store::Memory(_) => {
-                    service
-                        .inner
-                        .live
-                        .publish(&shop, vec![LiveEvent::Refresh(refresh)], None)
                 }
             }
         });
+    }
+
+    fn passes(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<RefreshReason>>> {
+        // Holders only insert, take or remove, so a poisoned map is still consistent.
+        self.inner.passes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One pass after a change: the shop's alerts, then the refresh ping.
+    async fn pass(&self, shop: &str, reason: RefreshReason) {
+        if let Err(e) = self.evaluate(shop).await {
+            tracing::warn!(shop = %shop, error = %e, "could not evaluate the shop's alerts");
+        }
+        let refresh = Refresh { reason, at: now() };
+        match &self.inner.primary {
+            Store::Postgres(pg) => {
+                if let Err(e) = pg.notify_refresh(shop, refresh).await {
+                    tracing::warn!(shop = %shop, error = %e, "could not send a refresh ping");
+                }
+            }
+            Store::Memory(_) => {
+                self.inner
+                    .live
+                    .publish(shop, vec![LiveEvent::Refresh(refresh)], None)
+            }
+        }
     }
 
     /// Brings one shop's alerts up to date. With PostgreSQL the listeners of every process learn

@@ -98,6 +98,7 @@ fn order(n: u64, age: Duration) -> OrderRecord {
         tags: vec![],
         created_at: created,
         updated_at: created,
+        shopify_updated_at: None,
         shipments: vec![],
         return_: None,
         support: vec![],

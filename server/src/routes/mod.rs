@@ -5,12 +5,13 @@ pub mod export;
 pub mod health;
 pub mod orders;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
 
-/// `/sync/orders*`, the CSV export, `/healthz` and `/readyz`.
+/// `/sync/orders*`, the CSV export, Shopify's webhooks, `/healthz` and `/readyz`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sync/orders", get(orders::list_orders))
@@ -21,6 +22,11 @@ pub fn router() -> Router<AppState> {
         .route("/sync/orders/alerts", get(alerts::alerts))
         .route("/sync/orders/{*id}", get(orders::get_order))
         .route("/orders/export.csv", get(export::export_csv))
+        .route(
+            "/webhooks/shopify",
+            post(crate::shopify::webhook::receive)
+                .layer(DefaultBodyLimit::max(crate::shopify::webhook::MAX_BODY)),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
 }

@@ -42,6 +42,9 @@ pub enum StoreError {
     /// A known return action the return's state forbids.
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// The shop is not registered.
+    #[error("the shop {0} is not registered")]
+    UnknownShop(String),
     /// The database cannot be reached or is shutting down: worth retrying later.
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
@@ -97,6 +100,54 @@ impl AlertChanges {
 pub struct AlertMark {
     pub alert_id: u64,
     pub resolved_seq: u64,
+}
+
+/// One webhook delivery, as Shopify's headers describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// `X-Shopify-Webhook-Id`: the key that makes a redelivery change nothing.
+    pub webhook_id: String,
+    /// `X-Shopify-Event-Id`, kept for tracing an event across its deliveries.
+    pub event_id: Option<String>,
+    /// `X-Shopify-Topic`.
+    pub topic: String,
+}
+
+/// What ingesting one fact did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// A new order was stored.
+    Created { order_id: String },
+    /// A known order changed.
+    Applied { order_id: String },
+    /// Nothing changed: the payload was stale or said what was already known.
+    Unchanged { order_id: String },
+    /// The order is not known yet: the fact is kept and applied when it arrives.
+    Pending { order: String },
+    /// This delivery was accepted before; nothing changed.
+    Duplicate,
+}
+
+impl IngestOutcome {
+    /// Whether the shop's data changed (worth a refresh ping).
+    pub fn changed(&self) -> bool {
+        matches!(
+            self,
+            IngestOutcome::Created { .. } | IngestOutcome::Applied { .. }
+        )
+    }
+}
+
+/// What `shop add` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShopRegistration {
+    Created,
+    /// Secrets updated; the webhook secret unchanged.
+    Updated,
+    /// A new webhook secret; the previous one stays valid until then.
+    Rotated {
+        previous_valid_until: DateTime<Utc>,
+    },
 }
 
 /// Where the orders are kept.

@@ -40,6 +40,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 use super::{new_shipment_id, ExportKey, Page, StoreError};
 
 pub mod alerts;
+pub mod shopify;
 
 /// Connections the pool opens at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
@@ -1468,6 +1469,8 @@ impl PgStore {
             "DELETE FROM order_assignments WHERE shop_id = $1",
             "DELETE FROM orders WHERE shop_id = $1",
             "DELETE FROM outbox WHERE shop_id = $1",
+            "DELETE FROM shopify_pending WHERE shop_id = $1",
+            "DELETE FROM shopify_refunds WHERE shop_id = $1",
         ] {
             sqlx::query(table)
                 .bind(shop_id)

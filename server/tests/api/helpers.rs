@@ -361,6 +361,7 @@ pub fn order(n: u64) -> OrderBuilder {
         tags: vec![],
         created_at: created,
         updated_at: created,
+        shopify_updated_at: None,
         shipments: vec![],
         return_: None,
         support: vec![],

@@ -9,4 +9,5 @@ mod helpers;
 mod list;
 mod read_one;
 mod returns;
+mod webhooks;
 mod writes;

@@ -1,0 +1,588 @@
+//! Ingestion from Shopify in PostgreSQL (SPEC §7, §9): registered shops and their secrets, the
+//! webhook deliveries already seen, and applying what Shopify reports to the stored orders.
+//!
+//! One fact is one transaction: the delivery's key, the order's new state, its timeline entries and
+//! the facts that were waiting for the order commit together, or none of them does. Facts about one
+//! order are serialised by a transaction-level advisory lock on (shop, order), taken before the order
+//! is read, so that even two deliveries creating the same order at once apply one after the other.
+
+use chrono::{DateTime, Duration, Utc};
+use orders_core::record::{OrderRecord, ReturnRecord};
+use orders_core::shopify::apply::{apply_fact, apply_order, Applied};
+use orders_core::shopify::Ingest;
+use orders_core::{OrderRef, Shipment, Tracking};
+use sqlx::PgConnection;
+
+use super::{classify, insert_timeline, refresh_derived, word, PgStore};
+use crate::store::{Delivery, IngestOutcome, ShopRegistration, StoreError};
+
+/// How long the previous webhook secret stays valid after a rotation (SPEC §9).
+pub const SECRET_OVERLAP: Duration = Duration::hours(1);
+
+/// A registered shop, without its secrets.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ShopSummary {
+    pub domain: String,
+    pub has_webhook_secret: bool,
+    pub has_access_token: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct RecordRow {
+    order_number: String,
+    customer_name: String,
+    customer_email: Option<String>,
+    total_price: String,
+    currency: String,
+    fulfillment_status: String,
+    financial_status: String,
+    cancelled_at: Option<DateTime<Utc>>,
+    priority: String,
+    tags: Vec<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    shopify_updated_at: Option<DateTime<Utc>>,
+    assignee: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ShipmentRow {
+    id: String,
+    status: String,
+    tracking_number: Option<String>,
+    tracking_carrier: Option<String>,
+    last_update_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReturnRow {
+    id: String,
+    state: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// Reads the order `gid` of the shop, locked for update, with what ingestion may change: its
+/// fields, shipments and newest return. Escalations and history are left out: Shopify never
+/// changes them (new timeline entries are appended, not rewritten).
+async fn load_record(
+    conn: &mut PgConnection,
+    shop_id: i64,
+    gid: &str,
+) -> Result<Option<OrderRecord>, StoreError> {
+    let Some(row) = sqlx::query_as::<_, RecordRow>(
+        "SELECT o.order_number, o.customer_name, o.customer_email, o.total_price::text AS total_price, \
+                o.currency, o.fulfillment_status, o.financial_status, o.cancelled_at, o.priority, o.tags, \
+                o.created_at, o.updated_at, o.shopify_updated_at, \
+                (SELECT a.assignee FROM order_assignments a WHERE a.shop_id = o.shop_id AND a.order_id = o.id) AS assignee \
+         FROM orders o WHERE o.shop_id = $1 AND o.id = $2 FOR UPDATE OF o",
+    )
+    .bind(shop_id)
+    .bind(gid)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(classify)?
+    else {
+        return Ok(None);
+    };
+    let shipments = sqlx::query_as::<_, ShipmentRow>(
+        "SELECT id, status, tracking_number, tracking_carrier, last_update_at \
+         FROM shipments WHERE shop_id = $1 AND order_id = $2 ORDER BY seq",
+    )
+    .bind(shop_id)
+    .bind(gid)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(classify)?
+    .into_iter()
+    .map(|s| {
+        Ok(Shipment {
+            id: s.id,
+            status: word("shipments.status", &s.status)?,
+            tracking: match (s.tracking_number, s.tracking_carrier) {
+                (Some(number), Some(carrier)) => Some(Tracking { number, carrier }),
+                _ => None,
+            },
+            last_update_at: s.last_update_at,
+        })
+    })
+    .collect::<Result<Vec<_>, StoreError>>()?;
+    let return_ = sqlx::query_as::<_, ReturnRow>(
+        "SELECT id, state, created_at, updated_at FROM returns WHERE shop_id = $1 AND order_id = $2 \
+         ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(shop_id)
+    .bind(gid)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(classify)?
+    .map(|r| {
+        Ok::<_, StoreError>(ReturnRecord {
+            id: r.id,
+            state: word("returns.state", &r.state)?,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    })
+    .transpose()?;
+    Ok(Some(OrderRecord {
+        id: gid.to_owned(),
+        order_number: row.order_number,
+        customer_name: row.customer_name,
+        customer_email: row.customer_email,
+        total_price: row.total_price,
+        currency: row.currency,
+        fulfillment_status: word("orders.fulfillment_status", &row.fulfillment_status)?,
+        financial_status: word("orders.financial_status", &row.financial_status)?,
+        cancelled_at: row.cancelled_at,
+        priority: word("orders.priority", &row.priority)?,
+        tags: row.tags,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        shopify_updated_at: row.shopify_updated_at,
+        shipments,
+        return_,
+        support: Vec::new(),
+        assigned_to: row.assignee,
+        timeline: Vec::new(),
+    }))
+}
+
+/// Writes what ingestion owns of `record` (fields, shipments, newest return) and appends `entries`.
+async fn save_record(
+    conn: &mut PgConnection,
+    shop_id: i64,
+    record: &OrderRecord,
+    entries: &[orders_core::TimelineEntry],
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO orders (shop_id, id, order_number, customer_name, customer_email, total_price, currency, \
+             fulfillment_status, financial_status, cancelled_at, priority, tags, created_at, updated_at, \
+             shopify_updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         ON CONFLICT (shop_id, id) DO UPDATE SET \
+             order_number = EXCLUDED.order_number, customer_name = EXCLUDED.customer_name, \
+             customer_email = EXCLUDED.customer_email, total_price = EXCLUDED.total_price, \
+             currency = EXCLUDED.currency, fulfillment_status = EXCLUDED.fulfillment_status, \
+             financial_status = EXCLUDED.financial_status, cancelled_at = EXCLUDED.cancelled_at, \
+             priority = EXCLUDED.priority, tags = EXCLUDED.tags, created_at = EXCLUDED.created_at, \
+             updated_at = EXCLUDED.updated_at, shopify_updated_at = EXCLUDED.shopify_updated_at",
+    )
+    .bind(shop_id)
+    .bind(&record.id)
+    .bind(&record.order_number)
+    .bind(&record.customer_name)
+    .bind(&record.customer_email)
+    .bind(&record.total_price)
+    .bind(&record.currency)
+    .bind(record.fulfillment_status.as_str())
+    .bind(record.financial_status.as_str())
+    .bind(record.cancelled_at)
+    .bind(record.priority.as_str())
+    .bind(&record.tags)
+    .bind(record.created_at)
+    .bind(record.updated_at)
+    .bind(record.shopify_updated_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(classify)?;
+
+    let ids: Vec<&str> = record.shipments.iter().map(|s| s.id.as_str()).collect();
+    sqlx::query(
+        "DELETE FROM shipments WHERE shop_id = $1 AND order_id = $2 AND NOT (id = ANY($3))",
+    )
+    .bind(shop_id)
+    .bind(&record.id)
+    .bind(&ids)
+    .execute(&mut *conn)
+    .await
+    .map_err(classify)?;
+    for s in &record.shipments {
+        sqlx::query(
+            "INSERT INTO shipments (shop_id, order_id, id, status, tracking_number, tracking_carrier, last_update_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (shop_id, id) DO UPDATE SET status = EXCLUDED.status, \
+                 tracking_number = EXCLUDED.tracking_number, tracking_carrier = EXCLUDED.tracking_carrier, \
+                 last_update_at = EXCLUDED.last_update_at \
+             WHERE shipments.order_id = EXCLUDED.order_id",
+        )
+        .bind(shop_id)
+        .bind(&record.id)
+        .bind(&s.id)
+        .bind(s.status.as_str())
+        .bind(s.tracking.as_ref().map(|t| t.number.as_str()))
+        .bind(s.tracking.as_ref().map(|t| t.carrier.as_str()))
+        .bind(s.last_update_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
+    }
+    if let Some(r) = &record.return_ {
+        sqlx::query(
+            "INSERT INTO returns (shop_id, order_id, id, state, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (shop_id, id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at \
+             WHERE returns.order_id = EXCLUDED.order_id",
+        )
+        .bind(shop_id)
+        .bind(&record.id)
+        .bind(&r.id)
+        .bind(r.state.as_str())
+        .bind(r.created_at)
+        .bind(r.updated_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
+    }
+    if !entries.is_empty() {
+        let entries: Vec<(String, orders_core::TimelineEntry)> = entries
+            .iter()
+            .map(|e| (record.id.clone(), e.clone()))
+            .collect();
+        insert_timeline(conn, shop_id, &entries).await?;
+    }
+    refresh_derived(conn, shop_id, std::slice::from_ref(&record.id)).await
+}
+
+/// Serialises every fact about one order of a shop until the transaction ends.
+async fn lock_order_key(
+    conn: &mut PgConnection,
+    shop_id: i64,
+    key: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($2, $1))")
+        .bind(shop_id)
+        .bind(key)
+        .execute(conn)
+        .await
+        .map_err(classify)?;
+    Ok(())
+}
+
+/// Claims a refund id for the shop; `false` when it was applied before.
+async fn claim_refund(
+    conn: &mut PgConnection,
+    shop_id: i64,
+    refund_id: &str,
+    order_id: &str,
+) -> Result<bool, StoreError> {
+    let claimed = sqlx::query_scalar::<_, i32>(
+        "INSERT INTO shopify_refunds (shop_id, refund_id, order_id) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING RETURNING 1",
+    )
+    .bind(shop_id)
+    .bind(refund_id)
+    .bind(order_id)
+    .fetch_optional(conn)
+    .await
+    .map_err(classify)?;
+    Ok(claimed.is_some())
+}
+
+/// The order's state as facts are applied one after another within one transaction.
+struct Working {
+    record: OrderRecord,
+    entries: Vec<orders_core::TimelineEntry>,
+    changed: bool,
+}
+
+impl Working {
+    fn take(&mut self, applied: Applied) {
+        self.record = applied.record;
+        self.entries.extend(applied.entries);
+        self.changed = true;
+    }
+}
+
+/// Applies a fulfillment, refund or return to the working order (refunds once per id).
+async fn apply_one(
+    conn: &mut PgConnection,
+    shop_id: i64,
+    working: &mut Working,
+    fact: &Ingest,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if let Ingest::Refund(refund) = fact {
+        if !claim_refund(conn, shop_id, &refund.id, &working.record.id).await? {
+            return Ok(());
+        }
+    }
+    if let Some(applied) = apply_fact(&working.record, fact, now) {
+        working.take(applied);
+    }
+    Ok(())
+}
+
+impl PgStore {
+    /// Registers a shop, or updates its secrets (SPEC §9). A new webhook secret replaces the old,
+    /// which stays valid for [`SECRET_OVERLAP`]; an access token replaces the previous one, and
+    /// `None` keeps it.
+    pub async fn register_shop(
+        &self,
+        domain: &str,
+        webhook_secret: &str,
+        access_token: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<ShopRegistration, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let existing = sqlx::query_as::<_, (i64, Option<String>)>(
+            "SELECT id, webhook_secret FROM shops WHERE domain = $1 FOR UPDATE",
+        )
+        .bind(domain)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let outcome = match existing {
+            None => {
+                sqlx::query(
+                    "INSERT INTO shops (domain, webhook_secret, access_token) VALUES ($1, $2, $3)",
+                )
+                .bind(domain)
+                .bind(webhook_secret)
+                .bind(access_token)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+                ShopRegistration::Created
+            }
+            Some((id, old)) => {
+                let rotated = old.as_deref().filter(|old| *old != webhook_secret);
+                sqlx::query(
+                    "UPDATE shops SET webhook_secret = $2, access_token = COALESCE($3, access_token), \
+                         previous_webhook_secret = CASE WHEN $4::text IS NULL THEN previous_webhook_secret ELSE $4 END, \
+                         previous_secret_expires_at = CASE WHEN $4::text IS NULL THEN previous_secret_expires_at ELSE $5 END \
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .bind(webhook_secret)
+                .bind(access_token)
+                .bind(rotated)
+                .bind(now + SECRET_OVERLAP)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+                if rotated.is_some() {
+                    ShopRegistration::Rotated {
+                        previous_valid_until: now + SECRET_OVERLAP,
+                    }
+                } else {
+                    ShopRegistration::Updated
+                }
+            }
+        };
+        tx.commit().await.map_err(classify)?;
+        Ok(outcome)
+    }
+
+    /// The webhook secrets valid for a shop at `now` (the current one, then the previous one during
+    /// its hour of overlap); `None` for a shop that is not registered or has no secret.
+    pub async fn webhook_secrets(
+        &self,
+        domain: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let row = sqlx::query_as::<_, (Option<String>, Option<String>, Option<DateTime<Utc>>)>(
+            "SELECT webhook_secret, previous_webhook_secret, previous_secret_expires_at \
+             FROM shops WHERE domain = $1",
+        )
+        .bind(domain)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(row.and_then(|(current, previous, until)| {
+            let current = current?;
+            let mut secrets = vec![current];
+            if let (Some(previous), Some(until)) = (previous, until) {
+                if now < until {
+                    secrets.push(previous);
+                }
+            }
+            Some(secrets)
+        }))
+    }
+
+    /// Whether a delivery with this webhook id was already accepted for the shop.
+    pub async fn webhook_seen(&self, domain: &str, webhook_id: &str) -> Result<bool, StoreError> {
+        let seen = sqlx::query_scalar::<_, i32>(
+            "SELECT 1 FROM shopify_webhooks w JOIN shops s ON s.id = w.shop_id \
+             WHERE s.domain = $1 AND w.webhook_id = $2",
+        )
+        .bind(domain)
+        .bind(webhook_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(seen.is_some())
+    }
+
+    /// Applies one fact Shopify reported about a shop's order, in one transaction. With a
+    /// `delivery`, the delivery's webhook id is recorded first and a redelivery changes nothing.
+    #[tracing::instrument(name = "pg.ingest", skip_all, fields(shop = %shop))]
+    pub async fn ingest(
+        &self,
+        shop: &str,
+        delivery: Option<&Delivery>,
+        fact: &Ingest,
+        now: DateTime<Utc>,
+    ) -> Result<IngestOutcome, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let Some(shop_id) = sqlx::query_scalar::<_, i64>("SELECT id FROM shops WHERE domain = $1")
+            .bind(shop)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?
+        else {
+            return Err(StoreError::UnknownShop(shop.to_owned()));
+        };
+        if let Some(d) = delivery {
+            let fresh = sqlx::query_scalar::<_, i32>(
+                "INSERT INTO shopify_webhooks (shop_id, webhook_id, event_id, topic, received_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1",
+            )
+            .bind(shop_id)
+            .bind(&d.webhook_id)
+            .bind(&d.event_id)
+            .bind(&d.topic)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?;
+            if fresh.is_none() {
+                return Ok(IngestOutcome::Duplicate);
+            }
+        }
+
+        // The order's GID: a name resolves to the newest order bearing it.
+        let gid = match fact.order() {
+            OrderRef::Id(gid) => Some(gid),
+            OrderRef::Name(name) => sqlx::query_scalar::<_, String>(
+                "SELECT id FROM orders WHERE shop_id = $1 AND order_number = $2 \
+                 ORDER BY created_at DESC, id DESC LIMIT 1",
+            )
+            .bind(shop_id)
+            .bind(&name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?,
+        };
+        if let Some(gid) = &gid {
+            lock_order_key(&mut tx, shop_id, gid).await?;
+        }
+        let existing = match &gid {
+            Some(gid) => load_record(&mut tx, shop_id, gid).await?,
+            None => None,
+        };
+
+        let outcome = match (fact, existing) {
+            (Ingest::Order(order), existing) => {
+                let is_new = existing.is_none();
+                let mut working = match (apply_order(existing.as_ref(), order, now), existing) {
+                    (Some(applied), _) => Working {
+                        record: applied.record,
+                        entries: applied.entries,
+                        changed: true,
+                    },
+                    (None, Some(record)) => Working {
+                        record,
+                        entries: Vec::new(),
+                        changed: false,
+                    },
+                    // A stale first payload cannot happen (nothing is stored to be newer), but
+                    // an order that maps to nothing is simply not stored.
+                    (None, None) => {
+                        tx.commit().await.map_err(classify)?;
+                        return Ok(IngestOutcome::Unchanged {
+                            order_id: order.id.clone(),
+                        });
+                    }
+                };
+                // What arrived before the order: by GID, or by its name.
+                let waiting = sqlx::query_as::<_, (i64, serde_json::Value)>(
+                    "DELETE FROM shopify_pending WHERE shop_id = $1 AND order_key IN ($2, $3) \
+                     RETURNING seq, fact",
+                )
+                .bind(shop_id)
+                .bind(&working.record.id)
+                .bind(&working.record.order_number)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(classify)?;
+                let mut waiting = waiting;
+                waiting.sort_by_key(|(seq, _)| *seq);
+                for (seq, raw) in waiting {
+                    match serde_json::from_value::<Ingest>(raw) {
+                        Ok(fact) => apply_one(&mut tx, shop_id, &mut working, &fact, now).await?,
+                        Err(e) => {
+                            tracing::error!(seq, error = %e, "a kept Shopify fact no longer reads; dropped")
+                        }
+                    }
+                }
+                if working.changed {
+                    save_record(&mut tx, shop_id, &working.record, &working.entries).await?;
+                }
+                let order_id = working.record.id.clone();
+                match (is_new, working.changed) {
+                    (true, _) => IngestOutcome::Created { order_id },
+                    (false, true) => IngestOutcome::Applied { order_id },
+                    (false, false) => IngestOutcome::Unchanged { order_id },
+                }
+            }
+            (fact, Some(record)) => {
+                let mut working = Working {
+                    record,
+                    entries: Vec::new(),
+                    changed: false,
+                };
+                apply_one(&mut tx, shop_id, &mut working, fact, now).await?;
+                if working.changed {
+                    save_record(&mut tx, shop_id, &working.record, &working.entries).await?;
+                }
+                let order_id = working.record.id.clone();
+                if working.changed {
+                    IngestOutcome::Applied { order_id }
+                } else {
+                    IngestOutcome::Unchanged { order_id }
+                }
+            }
+            (fact, None) => {
+                let key = gid.unwrap_or_else(|| fact.order().to_string());
+                let raw = serde_json::to_value(fact)
+                    .map_err(|e| StoreError::Internal(anyhow::Error::new(e)))?;
+                sqlx::query(
+                    "INSERT INTO shopify_pending (shop_id, order_key, fact, received_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(shop_id)
+                .bind(&key)
+                .bind(raw)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+                IngestOutcome::Pending { order: key }
+            }
+        };
+        tx.commit().await.map_err(classify)?;
+        Ok(outcome)
+    }
+
+    /// Every registered shop, by domain, with which secrets it has (never the secrets).
+    pub async fn shop_summaries(&self) -> Result<Vec<ShopSummary>, StoreError> {
+        sqlx::query_as::<_, ShopSummary>(
+            "SELECT domain, webhook_secret IS NOT NULL AS has_webhook_secret, \
+                    access_token IS NOT NULL AS has_access_token FROM shops ORDER BY domain",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    /// Forgets webhook ids received before `before` (they are kept at least 24 h).
+    pub async fn prune_webhooks(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM shopify_webhooks WHERE received_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(done.rows_affected())
+    }
+}

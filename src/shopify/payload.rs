@@ -512,6 +512,18 @@ pub fn parse_graphql_page(body: &[u8]) -> Result<OrdersPage, PayloadError> {
     })
 }
 
+/// The cost report (`extensions.cost`) of any answer of the GraphQL API, errors included: a
+/// `THROTTLED` answer carries no data but says how empty the bucket is, which is what the wait
+/// before asking again is computed from. `None` when the body is not JSON or reports no cost.
+pub fn graphql_throttle(body: &[u8]) -> Option<Throttle> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    value
+        .as_object()
+        .and_then(|root| object(root, "extensions"))
+        .and_then(|e| object(e, "cost"))
+        .and_then(throttle)
+}
+
 fn graphql_error(errors: Option<&Value>) -> Option<PayloadError> {
     match errors? {
         Value::String(message) => Some(PayloadError::GraphQl {
@@ -1785,6 +1797,29 @@ mod tests {
             parse_graphql_page(body.to_string().as_bytes()),
             Err(PayloadError::Missing("data.orders"))
         );
+    }
+
+    #[test]
+    fn a_throttled_answer_still_reports_its_cost() {
+        let body = json!({
+            "errors": [{ "message": "Throttled", "extensions": { "code": "THROTTLED" } }],
+            "extensions": { "cost": { "requestedQueryCost": 752, "actualQueryCost": null,
+                "throttleStatus": { "maximumAvailable": 2000.0, "currentlyAvailable": 2, "restoreRate": 100.0 } } }
+        })
+        .to_string();
+        let t = graphql_throttle(body.as_bytes()).expect("a cost report");
+        assert_eq!(t.requested_cost, 752.0);
+        assert_eq!(t.actual_cost, None);
+        assert_eq!(
+            t.wait_before(t.requested_cost),
+            std::time::Duration::from_millis(7500)
+        );
+        assert_eq!(
+            graphql_throttle(GRAPHQL_ORDERS_PAGE.as_bytes()).map(|t| t.currently_available),
+            Some(1980.0)
+        );
+        assert_eq!(graphql_throttle(b"{\"errors\": \"no\"}"), None);
+        assert_eq!(graphql_throttle(b"<html>"), None);
     }
 
     #[test]

@@ -19,6 +19,65 @@ use crate::store::{Delivery, IngestOutcome, ShopRegistration, StoreError};
 /// How long the previous webhook secret stays valid after a rotation (SPEC §9).
 pub const SECRET_OVERLAP: Duration = Duration::hours(1);
 
+/// A shop the poller reads: registered with an access token.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PollTarget {
+    pub domain: String,
+    /// When its last whole tick began; `None` before the first.
+    pub last_polled_at: Option<DateTime<Utc>>,
+}
+
+/// One process's hold on one shop for one tick, with what the tick needs to know.
+#[derive(Clone, sqlx::FromRow)]
+pub struct PollClaim {
+    pub shop_id: i64,
+    /// The Admin API token. Never logged: `Debug` leaves it out.
+    pub access_token: String,
+    pub last_polled_at: Option<DateTime<Utc>>,
+    /// Until when the shop is this tick's (database clock); also the proof of holding it, as
+    /// renewing and releasing only touch a lease that still has this value.
+    pub lease_until: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for PollClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PollClaim")
+            .field("shop_id", &self.shop_id)
+            .field("last_polled_at", &self.last_polled_at)
+            .field("lease_until", &self.lease_until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What asking for a shop's poll lease gave.
+#[derive(Debug, Clone)]
+pub enum PollLease {
+    /// The shop is this tick's until the lease runs out.
+    Claimed(PollClaim),
+    /// Another tick holds the shop.
+    Busy,
+    /// No such shop, or it has no access token: webhooks only.
+    NotPolled,
+}
+
+/// How a tick leaves the shop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollEnd<'a> {
+    /// The window was read whole: store the cursor reached (kept when `None`: a tick that found no
+    /// orders reached no new one) and when the tick began.
+    Whole {
+        cursor: Option<&'a str>,
+        polled_at: DateTime<Utc>,
+    },
+    /// The tick ended short: the next one reads the same window again.
+    Short,
+}
+
+/// A lease length in whole milliseconds, for binding.
+fn lease_millis(lease: Duration) -> i64 {
+    lease.num_milliseconds().max(1)
+}
+
 /// A registered shop, without its secrets.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ShopSummary {
@@ -574,6 +633,105 @@ impl PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)
+    }
+
+    /// The shops the poller reads (those with an access token), by domain.
+    pub async fn shops_to_poll(&self) -> Result<Vec<PollTarget>, StoreError> {
+        sqlx::query_as::<_, PollTarget>(
+            "SELECT domain, last_polled_at FROM shops \
+             WHERE access_token IS NOT NULL AND access_token <> '' ORDER BY domain",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    /// The shop's access token; `None` when the shop is unknown, `Some(None)` when it has none.
+    pub async fn access_token(&self, domain: &str) -> Result<Option<Option<String>>, StoreError> {
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT NULLIF(access_token, '') FROM shops WHERE domain = $1",
+        )
+        .bind(domain)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    /// Claims the shop for one tick for `lease`, unless another tick holds it: one guarded
+    /// `UPDATE`, so of two processes asking at once exactly one wins. Lease times are on the
+    /// database's clock, which every process shares.
+    pub async fn claim_poll(&self, domain: &str, lease: Duration) -> Result<PollLease, StoreError> {
+        let claimed = sqlx::query_as::<_, PollClaim>(
+            "UPDATE shops SET poll_lease_until = now() + $2 * interval '1 millisecond' \
+             WHERE domain = $1 AND access_token IS NOT NULL AND access_token <> '' \
+               AND (poll_lease_until IS NULL OR poll_lease_until < now()) \
+             RETURNING id AS shop_id, access_token, last_polled_at, poll_lease_until AS lease_until",
+        )
+        .bind(domain)
+        .bind(lease_millis(lease))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        if let Some(claim) = claimed {
+            return Ok(PollLease::Claimed(claim));
+        }
+        let polled = self.access_token(domain).await?.flatten().is_some();
+        Ok(if polled {
+            PollLease::Busy
+        } else {
+            PollLease::NotPolled
+        })
+    }
+
+    /// Extends a lease this tick still holds by `lease` from now; answers the new lease, or `None`
+    /// when the lease was lost (it ran out and another tick took the shop).
+    pub async fn renew_poll(
+        &self,
+        shop_id: i64,
+        held: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        sqlx::query_scalar::<_, DateTime<Utc>>(
+            "UPDATE shops SET poll_lease_until = now() + $3 * interval '1 millisecond' \
+             WHERE id = $1 AND poll_lease_until = $2 RETURNING poll_lease_until",
+        )
+        .bind(shop_id)
+        .bind(held)
+        .bind(lease_millis(lease))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    /// Ends a tick: releases the lease it holds and, after a whole read, stores the cursor reached
+    /// and when the tick began, in one statement. Answers `false` when the lease was no longer
+    /// this tick's; then nothing is written.
+    pub async fn finish_poll(
+        &self,
+        shop_id: i64,
+        held: DateTime<Utc>,
+        end: PollEnd<'_>,
+    ) -> Result<bool, StoreError> {
+        let done = match end {
+            PollEnd::Whole { cursor, polled_at } => sqlx::query(
+                "UPDATE shops SET poll_lease_until = NULL, \
+                     shopify_cursor = COALESCE($3, shopify_cursor), last_polled_at = $4 \
+                 WHERE id = $1 AND poll_lease_until = $2",
+            )
+            .bind(shop_id)
+            .bind(held)
+            .bind(cursor)
+            .bind(polled_at),
+            PollEnd::Short => sqlx::query(
+                "UPDATE shops SET poll_lease_until = NULL WHERE id = $1 AND poll_lease_until = $2",
+            )
+            .bind(shop_id)
+            .bind(held),
+        }
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Forgets webhook ids received before `before` (they are kept at least 24 h).

@@ -12,6 +12,10 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/order
 pub const DEFAULT_SITE_ADDR: &str = "127.0.0.1:3000";
 /// The sample shop the in-memory store holds when `DASHBOARD_SHOP` is not set.
 pub const DEFAULT_SAMPLE_SHOP: &str = "demo.myshopify.com";
+/// The Shopify origin when `SHOPIFY_API_BASE_URL` is not set: the shop's own domain.
+pub const DEFAULT_SHOPIFY_API_BASE_URL: &str = "https://{shop}";
+/// How often the poller runs when `SYNC_POLL_INTERVAL` is not set.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15 * 60);
 /// Orders in the in-memory sample data.
 pub const SAMPLE_ORDERS: usize = 500;
 
@@ -26,10 +30,12 @@ pub struct Settings {
     pub use_mock_data: bool,
     /// `DASHBOARD_SHOP`: the shop the dashboard shows when the URL names none.
     pub dashboard_shop: Option<String>,
-    /// `SHOPIFY_API_BASE_URL`: the Shopify origin the poller talks to.
+    /// `SHOPIFY_API_BASE_URL`: the Shopify origin the poller talks to; `{shop}` stands for the
+    /// shop's domain (`https://{shop}`).
     pub shopify_api_base_url: String,
-    /// `SYNC_POLL_INTERVAL`: how often the poller runs (15 min).
-    pub poll_interval: Duration,
+    /// `SYNC_POLL_INTERVAL`: how often the poller runs (15 min); `None` (`off` or `0`) when this
+    /// process does not poll.
+    pub poll_interval: Option<Duration>,
     /// `TRACKING_PENDING_AFTER`: age after which an untracked order is flagged (2 h).
     pub tracking_pending_after: Duration,
     /// `DELAYED_AFTER`: silence after which an in-transit shipment is flagged (24 h).
@@ -86,6 +92,29 @@ fn duration_var(name: &str, default: Duration) -> Result<Duration> {
     }
 }
 
+/// Reads `SHOPIFY_API_BASE_URL`: an `http` or `https` origin, perhaps with `{shop}` in it.
+fn shopify_base_url(raw: String) -> Result<String> {
+    let raw = raw.trim().trim_end_matches('/').to_owned();
+    let example = raw.replace("{shop}", "example.myshopify.com");
+    let ok = reqwest::Url::parse(&example)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    anyhow::ensure!(
+        ok,
+        "SHOPIFY_API_BASE_URL '{raw}' is not an origin like https://{{shop}} or http://127.0.0.1:8080"
+    );
+    Ok(raw)
+}
+
+/// Reads `SYNC_POLL_INTERVAL`: a duration, or `off` / `0` for a process that does not poll.
+fn poll_interval(raw: Option<String>) -> Result<Option<Duration>> {
+    let interval = match raw.as_deref().map(str::trim) {
+        None => DEFAULT_POLL_INTERVAL,
+        Some(off) if off.eq_ignore_ascii_case("off") => return Ok(None),
+        Some(v) => parse_duration(v).context("SYNC_POLL_INTERVAL is invalid")?,
+    };
+    Ok(Some(interval).filter(|d| !d.is_zero()))
+}
+
 fn bool_var(name: &str) -> Result<bool> {
     match var(name).map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(false),
@@ -106,9 +135,10 @@ impl Settings {
             })?,
             use_mock_data: bool_var("USE_MOCK_DATA")?,
             dashboard_shop: var("DASHBOARD_SHOP").map(|s| s.trim().to_ascii_lowercase()),
-            shopify_api_base_url: var("SHOPIFY_API_BASE_URL")
-                .unwrap_or_else(|| "https://{shop}".to_owned()),
-            poll_interval: duration_var("SYNC_POLL_INTERVAL", Duration::from_secs(15 * 60))?,
+            shopify_api_base_url: shopify_base_url(
+                var("SHOPIFY_API_BASE_URL").unwrap_or_else(|| DEFAULT_SHOPIFY_API_BASE_URL.into()),
+            )?,
+            poll_interval: poll_interval(var("SYNC_POLL_INTERVAL"))?,
             tracking_pending_after: duration_var(
                 "TRACKING_PENDING_AFTER",
                 Duration::from_secs(2 * 3600),
@@ -145,6 +175,32 @@ mod tests {
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn the_poll_interval_may_be_turned_off() {
+        assert_eq!(poll_interval(None).unwrap(), Some(DEFAULT_POLL_INTERVAL));
+        assert_eq!(
+            poll_interval(Some("5m".into())).unwrap(),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(poll_interval(Some("off".into())).unwrap(), None);
+        assert_eq!(poll_interval(Some("0".into())).unwrap(), None);
+        assert!(poll_interval(Some("often".into())).is_err());
+    }
+
+    #[test]
+    fn the_shopify_base_url_is_an_http_origin() {
+        assert_eq!(
+            shopify_base_url(DEFAULT_SHOPIFY_API_BASE_URL.into()).unwrap(),
+            "https://{shop}"
+        );
+        assert_eq!(
+            shopify_base_url("http://127.0.0.1:8080/".into()).unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(shopify_base_url("ftp://{shop}".into()).is_err());
+        assert!(shopify_base_url("{shop}".into()).is_err());
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub fn test_settings() -> Settings {
     let mut settings = Settings::from_env().expect("settings");
     settings.site_addr = "127.0.0.1:0".parse().unwrap();
     settings.use_mock_data = false;
+    // Tests drive the poller's ticks themselves; a background round would race them.
+    settings.poll_interval = None;
     settings
 }
 

@@ -63,7 +63,11 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     service: Service,
+    settings: Settings,
 }
+
+/// How long shutdown waits for the poller to release the shop it is polling.
+const POLLER_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Application {
     /// Binds the listener (port 0 picks a free port) and assembles the routes.
@@ -87,6 +91,7 @@ impl Application {
             listener,
             router,
             service,
+            settings: settings.clone(),
         })
     }
 
@@ -97,8 +102,8 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves, with the alert workers, until `shutdown` completes; then ends the live streams and
-    /// lets in-flight requests finish.
+    /// Serves, with the alert workers and (on PostgreSQL) the Shopify poller, until `shutdown`
+    /// completes; then ends the live streams, stops the poller and lets in-flight requests finish.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -106,18 +111,36 @@ impl Application {
         tracing::info!(addr = %self.local_addr(), "serving");
         let service = self.service.clone();
         tokio::spawn(crate::live::evaluate_forever(service.clone()));
+        let mut poller = None;
         if let Store::Postgres(pg) = service.store() {
             tokio::spawn(crate::live::listen_forever(service.clone(), pg.clone()));
+            poller = Some(tokio::spawn(crate::shopify::poller::poll_forever(
+                service.clone(),
+                pg.clone(),
+                self.settings.clone(),
+            )));
         }
         let live = service.live().clone();
         let shutdown = async move {
             shutdown.await;
             live.shut_down();
         };
-        axum::serve(self.listener, self.router)
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("the server stopped with an error")
+            .context("the server stopped with an error");
+        service.live().shut_down();
+        if let Some(poller) = poller {
+            // The poller stops at the shutdown signal; give it the moment it needs to release the
+            // shop it was polling (its lease would run out by itself otherwise).
+            if tokio::time::timeout(POLLER_STOP_WAIT, poller)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the poller did not stop in time");
+            }
+        }
+        served
     }
 }
 

@@ -1,0 +1,1017 @@
+//! The reconciliation poller (SPEC §7): every `SYNC_POLL_INTERVAL`, each shop with an access token
+//! is read through the Admin GraphQL API for the orders updated since its last tick, and what the
+//! webhooks missed is stored and reported.
+//!
+//! # Policy
+//!
+//! - **The window.** A tick asks for orders with `updated_at` after the start of the shop's last
+//!   whole tick minus [`OVERLAP`] (clocks differ; an order counted twice changes nothing), or, on
+//!   a shop's very first tick, after [`FIRST_LOOK_BACK`] ago: older history is `orders-sync
+//!   backfill`'s job. Only a tick that read its window whole moves `last_polled_at` and the
+//!   `shopifyCursor`; any other tick leaves them, so the next one reads the same window again.
+//! - **Throttling.** Shopify prices each query and refills a leaky bucket. Before each next page the
+//!   poller waits until the last cost report says the bucket holds a page; a `THROTTLED` answer
+//!   (or an HTTP 429) is waited out and asked again, at most [`MAX_THROTTLED_ATTEMPTS`] times, and
+//!   is never a failure: a tick that stays throttled ends short and the next one tries again. Pages
+//!   are sized so that a query stays under Shopify's single-query limit ([`MAX_QUERY_COST`]), from
+//!   the cost Shopify reports (see [`ShopifyClient`]).
+//! - **Data gaps** (SPEC §6). A tick that fails (Shopify unreachable or silent, a non-2xx answer,
+//!   a GraphQL error, a page or an order that does not read, an order the database refuses) raises
+//!   the shop's `data_gap` alert with what failed. A tick that stores orders the webhooks never
+//!   delivered (new to Sync, though Shopify changed them more than [`GRACE`] before the tick
+//!   began, so a webhook still in flight is no gap) raises it naming them; not on a shop's first
+//!   tick, which has nothing to compare with. A clean tick clears it. With the database away
+//!   nothing can be raised, and the tick ends short.
+//! - **One poller per shop.** Processes on one database share the work through a lease on the
+//!   shop row ([`PgStore::claim_poll`]), renewed before each page and released when the tick ends.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use orders_core::alerts::{Refresh, RefreshReason};
+use orders_core::record::to_micros;
+use orders_core::shopify::payload::{
+    graphql_throttle, parse_graphql_page, OrdersPage, PayloadError, ORDERS_QUERY,
+};
+use orders_core::shopify::{Ingest, ShopifyOrder};
+use serde_json::json;
+
+use crate::service::Service;
+use crate::settings::Settings;
+use crate::store::postgres::shopify::{PollClaim, PollEnd, PollLease};
+use crate::store::{IngestOutcome, PgStore, StoreError};
+
+/// The Admin API version the poller speaks. Shopify supports a version for a year after its
+/// release; move this (and check `ORDERS_QUERY` against the release notes) before it expires.
+pub const API_VERSION: &str = "2025-07";
+
+/// How long one request to Shopify may take, connection included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How far back a shop's first tick looks (the `backfill` command reads the whole history).
+pub const FIRST_LOOK_BACK: chrono::Duration = chrono::Duration::hours(24);
+
+/// How far before the last tick's start the next one reads again, for clock skew between Sync and
+/// Shopify and for changes committed while the last tick ran.
+pub const OVERLAP: chrono::Duration = chrono::Duration::minutes(2);
+
+/// An order Shopify changed this long before a tick began should have come by webhook: one that
+/// the tick finds new is a gap. A younger one may have its webhook still on the way.
+pub const GRACE: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Webhook ids are kept this long, then pruned by the tick (Shopify asks for 24 h at least).
+pub const WEBHOOK_ID_RETENTION: chrono::Duration = chrono::Duration::days(7);
+
+/// How long a tick holds a shop before another process may take it; renewed before each page.
+pub const POLL_LEASE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// `THROTTLED` answers in a row a tick waits out before it ends short.
+pub const MAX_THROTTLED_ATTEMPTS: u32 = 6;
+
+/// The shortest wait after a `THROTTLED` answer, whatever its cost report says.
+pub const MIN_THROTTLE_WAIT: Duration = Duration::from_millis(100);
+
+/// The longest wait a cost report may ask for; a longer one ends the tick short instead.
+pub const MAX_THROTTLE_WAIT: Duration = Duration::from_secs(60);
+
+/// Shopify refuses a single query priced above this many points (`MAX_COST_EXCEEDED`).
+pub const MAX_QUERY_COST: f64 = 1000.0;
+
+/// Pages are sized to be priced at most this much, a little under [`MAX_QUERY_COST`].
+const PAGE_COST_BUDGET: f64 = 950.0;
+
+/// The most orders a connection gives in one page.
+pub const MAX_PAGE_SIZE: u32 = 250;
+
+/// The first page size, before Shopify has priced a page: the core's estimate of 25 points an
+/// order (`ORDERS_QUERY`) under the budget. Later pages are sized from the reported price.
+pub const INITIAL_PAGE_SIZE: u32 = 37;
+
+/// How many orders a data-gap message names.
+const NAMED_IN_MESSAGE: usize = 5;
+
+/// Why a request for a page of orders failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// No answer: the connection failed or Shopify did not answer in time.
+    #[error("{0}")]
+    Unreachable(String),
+    /// An HTTP status other than success (and other than 429, which is throttling).
+    #[error("{}", status_sentence(*status, body))]
+    Status { status: u16, body: String },
+    /// The GraphQL API answered with an error other than throttling.
+    #[error("{0}")]
+    GraphQl(PayloadError),
+    /// A 2xx answer that is not a page of orders.
+    #[error("Shopify's answer does not read as a page of orders: {0}")]
+    Unreadable(PayloadError),
+    /// Still throttled after [`MAX_THROTTLED_ATTEMPTS`] waits, or asked to wait too long.
+    #[error("Shopify kept throttling the requests ({attempts} answers in a row)")]
+    Throttled { attempts: u32 },
+}
+
+fn status_sentence(status: u16, body: &str) -> String {
+    let what = match status {
+        401 => "Shopify refused the access token (HTTP 401); register a valid one with `orders-sync shop add`".to_owned(),
+        403 => "Shopify denied access (HTTP 403); the app needs the read_orders scope".to_owned(),
+        404 => "Shopify answered HTTP 404; check SHOPIFY_API_BASE_URL and the API version".to_owned(),
+        s => format!("Shopify answered HTTP {s}"),
+    };
+    let body = body.trim();
+    if body.is_empty() {
+        what
+    } else {
+        format!("{what}: {body}")
+    }
+}
+
+/// One answer of the GraphQL endpoint, as the pager needs it.
+enum Answer {
+    Page(Box<OrdersPage>),
+    /// Throttled: ask again after this wait.
+    Throttled(Duration),
+    /// The query is priced over Shopify's limit: ask for fewer orders.
+    TooCostly,
+}
+
+/// The Admin GraphQL API of every shop, over one HTTP client. Cheap to clone.
+///
+/// It remembers the page size that fits Shopify's single-query limit: the first query asks for
+/// [`INITIAL_PAGE_SIZE`] orders, every answer's `requestedQueryCost` sizes the next page so that it
+/// is priced under the limit (up to [`MAX_PAGE_SIZE`]), and a `MAX_COST_EXCEEDED` answer halves it.
+#[derive(Clone)]
+pub struct ShopifyClient {
+    http: reqwest::Client,
+    base_url: String,
+    page_size: Arc<AtomicU32>,
+}
+
+impl std::fmt::Debug for ShopifyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShopifyClient")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ShopifyClient {
+    /// A client for `base_url` (`SHOPIFY_API_BASE_URL`; `{shop}` stands for the shop's domain).
+    pub fn new(base_url: &str) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("orders-sync/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(ShopifyClient {
+            http,
+            base_url: base_url.trim().trim_end_matches('/').to_owned(),
+            page_size: Arc::new(AtomicU32::new(INITIAL_PAGE_SIZE)),
+        })
+    }
+
+    /// The GraphQL endpoint of `shop`.
+    pub fn endpoint(&self, shop: &str) -> String {
+        format!(
+            "{}/admin/api/{API_VERSION}/graphql.json",
+            self.base_url.replace("{shop}", shop)
+        )
+    }
+
+    /// How many orders the next page asks for.
+    pub fn page_size(&self) -> u32 {
+        self.page_size.load(Ordering::Relaxed)
+    }
+
+    fn set_page_size(&self, size: u32) {
+        self.page_size
+            .store(size.clamp(1, MAX_PAGE_SIZE), Ordering::Relaxed);
+    }
+
+    /// Sizes the next page from what Shopify priced a page of `first` orders at.
+    fn learn_cost(&self, first: u32, requested_cost: f64) {
+        if requested_cost > 0.0 && requested_cost.is_finite() {
+            let per_order = requested_cost / f64::from(first.max(1));
+            self.set_page_size((PAGE_COST_BUDGET / per_order).floor() as u32);
+        }
+    }
+
+    /// Sends [`ORDERS_QUERY`] with `variables` for `shop`.
+    #[tracing::instrument(name = "shopify.orders", skip_all, fields(shop = %shop))]
+    async fn query_orders(
+        &self,
+        shop: &str,
+        token: &str,
+        variables: serde_json::Value,
+    ) -> Result<Answer, FetchError> {
+        let response = self
+            .http
+            .post(self.endpoint(shop))
+            .header("X-Shopify-Access-Token", token)
+            .json(&json!({ "query": ORDERS_QUERY, "variables": variables }))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64);
+        let body = response.bytes().await.map_err(unreachable)?;
+        if status.as_u16() == 429 {
+            let wait = retry_after
+                .or_else(|| graphql_throttle(&body).map(|t| t.wait_before(t.requested_cost)))
+                .unwrap_or(Duration::from_secs(1));
+            return Ok(Answer::Throttled(wait));
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+                body: snippet(&body),
+            });
+        }
+        match parse_graphql_page(&body) {
+            Ok(page) => Ok(Answer::Page(Box::new(page))),
+            Err(PayloadError::GraphQl { code, .. }) if code.as_deref() == Some("THROTTLED") => {
+                let wait = graphql_throttle(&body)
+                    .map(|t| t.wait_before(t.requested_cost))
+                    .unwrap_or(Duration::from_secs(1));
+                Ok(Answer::Throttled(wait))
+            }
+            Err(PayloadError::GraphQl { code, .. })
+                if code.as_deref() == Some("MAX_COST_EXCEEDED") =>
+            {
+                Ok(Answer::TooCostly)
+            }
+            Err(e @ PayloadError::GraphQl { .. }) => Err(FetchError::GraphQl(e)),
+            Err(e) => Err(FetchError::Unreadable(e)),
+        }
+    }
+}
+
+fn unreachable(e: reqwest::Error) -> FetchError {
+    if e.is_timeout() {
+        FetchError::Unreachable(format!(
+            "Shopify did not answer within {} s",
+            REQUEST_TIMEOUT.as_secs()
+        ))
+    } else {
+        // The URL names the shop only; the token travels in a header and is never in an error.
+        FetchError::Unreachable(format!("could not reach Shopify: {e}"))
+    }
+}
+
+/// The start of an answer's body, for an error message.
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut s: String = text.chars().take(200).collect();
+    if text.chars().count() > 200 {
+        s.push('…');
+    }
+    s
+}
+
+/// Walks the pages of [`ORDERS_QUERY`] for one shop, following `endCursor`, waiting for the
+/// throttle's bucket before each page and waiting out `THROTTLED` answers.
+pub struct Pages<'a> {
+    client: &'a ShopifyClient,
+    shop: &'a str,
+    token: &'a str,
+    query: Option<String>,
+    after: Option<String>,
+    done: bool,
+    wait: Duration,
+    /// Pages read so far.
+    pub pages: u32,
+    /// `THROTTLED` answers waited out so far.
+    pub throttled: u32,
+}
+
+impl<'a> Pages<'a> {
+    /// The pages of `shop`'s orders matching the search `query` (all orders when `None`),
+    /// starting after the cursor `after` (from the start when `None`).
+    pub fn new(
+        client: &'a ShopifyClient,
+        shop: &'a str,
+        token: &'a str,
+        query: Option<String>,
+        after: Option<String>,
+    ) -> Self {
+        Pages {
+            client,
+            shop,
+            token,
+            query,
+            after,
+            done: false,
+            wait: Duration::ZERO,
+            pages: 0,
+            throttled: 0,
+        }
+    }
+
+    /// The cursor of the last page read (where a later walk would resume).
+    pub fn cursor(&self) -> Option<&str> {
+        self.after.as_deref()
+    }
+
+    /// The next page, or `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<OrdersPage>, FetchError> {
+        if self.done {
+            return Ok(None);
+        }
+        if !self.wait.is_zero() {
+            tracing::debug!(
+                shop = %self.shop,
+                wait_ms = self.wait.as_millis() as u64,
+                "waiting for Shopify's bucket"
+            );
+            tokio::time::sleep(self.wait).await;
+        }
+        let mut attempts = 0;
+        loop {
+            let first = self.client.page_size();
+            let variables = json!({ "first": first, "after": self.after, "query": self.query });
+            match self
+                .client
+                .query_orders(self.shop, self.token, variables)
+                .await?
+            {
+                Answer::Page(page) => {
+                    self.pages += 1;
+                    self.wait = Duration::ZERO;
+                    if let Some(t) = page.throttle {
+                        self.client.learn_cost(first, t.requested_cost);
+                        let next_cost = t.requested_cost / f64::from(first.max(1))
+                            * f64::from(self.client.page_size());
+                        self.wait = t.wait_before(next_cost).min(MAX_THROTTLE_WAIT);
+                    }
+                    if page.end_cursor.is_some() {
+                        self.after = page.end_cursor.clone();
+                    }
+                    self.done = !page.has_next_page || page.end_cursor.is_none();
+                    return Ok(Some(*page));
+                }
+                Answer::Throttled(wait) => {
+                    attempts += 1;
+                    self.throttled += 1;
+                    if attempts >= MAX_THROTTLED_ATTEMPTS || wait > MAX_THROTTLE_WAIT {
+                        return Err(FetchError::Throttled { attempts });
+                    }
+                    let wait = wait.max(MIN_THROTTLE_WAIT);
+                    tracing::info!(
+                        shop = %self.shop,
+                        wait_ms = wait.as_millis() as u64,
+                        "Shopify throttled the poll; asking again after the wait"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                Answer::TooCostly if first > 1 => {
+                    tracing::info!(shop = %self.shop, first, "a page is priced over Shopify's limit; asking for fewer orders");
+                    self.client.set_page_size(first / 2);
+                }
+                Answer::TooCostly => {
+                    return Err(FetchError::GraphQl(PayloadError::GraphQl {
+                        code: Some("MAX_COST_EXCEEDED".into()),
+                        message: "even a page of one order is priced over the single-query limit"
+                            .into(),
+                    }))
+                }
+            }
+        }
+    }
+}
+
+/// What a run of ingesting orders did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Orders new to Sync.
+    pub created: usize,
+    /// Known orders that changed.
+    pub updated: usize,
+    /// Orders already up to date.
+    pub unchanged: usize,
+    /// Orders that did not read or could not be stored.
+    pub failed: usize,
+    /// The first few failures, each in a sentence.
+    pub failures: Vec<String>,
+    /// Orders new to Sync though Shopify changed them before the grace period: no webhook
+    /// brought them.
+    pub missed: usize,
+    /// The names of the first few of them.
+    pub missed_names: Vec<String>,
+}
+
+impl Tally {
+    /// Orders read.
+    pub fn orders(&self) -> usize {
+        self.created + self.updated + self.unchanged + self.failed
+    }
+
+    /// Whether the shop's data changed.
+    pub fn changed(&self) -> bool {
+        self.created + self.updated > 0
+    }
+
+    fn fail(&mut self, what: String) {
+        self.failed += 1;
+        if self.failures.len() < NAMED_IN_MESSAGE {
+            self.failures.push(what);
+        }
+    }
+}
+
+/// Stores the orders of one page through the same path as webhooks. An order that does not read,
+/// or that the database refuses, is logged and counted, and the rest still apply; only the database
+/// being away (or the shop vanishing) stops the page. Orders new to Sync that Shopify changed
+/// before `missed_before` are counted as missed by the webhooks.
+pub async fn ingest_page(
+    pg: &PgStore,
+    shop: &str,
+    orders: Vec<Result<ShopifyOrder, PayloadError>>,
+    now: DateTime<Utc>,
+    missed_before: Option<DateTime<Utc>>,
+    tally: &mut Tally,
+) -> Result<(), StoreError> {
+    for order in orders {
+        let order = match order {
+            Ok(order) => order,
+            Err(e) => {
+                tracing::warn!(shop = %shop, error = %e, "an order from Shopify does not read; skipped");
+                tally.fail(format!("an order does not read ({e})"));
+                continue;
+            }
+        };
+        let name = order.order_number.clone();
+        let updated_at = order.updated_at;
+        match pg.ingest(shop, None, &Ingest::Order(order), now).await {
+            Ok(IngestOutcome::Created { .. }) => {
+                tally.created += 1;
+                if missed_before.is_some_and(|before| updated_at < before) {
+                    tally.missed += 1;
+                    if tally.missed_names.len() < NAMED_IN_MESSAGE {
+                        tally.missed_names.push(name);
+                    }
+                }
+            }
+            Ok(IngestOutcome::Applied { .. }) => tally.updated += 1,
+            Ok(_) => tally.unchanged += 1,
+            Err(e @ (StoreError::Unavailable(_) | StoreError::UnknownShop(_))) => return Err(e),
+            Err(e) => {
+                tracing::error!(shop = %shop, order = %name, error = ?e, "a polled order could not be stored");
+                tally.fail(format!("order {name} could not be stored ({e})"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where a tick's window starts: the last whole tick's start minus [`OVERLAP`], or
+/// [`FIRST_LOOK_BACK`] before `now` on the first tick.
+pub fn poll_since(last_polled_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
+    match last_polled_at {
+        Some(last) => last - OVERLAP,
+        None => now - FIRST_LOOK_BACK,
+    }
+}
+
+/// The search that selects the orders updated after `since` (to the second, rounded down, so the
+/// window only widens).
+pub fn updated_since_query(since: DateTime<Utc>) -> String {
+    format!(
+        "updated_at:>'{}'",
+        since.to_rfc3339_opts(SecondsFormat::Secs, true)
+    )
+}
+
+/// What one tick of one shop did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TickReport {
+    /// Orders updated after this were asked for.
+    pub since: DateTime<Utc>,
+    /// The search sent as the `query` variable.
+    pub query: String,
+    /// Whether this was the shop's first tick.
+    pub first_tick: bool,
+    /// Pages read.
+    pub pages: u32,
+    /// `THROTTLED` answers waited out.
+    pub throttled: u32,
+    /// The last `endCursor` reached.
+    pub cursor: Option<String>,
+    pub tally: Tally,
+}
+
+/// How a tick ended, when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tick {
+    /// The window was read whole; the shop's cursor and `last_polled_at` moved. A data gap was
+    /// raised if `tally.missed` is not zero, else cleared.
+    Whole(TickReport),
+    /// The tick ended short without failing (Shopify kept throttling, or the lease was lost):
+    /// nothing moved, and the next tick reads the window again.
+    Short { report: TickReport, why: String },
+    /// Another process is polling the shop.
+    Busy,
+    /// The shop is unknown or has no access token: webhooks only.
+    NotPolled,
+    /// The process is shutting down; the lease was released.
+    Stopped,
+}
+
+/// Why a tick failed. Every failure but the database being away raises the shop's data gap.
+#[derive(Debug, thiserror::Error)]
+pub enum TickError {
+    /// Reading Shopify failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// Some orders did not read or could not be stored (the rest were applied).
+    #[error("Shopify sent {} Sync could not store: {}", orders(.report.tally.failed), .report.tally.failures.join("; "))]
+    Orders { report: TickReport },
+    /// The database is away (or the shop vanished): nothing could be recorded.
+    #[error("the database could not record the poll: {0}")]
+    Store(#[source] StoreError),
+}
+
+fn orders(n: usize) -> String {
+    format!("{n} order{}", if n == 1 { "" } else { "s" })
+}
+
+fn clock(at: DateTime<Utc>) -> String {
+    at.format("%H:%M UTC").to_string()
+}
+
+fn iso(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The data-gap message of a tick that found orders the webhooks never delivered.
+fn missed_message(tally: &Tally, started: DateTime<Utc>) -> String {
+    let more = tally.missed.saturating_sub(tally.missed_names.len());
+    let mut names = tally.missed_names.join(", ");
+    if more > 0 {
+        names.push_str(&format!(" and {more} more"));
+    }
+    format!(
+        "The {} poll found {} the webhooks never delivered ({names}); they are stored now, but check the shop's webhook subscriptions.",
+        clock(started),
+        orders(tally.missed),
+    )
+}
+
+/// One tick for one shop, started at `now`: claim the shop, read its window page by page, store
+/// every order, record how far it got, and raise or clear its data gap (see the module's policy).
+pub async fn tick(
+    service: &Service,
+    pg: &PgStore,
+    client: &ShopifyClient,
+    shop: &str,
+    now: DateTime<Utc>,
+) -> Result<Tick, TickError> {
+    tick_until(service, pg, client, shop, now, std::future::pending()).await
+}
+
+/// [`tick`], ended early (with the lease released) when `stop` completes.
+#[tracing::instrument(name = "poll.tick", skip_all, fields(shop = %shop))]
+pub async fn tick_until(
+    service: &Service,
+    pg: &PgStore,
+    client: &ShopifyClient,
+    shop: &str,
+    now: DateTime<Utc>,
+    stop: impl Future<Output = ()>,
+) -> Result<Tick, TickError> {
+    let now = to_micros(now);
+    let claim = match pg.claim_poll(shop, POLL_LEASE).await {
+        Ok(PollLease::Claimed(claim)) => claim,
+        Ok(PollLease::Busy) => return Ok(Tick::Busy),
+        Ok(PollLease::NotPolled) => return Ok(Tick::NotPolled),
+        Err(e) => return Err(TickError::Store(e)),
+    };
+    let since = poll_since(claim.last_polled_at, now);
+    let mut report = TickReport {
+        since,
+        query: updated_since_query(since),
+        first_tick: claim.last_polled_at.is_none(),
+        pages: 0,
+        throttled: 0,
+        cursor: None,
+        tally: Tally::default(),
+    };
+    let mut lease = claim.lease_until;
+    let read = {
+        let read = read_window(pg, client, shop, &claim, &mut lease, now, &mut report);
+        tokio::select! {
+            biased;
+            _ = stop => None,
+            read = read => Some(read),
+        }
+    };
+    let Some(read) = read else {
+        // Each order commits on its own, so what was stored stays; the window is read again.
+        release(pg, &claim, lease).await;
+        if report.tally.changed() {
+            service.changed(shop, RefreshReason::Poller);
+        }
+        return Ok(Tick::Stopped);
+    };
+    if report.tally.changed() {
+        service.changed(shop, RefreshReason::Poller);
+    }
+    let failure = match read {
+        Ok(Read::Whole) if report.tally.failed == 0 => None,
+        Ok(Read::Whole) => Some(TickError::Orders {
+            report: report.clone(),
+        }),
+        Ok(Read::Short(why)) => {
+            release(pg, &claim, lease).await;
+            tracing::warn!(shop = %shop, why = %why, "the poll ended short; the next one reads the window again");
+            return Ok(Tick::Short { report, why });
+        }
+        Err(e) => Some(e),
+    };
+    if let Some(e) = failure {
+        release(pg, &claim, lease).await;
+        if !matches!(e, TickError::Store(StoreError::Unavailable(_))) {
+            let message = format!(
+                "The {} poll of Shopify failed: {e}. Orders changed since {} may be missing; the next poll reads them again.",
+                clock(now),
+                iso(since)
+            );
+            raise_gap(service, shop, &message).await;
+        }
+        tracing::warn!(shop = %shop, error = %e, "the poll failed");
+        return Err(e);
+    }
+
+    let end = PollEnd::Whole {
+        cursor: report.cursor.as_deref(),
+        polled_at: now,
+    };
+    match pg.finish_poll(claim.shop_id, lease, end).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Ok(Tick::Short {
+                report,
+                why: "another process took the shop over while this tick ran".into(),
+            })
+        }
+        Err(e) => return Err(TickError::Store(e)),
+    }
+    match pg.prune_webhooks(now - WEBHOOK_ID_RETENTION).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(pruned = n, "forgot webhook ids older than a week"),
+        Err(e) => tracing::warn!(error = %e, "could not prune old webhook ids"),
+    }
+    if report.tally.missed > 0 {
+        raise_gap(service, shop, &missed_message(&report.tally, now)).await;
+    } else if let Err(e) = service.data_healthy(shop).await {
+        tracing::warn!(shop = %shop, error = %e, "could not clear the shop's data gap");
+    }
+    tracing::info!(
+        shop = %shop,
+        pages = report.pages,
+        created = report.tally.created,
+        updated = report.tally.updated,
+        unchanged = report.tally.unchanged,
+        missed = report.tally.missed,
+        "polled Shopify"
+    );
+    Ok(Tick::Whole(report))
+}
+
+enum Read {
+    Whole,
+    Short(String),
+}
+
+/// Reads the tick's window into `report`, renewing the lease before each page after the first.
+async fn read_window(
+    pg: &PgStore,
+    client: &ShopifyClient,
+    shop: &str,
+    claim: &PollClaim,
+    lease: &mut DateTime<Utc>,
+    now: DateTime<Utc>,
+    report: &mut TickReport,
+) -> Result<Read, TickError> {
+    let missed_before = (!report.first_tick).then(|| now - GRACE);
+    let mut pages = Pages::new(
+        client,
+        shop,
+        &claim.access_token,
+        Some(report.query.clone()),
+        None,
+    );
+    loop {
+        if pages.pages > 0 {
+            match pg.renew_poll(claim.shop_id, *lease, POLL_LEASE).await {
+                Ok(Some(renewed)) => *lease = renewed,
+                Ok(None) => {
+                    return Ok(Read::Short(
+                        "the lease ran out and another process took the shop over".into(),
+                    ))
+                }
+                Err(e) => return Err(TickError::Store(e)),
+            }
+        }
+        let next = pages.next().await;
+        report.pages = pages.pages;
+        report.throttled = pages.throttled;
+        let page = match next {
+            Ok(Some(page)) => page,
+            Ok(None) => return Ok(Read::Whole),
+            Err(e @ FetchError::Throttled { .. }) => return Ok(Read::Short(e.to_string())),
+            Err(e) => return Err(e.into()),
+        };
+        if page.end_cursor.is_some() {
+            report.cursor.clone_from(&page.end_cursor);
+        }
+        ingest_page(pg, shop, page.orders, now, missed_before, &mut report.tally)
+            .await
+            .map_err(TickError::Store)?;
+    }
+}
+
+/// Releases the lease a tick holds, without moving anything (best effort: it runs out anyway).
+async fn release(pg: &PgStore, claim: &PollClaim, lease: DateTime<Utc>) {
+    if let Err(e) = pg.finish_poll(claim.shop_id, lease, PollEnd::Short).await {
+        tracing::warn!(error = %e, "could not release the poll lease; it runs out by itself");
+    }
+}
+
+async fn raise_gap(service: &Service, shop: &str, message: &str) {
+    if let Err(e) = service.data_gap(shop, message).await {
+        tracing::warn!(shop = %shop, error = %e, "could not raise the shop's data gap");
+    }
+}
+
+/// Whether a shop last polled at `last` is due at `now`: never polled, or at least half an
+/// interval ago (so several processes, each polling every interval, poll a shop about once an
+/// interval between them, never twice in quick succession).
+pub fn is_due(last: Option<DateTime<Utc>>, now: DateTime<Utc>, interval: Duration) -> bool {
+    let half = chrono::Duration::from_std(interval / 2).unwrap_or(chrono::Duration::MAX);
+    last.is_none_or(|last| now - last >= half)
+}
+
+/// The poller worker: every `SYNC_POLL_INTERVAL` (the first round at start-up), a tick for each
+/// shop with an access token that is due, one shop after the other, until shutdown. Not run when
+/// the interval is `off`, or on the in-memory store.
+///
+/// A shop that could not be polled (another process holds it, or Shopify kept throttling) and was
+/// last read more than two intervals ago raises its data gap: nothing was heard from Shopify.
+pub async fn poll_forever(service: Service, pg: PgStore, settings: Settings) {
+    let Some(interval) = settings.poll_interval else {
+        tracing::info!("SYNC_POLL_INTERVAL is off: this process does not poll Shopify");
+        return;
+    };
+    let client = match ShopifyClient::new(&settings.shopify_api_base_url) {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the Shopify client; the poller does not run");
+            return;
+        }
+    };
+    let closed = service.live().closed();
+    tokio::pin!(closed);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut closed => return,
+            _ = ticker.tick() => {}
+        }
+        if !round(&service, &pg, &client, interval).await {
+            return;
+        }
+    }
+}
+
+/// One round over every shop; `false` when shutdown interrupted it.
+async fn round(
+    service: &Service,
+    pg: &PgStore,
+    client: &ShopifyClient,
+    interval: Duration,
+) -> bool {
+    let targets = match pg.shops_to_poll().await {
+        Ok(targets) => targets,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the shops to poll; trying again next round");
+            return true;
+        }
+    };
+    for target in targets {
+        let now = to_micros(Utc::now());
+        if !is_due(target.last_polled_at, now, interval) {
+            continue;
+        }
+        let shop = target.domain.as_str();
+        let stop = service.live().closed();
+        let unheard = match tick_until(service, pg, client, shop, now, stop).await {
+            Ok(Tick::Stopped) => return false,
+            Ok(Tick::Busy | Tick::Short { .. }) => true,
+            Ok(Tick::Whole(_) | Tick::NotPolled) | Err(_) => false,
+        };
+        let silent_since = target.last_polled_at.filter(|last| {
+            let limit = chrono::Duration::from_std(interval * 2).unwrap_or(chrono::Duration::MAX);
+            now - *last > limit
+        });
+        if let (true, Some(last)) = (unheard, silent_since) {
+            let message = format!(
+                "Nothing was heard from Shopify since {}: the poller could not read the shop for more than two poll intervals, so orders may be missing.",
+                iso(last)
+            );
+            raise_gap(service, shop, &message).await;
+        }
+    }
+    true
+}
+
+/// What a backfill has done so far, for its progress display.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackfillProgress {
+    pub pages: u32,
+    pub tally: Tally,
+    /// Where a new run would resume (`--after`).
+    pub cursor: Option<String>,
+}
+
+/// Why a backfill stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BackfillError {
+    #[error("the shop {0} is not registered; register it with `orders-sync shop add`")]
+    UnknownShop(String),
+    #[error("the shop {0} has no access token; add one with `orders-sync shop add --domain {0} --access-token …`")]
+    NoToken(String),
+    #[error("{source}{}", resume_hint(.progress))]
+    Fetch {
+        source: FetchError,
+        progress: BackfillProgress,
+    },
+    #[error("{source}{}", resume_hint(.progress))]
+    Store {
+        source: StoreError,
+        progress: BackfillProgress,
+    },
+}
+
+fn resume_hint(progress: &BackfillProgress) -> String {
+    match &progress.cursor {
+        Some(cursor) => format!(
+            " (stopped after {} pages; resume with --after '{cursor}')",
+            progress.pages
+        ),
+        None => String::new(),
+    }
+}
+
+/// Reads the shop's whole order history (no `updated_at` filter; from `after` when given) through
+/// the same client, throttling and ingestion as the poller, calling `on_page` after each page. It
+/// neither moves `last_polled_at` nor takes the poll lease (ingestion is safe beside a tick), and
+/// raises no data gap: history is not a gap. Ends with a refresh ping when anything changed.
+pub async fn backfill(
+    pg: &PgStore,
+    client: &ShopifyClient,
+    shop: &str,
+    after: Option<String>,
+    mut on_page: impl FnMut(&BackfillProgress),
+) -> Result<BackfillProgress, BackfillError> {
+    let token = match pg.access_token(shop).await {
+        Ok(Some(Some(token))) => token,
+        Ok(Some(None)) => return Err(BackfillError::NoToken(shop.to_owned())),
+        Ok(None) => return Err(BackfillError::UnknownShop(shop.to_owned())),
+        Err(source) => {
+            return Err(BackfillError::Store {
+                source,
+                progress: BackfillProgress::default(),
+            })
+        }
+    };
+    let mut progress = BackfillProgress {
+        cursor: after.clone(),
+        ..BackfillProgress::default()
+    };
+    let mut pages = Pages::new(client, shop, &token, None, after);
+    loop {
+        let page = match pages.next().await {
+            Ok(Some(page)) => page,
+            Ok(None) => break,
+            Err(source) => return Err(BackfillError::Fetch { source, progress }),
+        };
+        let now = to_micros(Utc::now());
+        if let Err(source) =
+            ingest_page(pg, shop, page.orders, now, None, &mut progress.tally).await
+        {
+            return Err(BackfillError::Store { source, progress });
+        }
+        progress.pages = pages.pages;
+        progress.cursor = pages.cursor().map(str::to_owned);
+        on_page(&progress);
+    }
+    if progress.tally.changed() {
+        let refresh = Refresh {
+            reason: RefreshReason::Poller,
+            at: to_micros(Utc::now()),
+        };
+        if let Err(e) = pg.notify_refresh(shop, refresh).await {
+            tracing::warn!(shop = %shop, error = %e, "could not send a refresh ping");
+        }
+    }
+    Ok(progress)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 10, 2, h, m, 0).unwrap()
+    }
+
+    #[test]
+    fn a_tick_reads_from_the_last_tick_minus_the_overlap() {
+        assert_eq!(poll_since(Some(at(10, 15)), at(10, 30)), at(10, 13));
+        assert_eq!(
+            updated_since_query(poll_since(Some(at(10, 15)), at(10, 30))),
+            "updated_at:>'2025-10-02T10:13:00Z'"
+        );
+    }
+
+    #[test]
+    fn the_first_tick_looks_back_a_day() {
+        assert_eq!(
+            poll_since(None, at(10, 30)),
+            Utc.with_ymd_and_hms(2025, 10, 1, 10, 30, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_search_rounds_down_to_the_second_so_the_window_only_widens() {
+        let since = at(10, 13) + chrono::Duration::milliseconds(999);
+        assert_eq!(
+            updated_since_query(since),
+            "updated_at:>'2025-10-02T10:13:00Z'"
+        );
+    }
+
+    #[test]
+    fn a_shop_is_due_after_half_an_interval() {
+        let fifteen = Duration::from_secs(15 * 60);
+        assert!(is_due(None, at(10, 0), fifteen));
+        assert!(!is_due(Some(at(9, 53)), at(10, 0), fifteen));
+        assert!(is_due(Some(at(9, 52)), at(10, 0), fifteen));
+    }
+
+    #[test]
+    fn the_endpoint_names_the_shop_and_the_api_version() {
+        let default = ShopifyClient::new("https://{shop}").unwrap();
+        assert_eq!(
+            default.endpoint("acme.myshopify.com"),
+            "https://acme.myshopify.com/admin/api/2025-07/graphql.json"
+        );
+        let fake = ShopifyClient::new("http://127.0.0.1:9/").unwrap();
+        assert_eq!(
+            fake.endpoint("acme.myshopify.com"),
+            "http://127.0.0.1:9/admin/api/2025-07/graphql.json"
+        );
+    }
+
+    #[test]
+    fn pages_are_sized_under_the_single_query_limit() {
+        let client = ShopifyClient::new("https://{shop}").unwrap();
+        assert!(1.0 + 25.0 * f64::from(client.page_size()) <= MAX_QUERY_COST);
+        // Priced at 25 points an order and 1 for the query: about 37 fit.
+        client.learn_cost(37, 926.0);
+        assert_eq!(client.page_size(), 37);
+        // Cheap orders: as many as a connection gives.
+        client.learn_cost(37, 38.0);
+        assert_eq!(client.page_size(), MAX_PAGE_SIZE);
+        // Dearer than thought: fewer, still under the limit.
+        client.learn_cost(250, 12_500.0);
+        assert_eq!(client.page_size(), 19);
+        assert!(50.0 * f64::from(client.page_size()) <= MAX_QUERY_COST);
+    }
+
+    #[test]
+    fn a_missed_orders_message_names_the_first_few() {
+        let tally = Tally {
+            created: 7,
+            missed: 7,
+            missed_names: ["#1", "#2", "#3", "#4", "#5"].map(String::from).to_vec(),
+            ..Tally::default()
+        };
+        let message = missed_message(&tally, at(10, 15));
+        assert!(
+            message.starts_with("The 10:15 UTC poll found 7 orders the webhooks never delivered (#1, #2, #3, #4, #5 and 2 more)"),
+            "{message}"
+        );
+    }
+}

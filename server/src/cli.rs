@@ -1,4 +1,5 @@
-//! The `orders-sync` command line (SPEC §9): `serve` (the default), `migrate`, `seed`, `shop`.
+//! The `orders-sync` command line (SPEC §9): `serve` (the default), `migrate`, `seed`, `shop`,
+//! `backfill`.
 
 use std::io::Write;
 
@@ -8,6 +9,7 @@ use orders_core::query::parse_shop_domain;
 use orders_core::record::to_micros;
 
 use crate::settings::Settings;
+use crate::shopify::poller::{self, BackfillProgress, ShopifyClient};
 use crate::startup::{build_service, open_database, shutdown_signal, Application};
 use crate::store::ShopRegistration;
 
@@ -40,6 +42,16 @@ pub enum Command {
     /// Registered shops and their Shopify secrets.
     #[command(subcommand)]
     Shop(ShopCommand),
+    /// Read a shop's whole order history from Shopify into Sync (the poller only reads what
+    /// changed lately). Progress goes to stderr, the summary to stdout.
+    Backfill {
+        /// The shop, registered with an access token (`shop add --access-token`).
+        #[arg(long)]
+        shop: String,
+        /// Resume after this Shopify cursor (printed by a run that stopped).
+        #[arg(long)]
+        after: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,7 +101,92 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Shop(cmd) => shop(settings, cmd).await,
+        Command::Backfill { shop, after } => {
+            let shop = parse_shop_domain(&shop)
+                .map_err(anyhow::Error::msg)
+                .context("--shop")?;
+            backfill(settings, &shop, after).await
+        }
     }
+}
+
+/// Shows a backfill's progress on stderr: a spinner on a terminal, else a line a page.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(shop: &str) -> Result<Self> {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return Ok(Progress { bar: None });
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(indicatif::ProgressStyle::with_template(
+            "{spinner} {prefix} {elapsed_precise} {msg}",
+        )?);
+        bar.set_prefix(shop.to_owned());
+        bar.set_message("asking Shopify for the first page…");
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Ok(Progress { bar: Some(bar) })
+    }
+
+    fn page(&self, p: &BackfillProgress) {
+        let t = &p.tally;
+        let line = format!(
+            "{}, {} (created {}, updated {}, unchanged {}, failed {})",
+            count(t.orders(), "order"),
+            count(p.pages as usize, "page"),
+            t.created,
+            t.updated,
+            t.unchanged,
+            t.failed
+        );
+        match &self.bar {
+            Some(bar) => bar.set_message(line),
+            None => {
+                let _ = writeln!(std::io::stderr(), "page {}: {line}", p.pages);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+async fn backfill(settings: Settings, shop: &str, after: Option<String>) -> Result<()> {
+    let store = open_database(&settings).await?;
+    let client = ShopifyClient::new(&settings.shopify_api_base_url)?;
+    let progress = Progress::new(shop)?;
+    let done = poller::backfill(&store, &client, shop, after, |p| progress.page(p)).await;
+    progress.finish();
+    let done = done?;
+    let t = &done.tally;
+    writeln!(
+        std::io::stdout(),
+        "backfilled {shop}: {} in {}; created {}, updated {}, unchanged {}, failed {}",
+        count(t.orders(), "order"),
+        count(done.pages as usize, "page"),
+        t.created,
+        t.updated,
+        t.unchanged,
+        t.failed
+    )?;
+    anyhow::ensure!(
+        t.failed == 0,
+        "{} not stored: {}",
+        count(t.failed, "order"),
+        t.failures.join("; ")
+    );
+    Ok(())
+}
+
+/// `1 order`, `2 orders`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 async fn shop(settings: Settings, cmd: ShopCommand) -> Result<()> {

@@ -35,6 +35,22 @@ struct Channel {
     sender: broadcast::Sender<LiveEvent>,
     /// How far this process has passed the shop's alerts on (PostgreSQL only).
     mark: AlertMark,
+    /// Counts the alerts and resolutions passed on: a replay read before one is stale.
+    generation: u64,
+    /// The encoded replay of the open alerts a new client starts with, shared by every client
+    /// that connects before the next publication (read once, not once per client).
+    replay: Option<SharedReplay>,
+}
+
+/// The encoded replay of a shop's open alerts, shared by the new clients of one generation.
+#[derive(Debug, Clone)]
+pub struct SharedReplay {
+    /// The shop's publication count when the store was read.
+    pub generation: u64,
+    /// The `alert` frames, one buffer.
+    pub frames: bytes::Bytes,
+    /// The greatest alert id in it: live events up to it are already told.
+    pub last_alert: u64,
 }
 
 /// The hub, cheap to clone.
@@ -79,6 +95,8 @@ impl Live {
             .or_insert_with(|| Channel {
                 sender: broadcast::channel(CHANNEL_CAPACITY).0,
                 mark,
+                generation: 0,
+                replay: None,
             })
             .sender
             .subscribe()
@@ -117,12 +135,48 @@ impl Live {
                     continue;
                 }
             }
+            // An alert or a resolution changes what a new client must be told first.
+            if !matches!(event, LiveEvent::Refresh(_)) {
+                channel.generation += 1;
+                channel.replay = None;
+            }
             // An error only means nobody listens right now.
             let _ = channel.sender.send(event);
         }
         if let Some(mark) = mark {
             channel.mark.alert_id = channel.mark.alert_id.max(mark.alert_id);
             channel.mark.resolved_seq = channel.mark.resolved_seq.max(mark.resolved_seq);
+        }
+    }
+
+    /// The shop's publication count, to stamp a replay read from the store (`None` without a channel).
+    pub fn generation(&self, shop: &str) -> Option<u64> {
+        self.channels().get(shop).map(|c| c.generation)
+    }
+
+    /// The shared replay of open alerts, if nothing was published since it was read.
+    pub fn shared_replay(&self, shop: &str) -> Option<SharedReplay> {
+        let channels = self.channels();
+        let channel = channels.get(shop)?;
+        channel
+            .replay
+            .as_ref()
+            .filter(|r| r.generation == channel.generation)
+            .cloned()
+    }
+
+    /// Keeps `replay`, read from the store after the shop's publication count was `generation`,
+    /// (its `generation`) for the next new clients — unless something was published meanwhile (then the store may
+    /// have been read before that change, and the next client reads it again).
+    ///
+    /// Why this is safe: a client subscribes before it takes the replay, so every publication
+    /// after its subscription reaches it live; a replay is used only while no publication happened
+    /// since its read began, so every change published before the subscription is in it.
+    pub fn share_replay(&self, shop: &str, replay: SharedReplay) {
+        if let Some(channel) = self.channels().get_mut(shop) {
+            if channel.generation == replay.generation {
+                channel.replay = Some(replay);
+            }
         }
     }
 

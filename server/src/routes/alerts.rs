@@ -4,18 +4,20 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use bytes::{Bytes, BytesMut};
 use futures::{stream, StreamExt};
 use orders_core::query::parse_shop_domain;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::error::ApiError;
 use crate::extract::QueryPairs;
-use crate::live::LiveEvent;
+use crate::live::{LiveEvent, SharedReplay};
 use crate::service::Service;
 
 /// How often an idle stream sends a comment, so proxies and clients know it is alive.
@@ -31,22 +33,58 @@ fn wants_stream(headers: &HeaderMap) -> bool {
         .any(|v| v.to_ascii_lowercase().contains("text/event-stream"))
 }
 
-fn to_event(event: &LiveEvent) -> Event {
-    match event {
-        LiveEvent::Alert(alert) => Event::default()
-            .event("alert")
-            .id(alert.id.to_string())
-            .json_data(alert.data())
-            .unwrap_or_else(|_| Event::default().comment("unencodable alert")),
-        LiveEvent::Resolved(id) => Event::default()
-            .event("resolved")
-            .json_data(serde_json::json!({ "id": id }))
-            .unwrap_or_else(|_| Event::default().comment("unencodable resolution")),
-        LiveEvent::Refresh(refresh) => Event::default()
-            .event("refresh")
-            .json_data(refresh)
-            .unwrap_or_else(|_| Event::default().comment("unencodable refresh")),
+/// One SSE frame: `event:`, `id:` (alerts only), one line of JSON `data:`, and the blank line.
+fn frame(event: &LiveEvent) -> Bytes {
+    let (name, id, data) = match event {
+        LiveEvent::Alert(alert) => (
+            "alert",
+            Some(alert.id),
+            serde_json::to_string(&alert.data()),
+        ),
+        LiveEvent::Resolved(id) => (
+            "resolved",
+            None,
+            serde_json::to_string(&serde_json::json!({ "id": id })),
+        ),
+        LiveEvent::Refresh(refresh) => ("refresh", None, serde_json::to_string(refresh)),
+    };
+    let Ok(data) = data else {
+        return Bytes::from_static(b": unencodable event\n\n");
+    };
+    let mut out = String::with_capacity(data.len() + 48);
+    out.push_str("event: ");
+    out.push_str(name);
+    out.push('\n');
+    if let Some(id) = id {
+        out.push_str("id: ");
+        out.push_str(&id.to_string());
+        out.push('\n');
     }
+    // Compact JSON has no line breaks, so one `data:` line carries it whole.
+    out.push_str("data: ");
+    out.push_str(&data);
+    out.push_str("\n\n");
+    Bytes::from(out)
+}
+
+/// The greatest alert id among `events`.
+fn last_alert(events: &[LiveEvent]) -> Option<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            LiveEvent::Alert(a) => Some(a.id),
+            _ => None,
+        })
+        .max()
+}
+
+/// The frames of a replay, as one buffer.
+fn frames(events: &[LiveEvent]) -> Bytes {
+    let mut out = BytesMut::new();
+    for event in events {
+        out.extend_from_slice(&frame(event));
+    }
+    out.freeze()
 }
 
 /// `GET /sync/orders/alerts`
@@ -80,41 +118,77 @@ pub async fn alerts(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let receiver = service.subscribe_alerts(&shop).await?;
-    let replay = service.alert_replay(&shop, last).await?;
-    let seen = replay
-        .iter()
-        .filter_map(|e| match e {
-            LiveEvent::Alert(a) => Some(a.id),
-            _ => None,
-        })
-        .max()
-        .or(last)
-        .unwrap_or(0);
-
-    let hint = stream::once(async { Event::default().retry(RETRY).comment("connected") });
-    let replayed = stream::iter(replay.iter().map(to_event).collect::<Vec<_>>());
-    let live = stream::unfold((receiver, seen), |(mut receiver, mut seen)| async move {
-        loop {
-            match receiver.recv().await {
-                // Sent during the replay, or passed on twice: already seen.
-                Ok(LiveEvent::Alert(a)) if a.id <= seen => continue,
-                Ok(event) => {
-                    if let LiveEvent::Alert(a) = &event {
-                        seen = a.id;
+    let (replay, seen) = match last {
+        // A new client starts with the open alerts: read once and shared by every new client
+        // until the next change, so a reconnect storm neither queries nor encodes them per client.
+        None => {
+            let live = service.live();
+            match live.shared_replay(&shop) {
+                Some(shared) => (shared.frames, shared.last_alert),
+                None => {
+                    let generation = live.generation(&shop);
+                    let events = service.alert_replay(&shop, None).await?;
+                    let last_alert = last_alert(&events).unwrap_or(0);
+                    let frames = frames(&events);
+                    if let Some(generation) = generation {
+                        live.share_replay(
+                            &shop,
+                            SharedReplay {
+                                generation,
+                                frames: frames.clone(),
+                                last_alert,
+                            },
+                        );
                     }
-                    return Some((to_event(&event), (receiver, seen)));
+                    (frames, last_alert)
                 }
-                // Too slow to keep up: end the stream; the client reconnects and replays.
-                Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return None,
             }
         }
-    });
-    let events = hint
-        .chain(replayed)
+        Some(last) => {
+            let events = service.alert_replay(&shop, Some(last)).await?;
+            let seen = last_alert(&events).unwrap_or(last);
+            (frames(&events), seen)
+        }
+    };
+
+    let hint = Bytes::from(format!("retry: {}\n: connected\n\n", RETRY.as_millis()));
+    let mut heartbeat = tokio::time::interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
+    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let live = stream::unfold(
+        (receiver, seen, heartbeat),
+        |(mut receiver, mut seen, mut heartbeat)| async move {
+            loop {
+                tokio::select! {
+                    _ = heartbeat.tick() => {
+                        return Some((Bytes::from_static(b": heartbeat\n\n"), (receiver, seen, heartbeat)));
+                    }
+                    got = receiver.recv() => match got {
+                        // Sent during the replay, or passed on twice: already seen.
+                        Ok(LiveEvent::Alert(a)) if a.id <= seen => continue,
+                        Ok(event) => {
+                            if let LiveEvent::Alert(a) = &event {
+                                seen = a.id;
+                            }
+                            heartbeat.reset();
+                            return Some((frame(&event), (receiver, seen, heartbeat)));
+                        }
+                        // Too slow to keep up: end the stream; the client reconnects and replays.
+                        Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return None,
+                    },
+                }
+            }
+        },
+    );
+    let events = stream::iter([hint, replay])
         .chain(live)
         .map(Ok::<_, Infallible>)
         .take_until(service.live().closed());
-    Ok(Sse::new(events)
-        .keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat"))
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(events),
+    )
         .into_response())
 }

@@ -195,6 +195,51 @@ async fn a_new_client_gets_the_open_alerts_then_live_resolutions_and_refreshes(a
     assert!(refresh.data["at"].is_string());
 }
 
+/// The ids of the alerts a new client is told before half a second passes without an event
+/// (refresh pings, which a seed may cause, aside).
+async fn replayed_ids(app: &TestApp) -> (SseReader, Vec<u64>) {
+    let mut sse = SseReader::connect(app, None).await;
+    let mut ids = Vec::new();
+    while let Some(e) = sse.next_within(Duration::from_millis(500)).await {
+        if e.event == "refresh" {
+            continue;
+        }
+        assert_eq!(e.event, "alert", "{e:?}");
+        ids.push(e.data["id"].as_u64().unwrap());
+    }
+    (sse, ids)
+}
+
+async fn new_clients_share_one_replay_until_something_changes(app: TestApp) {
+    seed_alerting(&app).await;
+    let (mut first, ids) = replayed_ids(&app).await;
+    assert_eq!(ids.len(), 2);
+    // A client whose read raced a publication does not share it; the next one does.
+    let mut warm = Vec::new();
+    while app.service.live().shared_replay(SHOP).is_none() {
+        assert!(warm.len() < 5, "no replay was ever shared");
+        let (sse, again) = replayed_ids(&app).await;
+        assert_eq!(again, ids);
+        warm.push(sse);
+    }
+    let (_second, again) = replayed_ids(&app).await;
+    assert_eq!(again, ids);
+
+    // A change is published: the shared replay is stale and the next client reads afresh.
+    app.fulfill(&[&gid(5001)], Some(("1Z999", "UPS")))
+        .await
+        .assert_ok();
+    let mut resolved = first.next().await;
+    while resolved.event == "refresh" {
+        resolved = first.next().await;
+    }
+    assert_eq!(resolved.event, "resolved");
+    let gone = resolved.data["id"].as_u64().unwrap();
+    let (_third, now) = replayed_ids(&app).await;
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert!(!now.contains(&gone));
+}
+
 async fn a_condition_is_raised_once_however_often_it_is_evaluated(app: TestApp) {
     seed_alerting(&app).await;
     let before = open_alerts(&app).await;
@@ -355,6 +400,7 @@ async fn a_data_gap_is_one_critical_alert_until_the_data_is_whole(app: TestApp) 
 contract!(
     a_data_gap_is_one_critical_alert_until_the_data_is_whole,
     a_new_client_gets_the_open_alerts_then_live_resolutions_and_refreshes,
+    new_clients_share_one_replay_until_something_changes,
     a_condition_is_raised_once_however_often_it_is_evaluated,
     a_reconnecting_client_gets_what_it_missed_then_older_resolutions,
     the_polling_fallback_pages_by_id,

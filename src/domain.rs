@@ -131,6 +131,15 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// Where an outbox event stands: waiting (or being retried), delivered, or given up on.
+    OutboxState {
+        Pending => "pending",
+        Delivered => "delivered",
+        Dead => "dead",
+    }
+);
+
 impl OrderStatus {
     /// The status shown for an order: cancellation wins over the fulfillment status.
     pub fn of(fulfillment: FulfillmentStatus, cancelled: bool) -> Self {

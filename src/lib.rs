@@ -11,6 +11,7 @@ pub mod domain;
 pub mod effects;
 pub mod envelope;
 pub mod order_ref;
+pub mod outbox;
 pub mod query;
 pub mod record;
 pub mod returns;

@@ -1,5 +1,6 @@
 //! Configuration, read once from the environment at start-up. Every variable is documented in the
-//! README with its default; secrets are never logged (`Debug` redacts the database password).
+//! README with its default; secrets are never logged (`Debug` redacts the database password and the
+//! credentials and query of the outbox's URLs).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,6 +19,12 @@ pub const DEFAULT_SHOPIFY_API_BASE_URL: &str = "https://{shop}";
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15 * 60);
 /// Orders in the in-memory sample data.
 pub const SAMPLE_ORDERS: usize = 500;
+/// How often the outbox worker looks for due events when `OUTBOX_POLL_INTERVAL` is not set.
+pub const DEFAULT_OUTBOX_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// Attempts at delivering an event before it is dead, when `OUTBOX_MAX_ATTEMPTS` is not set.
+pub const DEFAULT_OUTBOX_MAX_ATTEMPTS: u32 = 10;
+/// The largest `OUTBOX_MAX_ATTEMPTS` accepted.
+pub const MAX_OUTBOX_ATTEMPTS: u32 = 1000;
 
 /// Everything the application is configured with.
 #[derive(Clone)]
@@ -40,6 +47,55 @@ pub struct Settings {
     pub tracking_pending_after: Duration,
     /// `DELAYED_AFTER`: silence after which an in-transit shipment is flagged (24 h).
     pub delayed_after: Duration,
+    /// `OUTBOX_*`: where the outbox worker delivers side effects.
+    pub outbox: OutboxSettings,
+}
+
+/// Where and how the outbox worker delivers events (SPEC §7). A topic without a URL is not
+/// attempted: its events wait, pending.
+#[derive(Clone)]
+pub struct OutboxSettings {
+    /// `OUTBOX_SUPPORT_URL`: receives `support.escalation` events.
+    pub support_url: Option<reqwest::Url>,
+    /// `OUTBOX_ERP_URL`: receives `erp.return` events.
+    pub erp_url: Option<reqwest::Url>,
+    /// `OUTBOX_METAFIELD_URL`: receives `shopify.metafield.assignment` events, when pushing is on.
+    pub metafield_url: Option<reqwest::Url>,
+    /// `OUTBOX_PUSH_METAFIELDS`: deliver assignment metafield events (false: Shopify metafields are
+    /// read-only for now, so those events stay queued, never attempted).
+    pub push_metafields: bool,
+    /// `OUTBOX_MAX_ATTEMPTS`: attempts before an event is dead (10).
+    pub max_attempts: u32,
+    /// `OUTBOX_POLL_INTERVAL`: how often the worker looks for due events (5 s); `None` (`off` or
+    /// `0`) when this process delivers nothing.
+    pub poll_interval: Option<Duration>,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        OutboxSettings {
+            support_url: None,
+            erp_url: None,
+            metafield_url: None,
+            push_metafields: false,
+            max_attempts: DEFAULT_OUTBOX_MAX_ATTEMPTS,
+            poll_interval: Some(DEFAULT_OUTBOX_POLL_INTERVAL),
+        }
+    }
+}
+
+impl std::fmt::Debug for OutboxSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |u: &Option<reqwest::Url>| u.as_ref().map(redact_url);
+        f.debug_struct("OutboxSettings")
+            .field("support_url", &shown(&self.support_url))
+            .field("erp_url", &shown(&self.erp_url))
+            .field("metafield_url", &shown(&self.metafield_url))
+            .field("push_metafields", &self.push_metafields)
+            .field("max_attempts", &self.max_attempts)
+            .field("poll_interval", &self.poll_interval)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -53,6 +109,7 @@ impl std::fmt::Debug for Settings {
             .field("poll_interval", &self.poll_interval)
             .field("tracking_pending_after", &self.tracking_pending_after)
             .field("delayed_after", &self.delayed_after)
+            .field("outbox", &self.outbox)
             .finish()
     }
 }
@@ -69,6 +126,28 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// A URL fit for logs: its user name and password (they would be sent as basic auth) and its query
+/// (which may carry a token) replaced by `***`.
+pub fn redact_url(url: &reqwest::Url) -> String {
+    let mut shown = url.clone();
+    let had_userinfo = !url.username().is_empty() || url.password().is_some();
+    // Only URLs that cannot have credentials refuse these, and those have none to hide.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let mut text = shown.to_string();
+    if had_userinfo {
+        if let Some(i) = text.find("://") {
+            text.insert_str(i + 3, "***@");
+        }
+    }
+    if url.query().is_some() {
+        text.push_str("?***");
+    }
+    text
 }
 
 /// Reads a duration such as `2h`, `90m`, `15min` or a plain number of seconds.
@@ -107,12 +186,69 @@ fn shopify_base_url(raw: String) -> Result<String> {
 
 /// Reads `SYNC_POLL_INTERVAL`: a duration, or `off` / `0` for a process that does not poll.
 fn poll_interval(raw: Option<String>) -> Result<Option<Duration>> {
+    interval("SYNC_POLL_INTERVAL", raw, DEFAULT_POLL_INTERVAL)
+}
+
+/// Reads a worker's interval: a duration, or `off` / `0` for a process that does not run it.
+fn interval(name: &str, raw: Option<String>, default: Duration) -> Result<Option<Duration>> {
     let interval = match raw.as_deref().map(str::trim) {
-        None => DEFAULT_POLL_INTERVAL,
+        None => default,
         Some(off) if off.eq_ignore_ascii_case("off") => return Ok(None),
-        Some(v) => parse_duration(v).context("SYNC_POLL_INTERVAL is invalid")?,
+        Some(v) => parse_duration(v).with_context(|| format!("{name} is invalid"))?,
     };
     Ok(Some(interval).filter(|d| !d.is_zero()))
+}
+
+/// Reads an outbox receiver's URL: `http` or `https` with a host. The value is never echoed in an
+/// error, as it may carry credentials.
+fn receiver_url(name: &str, raw: Option<String>) -> Result<Option<reqwest::Url>> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let url = reqwest::Url::parse(raw.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    match url {
+        Some(url) => Ok(Some(url)),
+        None => {
+            anyhow::bail!("{name} is not an http(s) URL like https://erp.example.com/hooks/sync")
+        }
+    }
+}
+
+/// Reads `OUTBOX_MAX_ATTEMPTS`: a whole number from 1 to [`MAX_OUTBOX_ATTEMPTS`].
+fn max_attempts(raw: Option<String>) -> Result<u32> {
+    let Some(raw) = raw else {
+        return Ok(DEFAULT_OUTBOX_MAX_ATTEMPTS);
+    };
+    raw.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=MAX_OUTBOX_ATTEMPTS).contains(n))
+        .with_context(|| {
+            format!(
+                "OUTBOX_MAX_ATTEMPTS must be a whole number from 1 to {MAX_OUTBOX_ATTEMPTS}, not '{}'",
+                raw.trim()
+            )
+        })
+}
+
+impl OutboxSettings {
+    /// Reads the `OUTBOX_*` variables, with the documented defaults.
+    pub fn from_env() -> Result<Self> {
+        Ok(OutboxSettings {
+            support_url: receiver_url("OUTBOX_SUPPORT_URL", var("OUTBOX_SUPPORT_URL"))?,
+            erp_url: receiver_url("OUTBOX_ERP_URL", var("OUTBOX_ERP_URL"))?,
+            metafield_url: receiver_url("OUTBOX_METAFIELD_URL", var("OUTBOX_METAFIELD_URL"))?,
+            push_metafields: bool_var("OUTBOX_PUSH_METAFIELDS")?,
+            max_attempts: max_attempts(var("OUTBOX_MAX_ATTEMPTS"))?,
+            poll_interval: interval(
+                "OUTBOX_POLL_INTERVAL",
+                var("OUTBOX_POLL_INTERVAL"),
+                DEFAULT_OUTBOX_POLL_INTERVAL,
+            )?,
+        })
+    }
 }
 
 fn bool_var(name: &str) -> Result<bool> {
@@ -144,6 +280,7 @@ impl Settings {
                 Duration::from_secs(2 * 3600),
             )?,
             delayed_after: duration_var("DELAYED_AFTER", Duration::from_secs(24 * 3600))?,
+            outbox: OutboxSettings::from_env()?,
         })
     }
 
@@ -201,6 +338,61 @@ mod tests {
         );
         assert!(shopify_base_url("ftp://{shop}".into()).is_err());
         assert!(shopify_base_url("{shop}".into()).is_err());
+    }
+
+    #[test]
+    fn the_outbox_settings_read_urls_attempts_and_an_interval_that_may_be_off() {
+        let url = receiver_url(
+            "OUTBOX_ERP_URL",
+            Some(" https://erp.example.com/hooks ".into()),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(url.as_str(), "https://erp.example.com/hooks");
+        assert_eq!(receiver_url("OUTBOX_ERP_URL", None).unwrap(), None);
+        let e = receiver_url("OUTBOX_ERP_URL", Some("ftp://user:hunter2@erp".into())).unwrap_err();
+        assert!(!format!("{e:#}").contains("hunter2"), "{e:#}");
+        assert!(receiver_url("OUTBOX_ERP_URL", Some("erp.example.com".into())).is_err());
+
+        assert_eq!(max_attempts(None).unwrap(), DEFAULT_OUTBOX_MAX_ATTEMPTS);
+        assert_eq!(max_attempts(Some("3".into())).unwrap(), 3);
+        assert!(max_attempts(Some("0".into())).is_err());
+        assert!(max_attempts(Some("many".into())).is_err());
+
+        let every = |raw: Option<&str>| {
+            interval(
+                "OUTBOX_POLL_INTERVAL",
+                raw.map(str::to_owned),
+                DEFAULT_OUTBOX_POLL_INTERVAL,
+            )
+        };
+        assert_eq!(every(None).unwrap(), Some(Duration::from_secs(5)));
+        assert_eq!(
+            every(Some("250ms")).unwrap(),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(every(Some("off")).unwrap(), None);
+        assert_eq!(every(Some("0")).unwrap(), None);
+        let e = every(Some("often")).unwrap_err();
+        assert!(format!("{e:#}").contains("OUTBOX_POLL_INTERVAL"), "{e:#}");
+    }
+
+    #[test]
+    fn receiver_credentials_and_queries_never_reach_the_logs() {
+        let url =
+            reqwest::Url::parse("https://sync:s3cret@erp.example.com/hooks?token=abc").unwrap();
+        assert_eq!(redact_url(&url), "https://***@erp.example.com/hooks?***");
+        let plain = reqwest::Url::parse("http://127.0.0.1:9000/support").unwrap();
+        assert_eq!(redact_url(&plain), "http://127.0.0.1:9000/support");
+        let settings = OutboxSettings {
+            erp_url: Some(url),
+            ..OutboxSettings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("abc"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -85,8 +85,10 @@ pub fn test_settings() -> Settings {
     let mut settings = Settings::from_env().expect("settings");
     settings.site_addr = "127.0.0.1:0".parse().unwrap();
     settings.use_mock_data = false;
-    // Tests drive the poller's ticks themselves; a background round would race them.
+    // Tests drive the poller's ticks and the outbox's rounds themselves; a background round would
+    // race them.
     settings.poll_interval = None;
+    settings.outbox.poll_interval = None;
     settings
 }
 

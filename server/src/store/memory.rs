@@ -13,13 +13,14 @@ use orders_core::effects::{
     change_assignment, plan_fulfill, plan_return, plan_support, FulfillPlan, OutboxEvent,
     ReturnPlan,
 };
+use orders_core::outbox::{OutboxCounts, OutboxEntry, OutboxList};
 use orders_core::query::PageWindow;
 use orders_core::record::{OrderRecord, SupportRecord};
 use orders_core::stats::OrderStats;
 use orders_core::{
     AssignCommand, AssignedOrder, EscalatedOrder, FulfillCommand, FulfilledOrder,
-    FulfillmentStatus, ListQuery, Order, OrderRef, ReturnCommand, SupportCommand, TabCounts,
-    Thresholds, TimelineEntry,
+    FulfillmentStatus, ListQuery, Order, OrderRef, OutboxState, ReturnCommand, SupportCommand,
+    TabCounts, Thresholds, TimelineEntry,
 };
 
 use super::{new_shipment_id, ExportKey, Page, StoreError};
@@ -36,12 +37,56 @@ pub struct MemoryStore {
 #[derive(Default)]
 struct ShopData {
     orders: Vec<OrderRecord>,
-    outbox: Vec<OutboxEvent>,
+    outbox: Outbox,
     shopify_cursor: Option<String>,
     /// Every alert of the shop, in id order, with its resolution number once it cleared.
     alerts: Vec<(Alert, Option<u64>)>,
     /// The last resolution number given.
     resolutions: u64,
+}
+
+/// The sample store's outbox: every event stays pending, as nothing delivers from sample data.
+#[derive(Default)]
+struct Outbox {
+    /// Oldest first.
+    events: Vec<QueuedEvent>,
+    /// The last id given.
+    last_id: i64,
+}
+
+struct QueuedEvent {
+    id: i64,
+    created_at: DateTime<Utc>,
+    event: OutboxEvent,
+}
+
+impl Outbox {
+    fn push(&mut self, event: OutboxEvent, now: DateTime<Utc>) {
+        self.last_id += 1;
+        self.events.push(QueuedEvent {
+            id: self.last_id,
+            created_at: now,
+            event,
+        });
+    }
+}
+
+impl QueuedEvent {
+    /// The event as `GET /sync/outbox` lists it: pending, never attempted.
+    fn entry(&self) -> OutboxEntry {
+        OutboxEntry {
+            id: self.id,
+            topic: self.event.topic.clone(),
+            order_id: self.event.order_id.clone(),
+            attempts: 0,
+            state: OutboxState::Pending,
+            next_attempt_at: Some(self.created_at),
+            delivered_at: None,
+            dead_at: None,
+            last_error: None,
+            created_at: self.created_at,
+        }
+    }
 }
 
 impl ShopData {
@@ -269,7 +314,7 @@ impl MemoryStore {
                 ) {
                     order.assigned_to = change.assigned_to;
                     record_change(order, [change.entry], now);
-                    data.outbox.push(change.outbox);
+                    data.outbox.push(change.outbox, now);
                 }
                 updated.push(AssignedOrder {
                     id: order.id.clone(),
@@ -350,11 +395,11 @@ impl MemoryStore {
                 created_at: now,
             });
             let mut entries = vec![plan.entry];
-            data.outbox.push(plan.outbox);
+            data.outbox.push(plan.outbox, now);
             if let Some(change) = plan.assignment {
                 order.assigned_to = change.assigned_to;
                 entries.push(change.entry);
-                data.outbox.push(change.outbox);
+                data.outbox.push(change.outbox, now);
             }
             record_change(order, entries, now);
             Ok(EscalatedOrder {
@@ -386,7 +431,7 @@ impl MemoryStore {
             ret.state = plan.to;
             ret.updated_at = now;
             record_change(order, [plan.entry.clone()], now);
-            data.outbox.push(plan.outbox.clone());
+            data.outbox.push(plan.outbox.clone(), now);
             Ok(plan)
         })
     }
@@ -399,12 +444,43 @@ impl MemoryStore {
         let mut shops = self.lock();
         let data = shops.entry(shop.to_owned()).or_default();
         data.orders = records.to_vec();
-        data.outbox.clear();
+        data.outbox.events.clear();
         Ok(())
     }
 
     pub async fn outbox(&self, shop: &str) -> Result<Vec<OutboxEvent>, StoreError> {
-        self.with_shop(shop, |data| Ok(data.outbox.clone()))
+        self.with_shop(shop, |data| {
+            Ok(data.outbox.events.iter().map(|q| q.event.clone()).collect())
+        })
+    }
+
+    /// The newest `limit` events of the shop in `state`, and the counts: all pending.
+    pub async fn outbox_entries(
+        &self,
+        shop: &str,
+        state: Option<OutboxState>,
+        limit: usize,
+    ) -> Result<OutboxList, StoreError> {
+        self.with_shop(shop, |data| {
+            let events = &data.outbox.events;
+            let counts = OutboxCounts {
+                pending: events.len() as u64,
+                ..OutboxCounts::default()
+            };
+            let listed = match state {
+                None | Some(OutboxState::Pending) => events
+                    .iter()
+                    .rev()
+                    .take(limit)
+                    .map(QueuedEvent::entry)
+                    .collect(),
+                Some(_) => Vec::new(),
+            };
+            Ok(OutboxList {
+                events: listed,
+                counts,
+            })
+        })
     }
 
     pub async fn timeline(

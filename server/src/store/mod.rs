@@ -16,12 +16,13 @@ pub mod postgres;
 use chrono::{DateTime, Utc};
 use orders_core::alerts::{Alert, AlertPage};
 use orders_core::effects::{OutboxEvent, ReturnPlan};
+use orders_core::outbox::{OutboxCounts, OutboxList};
 use orders_core::query::PageWindow;
 use orders_core::record::OrderRecord;
 use orders_core::stats::OrderStats;
 use orders_core::{
     AssignCommand, AssignedOrder, EscalatedOrder, FulfillCommand, FulfilledOrder, ListQuery, Order,
-    OrderRef, ReturnCommand, SupportCommand, TabCounts, Thresholds, TransitionError,
+    OrderRef, OutboxState, ReturnCommand, SupportCommand, TabCounts, Thresholds, TransitionError,
 };
 
 pub use memory::MemoryStore;
@@ -275,6 +276,22 @@ impl Store {
     /// The shop's outbox, oldest first.
     pub async fn outbox(&self, shop: &str) -> Result<Vec<OutboxEvent>, StoreError> {
         dispatch!(self, s => s.outbox(shop).await)
+    }
+
+    /// The newest `limit` events of the shop's outbox (only those in `state`, when given), newest
+    /// first, and how many of its events are in each state. The sample store's are all pending.
+    pub async fn outbox_entries(
+        &self,
+        shop: &str,
+        state: Option<OutboxState>,
+        limit: usize,
+    ) -> Result<OutboxList, StoreError> {
+        dispatch!(self, s => s.outbox_entries(shop, state, limit).await)
+    }
+
+    /// How many of the shop's outbox events are in each state.
+    pub async fn outbox_counts(&self, shop: &str) -> Result<OutboxCounts, StoreError> {
+        Ok(self.outbox_entries(shop, None, 0).await?.counts)
     }
 
     /// The full history of one order, oldest first (for tests and the order page).

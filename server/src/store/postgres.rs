@@ -40,6 +40,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 use super::{new_shipment_id, ExportKey, Page, StoreError};
 
 pub mod alerts;
+pub mod outbox;
 pub mod shopify;
 
 /// Connections the pool opens at most, unless told otherwise.

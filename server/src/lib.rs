@@ -1,14 +1,15 @@
 //! orders-sync: the Sync API of record and the server of the Orders dashboard.
 //!
 //! `routes` are the HTTP doors, `service` the one service layer, `store` the two stores behind it
-//! (PostgreSQL and the in-memory sample data), `dashboard` the Leptos server side, `startup` and
-//! `cli` the wiring.
+//! (PostgreSQL and the in-memory sample data), `dashboard` the Leptos server side, `shopify` and
+//! `outbox` the ways in from Shopify and out to the integrations, `startup` and `cli` the wiring.
 
 pub mod cli;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod live;
+pub mod outbox;
 pub mod routes;
 pub mod service;
 pub mod settings;

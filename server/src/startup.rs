@@ -66,8 +66,9 @@ pub struct Application {
     settings: Settings,
 }
 
-/// How long shutdown waits for the poller to release the shop it is polling.
-const POLLER_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long shutdown waits for the poller to release the shop it is polling, and for the outbox
+/// worker to give back the events it was delivering.
+const WORKER_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Application {
     /// Binds the listener (port 0 picks a free port) and assembles the routes.
@@ -102,8 +103,9 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves, with the alert workers and (on PostgreSQL) the Shopify poller, until `shutdown`
-    /// completes; then ends the live streams, stops the poller and lets in-flight requests finish.
+    /// Serves, with the alert workers and (on PostgreSQL) the Shopify poller and the outbox worker,
+    /// until `shutdown` completes; then ends the live streams, stops the workers and lets in-flight
+    /// requests finish.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -111,14 +113,25 @@ impl Application {
         tracing::info!(addr = %self.local_addr(), "serving");
         let service = self.service.clone();
         tokio::spawn(crate::live::evaluate_forever(service.clone()));
-        let mut poller = None;
+        let mut workers = Vec::new();
         if let Store::Postgres(pg) = service.store() {
             tokio::spawn(crate::live::listen_forever(service.clone(), pg.clone()));
-            poller = Some(tokio::spawn(crate::shopify::poller::poll_forever(
-                service.clone(),
-                pg.clone(),
-                self.settings.clone(),
-            )));
+            workers.push((
+                "the poller",
+                tokio::spawn(crate::shopify::poller::poll_forever(
+                    service.clone(),
+                    pg.clone(),
+                    self.settings.clone(),
+                )),
+            ));
+            workers.push((
+                "the outbox worker",
+                tokio::spawn(crate::outbox::deliver_forever(
+                    service.clone(),
+                    pg.clone(),
+                    self.settings.clone(),
+                )),
+            ));
         }
         let live = service.live().clone();
         let shutdown = async move {
@@ -130,14 +143,13 @@ impl Application {
             .await
             .context("the server stopped with an error");
         service.live().shut_down();
-        if let Some(poller) = poller {
-            // The poller stops at the shutdown signal; give it the moment it needs to release the
-            // shop it was polling (its lease would run out by itself otherwise).
-            if tokio::time::timeout(POLLER_STOP_WAIT, poller)
-                .await
-                .is_err()
-            {
-                tracing::warn!("the poller did not stop in time");
+        // The workers stop at the shutdown signal; give them the moment they need to release the
+        // shop being polled and the outbox events being delivered (their leases would run out by
+        // themselves otherwise).
+        let deadline = tokio::time::Instant::now() + WORKER_STOP_WAIT;
+        for (name, worker) in workers {
+            if tokio::time::timeout_at(deadline, worker).await.is_err() {
+                tracing::warn!("{name} did not stop in time");
             }
         }
         served

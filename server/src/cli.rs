@@ -1,5 +1,5 @@
 //! The `orders-sync` command line (SPEC §9): `serve` (the default), `migrate`, `seed`, `shop`,
-//! `backfill`.
+//! `backfill`, `outbox`.
 
 use std::io::Write;
 
@@ -7,11 +7,13 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use orders_core::query::parse_shop_domain;
 use orders_core::record::to_micros;
+use orders_core::OutboxState;
 
 use crate::settings::Settings;
 use crate::shopify::poller::{self, BackfillProgress, ShopifyClient};
 use crate::startup::{build_service, open_database, shutdown_signal, Application};
-use crate::store::ShopRegistration;
+use crate::store::postgres::outbox::{OutboxRecord, OutboxRetry};
+use crate::store::{PgStore, ShopRegistration};
 
 /// Orders ↔ Sync: the orders dashboard and the Sync API of a Shopify merchant.
 #[derive(Debug, Parser)]
@@ -52,6 +54,38 @@ pub enum Command {
         #[arg(long)]
         after: Option<String>,
     },
+    /// The outbox: side effects (support escalations, ERP return updates, assignment metafields)
+    /// waiting for delivery, delivered, or given up on.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List the newest events, newest first, then how many are pending, delivered and dead.
+    List {
+        /// Only this shop's events (and counts).
+        #[arg(long)]
+        shop: Option<String>,
+        /// Only events in this state: pending, delivered or dead.
+        #[arg(long, value_parser = parse_outbox_state)]
+        state: Option<OutboxState>,
+        /// How many events to list at most.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Put a dead event back in the queue: pending, due now, its attempts reset.
+    Retry {
+        /// The event's id (the first column of `outbox list`).
+        id: i64,
+    },
+}
+
+fn parse_outbox_state(raw: &str) -> Result<OutboxState, String> {
+    raw.trim()
+        .to_ascii_lowercase()
+        .parse()
+        .map_err(|e: orders_core::UnknownValue| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,7 +141,79 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .context("--shop")?;
             backfill(settings, &shop, after).await
         }
+        Command::Outbox(cmd) => {
+            let store = open_database(&settings).await?;
+            outbox(&store, cmd, &mut std::io::stdout()).await
+        }
     }
+}
+
+/// `orders-sync outbox list|retry` on `store`, writing to `out`.
+pub async fn outbox(store: &PgStore, cmd: OutboxCommand, out: &mut impl Write) -> Result<()> {
+    match cmd {
+        OutboxCommand::List { shop, state, limit } => {
+            let shop = shop
+                .map(|s| parse_shop_domain(&s).map_err(anyhow::Error::msg))
+                .transpose()
+                .context("--shop")?;
+            let (records, counts) = store
+                .outbox_list(shop.as_deref(), state, limit)
+                .await
+                .context("could not read the outbox")?;
+            for record in &records {
+                writeln!(out, "{}", outbox_line(record))?;
+            }
+            writeln!(
+                out,
+                "{}: {} pending, {} delivered, {} dead",
+                shop.as_deref().unwrap_or("all shops"),
+                counts.pending,
+                counts.delivered,
+                counts.dead
+            )?;
+        }
+        OutboxCommand::Retry { id } => {
+            match store
+                .retry_outbox(id)
+                .await
+                .context("could not retry the event")?
+            {
+                OutboxRetry::Retried { shop, topic } => writeln!(
+                    out,
+                    "event {id} ({topic}, {shop}) is pending again; the outbox worker sends it at its next round"
+                )?,
+                OutboxRetry::NotDead(state) => {
+                    anyhow::bail!("event {id} is {state}, not dead: only dead events are retried")
+                }
+                OutboxRetry::NotFound => anyhow::bail!("there is no outbox event {id}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One event on one tab-separated line: id, shop, topic, order, state, attempts, when, last error.
+fn outbox_line(record: &OutboxRecord) -> String {
+    let e = &record.entry;
+    let iso =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let when = match (e.delivered_at, e.dead_at, e.next_attempt_at) {
+        (Some(t), _, _) => format!("delivered {}", iso(t)),
+        (None, Some(t), _) => format!("dead since {}", iso(t)),
+        (None, None, Some(t)) => format!("next attempt {}", iso(t)),
+        (None, None, None) => String::new(),
+    };
+    format!(
+        "{}\t{}\t{}\t{}\t{}\tattempts {}\t{}\t{}",
+        e.id,
+        record.shop,
+        e.topic,
+        e.order_id,
+        e.state,
+        e.attempts,
+        when,
+        e.last_error.as_deref().unwrap_or("")
+    )
 }
 
 /// Shows a backfill's progress on stderr: a spinner on a terminal, else a line a page.

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use orders_core::alerts::{AlertPage, Refresh, RefreshReason};
+use orders_core::outbox::{OutboxCounts, OutboxList, OutboxQuery, OUTBOX_LIST_LIMIT};
 use orders_core::record::to_micros;
 use orders_core::stats::OrderStats;
 use orders_core::{
@@ -389,6 +390,25 @@ impl Service {
     /// `GET /sync/orders/alerts` as JSON: the polling fallback.
     pub async fn poll_alerts(&self, shop: &str, since: Option<u64>) -> Result<AlertPage, ApiError> {
         Ok(self.inner.primary.poll_alerts(shop, since).await?)
+    }
+
+    /// `GET /sync/outbox`: the shop's newest outbox events (of one state, when asked), newest first,
+    /// at most [`OUTBOX_LIST_LIMIT`], and how many are in each state. On the sample store every
+    /// event is pending: nothing is delivered from sample data.
+    #[instrument(skip_all, fields(shop = %query.shop_domain))]
+    pub async fn outbox(&self, query: &OutboxQuery) -> Result<OutboxList, ApiError> {
+        Ok(self
+            .inner
+            .primary
+            .outbox_entries(&query.shop_domain, query.state, OUTBOX_LIST_LIMIT)
+            .await?)
+    }
+
+    /// How many of the shop's outbox events are pending, delivered and dead (for the dashboard's
+    /// indicator), from the store of record.
+    #[instrument(skip_all, fields(shop = %shop))]
+    pub async fn outbox_summary(&self, shop: &str) -> Result<OutboxCounts, ApiError> {
+        Ok(self.inner.primary.outbox_counts(shop).await?)
     }
 
     /// The dashboard's page: from the store of record, or from the sample data (`true`) when the

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod export;
 pub mod health;
 pub mod orders;
+pub mod outbox;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -11,7 +12,7 @@ use axum::Router;
 
 use crate::state::AppState;
 
-/// `/sync/orders*`, the CSV export, Shopify's webhooks, `/healthz` and `/readyz`.
+/// `/sync/orders*`, `/sync/outbox`, the CSV export, Shopify's webhooks, `/healthz` and `/readyz`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sync/orders", get(orders::list_orders))
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/sync/orders/returns", post(orders::apply_return_action))
         .route("/sync/orders/alerts", get(alerts::alerts))
         .route("/sync/orders/{*id}", get(orders::get_order))
+        .route("/sync/outbox", get(outbox::list_outbox))
         .route("/orders/export.csv", get(export::export_csv))
         .route(
             "/webhooks/shopify",

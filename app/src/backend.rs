@@ -13,6 +13,8 @@ pub trait OrdersBackend: Send + Sync + 'static {
         &self,
         query: orders_core::ListQuery,
     ) -> Result<(orders_core::stats::OrderStats, bool), String>;
+    /// How many of the shop's outbox events are dead (could not be delivered); 0 when unknown.
+    async fn undelivered(&self, shop: &str) -> u64;
     /// Known shop domains sorted, and whether they come from sample data.
     async fn shops(&self) -> (Vec<String>, bool);
     /// One order of `shop` by any reference the API accepts (`None`: no such order).

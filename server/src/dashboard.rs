@@ -61,6 +61,11 @@ impl OrdersBackend for Service {
             .map_err(|e| e.to_string())
     }
 
+    async fn undelivered(&self, shop: &str) -> u64 {
+        // A badge, not the page: if the count cannot be read, the page shows without it.
+        self.outbox_summary(shop).await.map(|c| c.dead).unwrap_or(0)
+    }
+
     async fn shops(&self) -> (Vec<String>, bool) {
         self.dashboard_shops().await
     }

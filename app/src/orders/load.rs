@@ -46,10 +46,11 @@ pub async fn load_orders(
             message: e.message,
         }
     })?;
-    // The page and its pictures are counted at once: two snapshots, side by side.
-    let (listing, stats) = futures::future::join(
+    // The page, its pictures and the undelivered events are counted at once, side by side.
+    let (listing, stats, undelivered) = futures::future::join3(
         backend.list_orders(query.clone()),
         backend.stats(query.clone()),
+        backend.undelivered(&query.shop_domain),
     )
     .await;
     let listing = listing.map_err(|e| {
@@ -66,6 +67,10 @@ pub async fn load_orders(
         named,
         chrono::Utc::now(),
     );
+    // Sample data has no outbox worth showing.
+    if !view.sample {
+        view.undelivered = undelivered;
+    }
     // The pictures are a bonus: if they cannot be counted, or were counted on other data than the
     // rows (the database came or went in between), the page shows the orders without them.
     match stats {

@@ -86,6 +86,28 @@ struct Keep {
     scroll: StoredValue<i32>,
 }
 
+/// Side effects of this shop that could not be delivered (SPEC §7: visible, never lost).
+#[component]
+fn Undelivered(shop: String, count: u64) -> impl IntoView {
+    let noun = if count == 1 { "event" } else { "events" };
+    let href = format!("/sync/outbox?shop_domain={shop}&state=dead");
+    view! {
+        <p
+            role="status"
+            class="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-amber-900"
+            data-testid="outbox-dead"
+        >
+            {format!("{count} {noun} could not be delivered to the support queue, the ERP or Shopify. ")}
+            <a href=href rel="external" class="font-medium underline">
+                "See which"
+            </a>
+            " — an operator can send them again with "
+            <code>"orders-sync outbox retry ID"</code>
+            "."
+        </p>
+    }
+}
+
 /// The page once its data is there.
 #[component]
 fn OrdersScreen(
@@ -109,6 +131,7 @@ fn OrdersScreen(
         self_href,
         export_href,
         pictures,
+        undelivered,
         detail,
         detail_error,
     } = view;
@@ -128,6 +151,7 @@ fn OrdersScreen(
     // Live alerts follow the shop on screen (the sample shop, too).
     let followed = shop.clone();
     let banner_shop = shop.clone();
+    let outbox_shop = shop.clone();
     Effect::new(move |_| {
         if live_shop.get_untracked().as_deref() != Some(followed.as_str()) {
             live_shop.set(Some(followed.clone()));
@@ -190,6 +214,7 @@ fn OrdersScreen(
         </header>
         <main class="mx-auto max-w-7xl space-y-3 px-4 py-4 text-sm">
             {sample.then(|| view! { <SampleBanner/> })}
+            {(undelivered > 0).then(|| view! { <Undelivered shop=outbox_shop count=undelivered/> })}
             <crate::live::LiveBanners live shop=banner_shop/>
             <TabBar tabs/>
             <Filters filters/>

@@ -39,6 +39,9 @@ pub struct OrdersView {
     pub pictures: Option<String>,
     /// Why the order `?order=` names cannot be shown (not in this shop, or Sync unavailable).
     pub detail_error: Option<String>,
+    /// The shop's side effects (support queue, ERP, metafields) that could not be delivered and
+    /// wait for an operator (`orders-sync outbox retry`).
+    pub undelivered: u64,
 }
 
 /// The filter bar's values: what the URL asked for, as the form shows it.
@@ -413,6 +416,7 @@ mod build {
                 pictures: None,
                 detail: None,
                 detail_error: None,
+                undelivered: 0,
             }
         }
     }

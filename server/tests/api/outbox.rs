@@ -1127,3 +1127,36 @@ contract!(
     writes_queue_events_that_the_outbox_endpoint_lists_newest_first,
     bad_outbox_parameters_are_a_400_naming_the_parameter,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_the_events_that_could_not_be_delivered() {
+    let app = spawn_app(Backend::Postgres).await;
+    app.seed(SHOP, vec![order(5001).build()]).await;
+    let page = || async {
+        let r = app
+            .client
+            .get(format!("{}/orders?shop={SHOP}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    };
+    app.support(&gid(5001), Some("conv_1"), "Where is my parcel?")
+        .await
+        .assert_ok();
+    assert!(!page().await.contains("outbox-dead"), "nothing is dead yet");
+
+    let receiver = Receiver::start().await;
+    receiver.with(|s| s.status = Some(500));
+    let config = OutboxConfig {
+        max_attempts: 1,
+        ..quick(&outbox_settings(&receiver, false))
+    };
+    let report = worker(&app, config).deliver_due().await.unwrap();
+    assert_eq!(report.dead().len(), 1, "{report:?}");
+    let html = page().await;
+    assert!(html.contains(r#"data-testid="outbox-dead""#), "{html}");
+    assert!(html.contains("1 event could not be delivered"));
+    assert!(html.contains(&format!("/sync/outbox?shop_domain={SHOP}&amp;state=dead")));
+}

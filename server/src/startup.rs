@@ -138,7 +138,11 @@ impl Application {
             shutdown.await;
             live.shut_down();
         };
-        let served = axum::serve(self.listener, self.router)
+        // Routes are finalised once here; handing axum the router itself would make it rebuild
+        // (clone) the whole routing table for every connection, which costs tens of kilobytes per
+        // idle keep-alive or live-alert connection.
+        let router = self.router.with_state(());
+        let served = axum::serve(self.listener, router.into_make_service())
             .with_graceful_shutdown(shutdown)
             .await
             .context("the server stopped with an error");

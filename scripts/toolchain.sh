@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Installs what building and testing Orders ↔ Sync needs, skipping whatever is already there.
 # Sourced by scripts/serve.sh and scripts/test.sh from the repository root; every tool comes from a
-# package registry (crates.io, npm, Debian), never from a download at build time.
+# package registry (Rust's, npm's, Debian's), never from a download at build time.
 
 # The versions that work together (see the README's "Decisions").
 CARGO_LEPTOS_VERSION="0.3.10"

@@ -180,6 +180,23 @@ struct ShipmentRow {
     last_update_at: DateTime<Utc>,
 }
 
+impl ShipmentRow {
+    /// The order the row belongs to, and the shipment as the API serves it.
+    fn into_shipment(self) -> Result<(String, Shipment), StoreError> {
+        let tracking = match (self.tracking_number, self.tracking_carrier) {
+            (Some(number), Some(carrier)) => Some(Tracking { number, carrier }),
+            _ => None,
+        };
+        let shipment = Shipment {
+            id: self.id,
+            status: word("shipments.status", &self.status)?,
+            tracking,
+            last_update_at: self.last_update_at,
+        };
+        Ok((self.order_id, shipment))
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct ReturnRow {
     order_id: String,
@@ -303,17 +320,9 @@ async fn hydrate(
     .await
     .map_err(classify)?;
     let mut shipments: HashMap<String, Vec<Shipment>> = HashMap::new();
-    for s in shipment_rows {
-        let tracking = match (s.tracking_number, s.tracking_carrier) {
-            (Some(number), Some(carrier)) => Some(Tracking { number, carrier }),
-            _ => None,
-        };
-        shipments.entry(s.order_id).or_default().push(Shipment {
-            id: s.id,
-            status: word("shipments.status", &s.status)?,
-            tracking,
-            last_update_at: s.last_update_at,
-        });
+    for row in shipment_rows {
+        let (order_id, shipment) = row.into_shipment()?;
+        shipments.entry(order_id).or_default().push(shipment);
     }
 
     let return_rows = sqlx::query_as::<_, ReturnRow>(

@@ -10,10 +10,10 @@ use chrono::{DateTime, Duration, Utc};
 use orders_core::record::{OrderRecord, ReturnRecord};
 use orders_core::shopify::apply::{apply_fact, apply_order, Applied};
 use orders_core::shopify::Ingest;
-use orders_core::{OrderRef, Shipment, Tracking};
+use orders_core::OrderRef;
 use sqlx::PgConnection;
 
-use super::{classify, insert_timeline, refresh_derived, word, PgStore};
+use super::{classify, insert_timeline, refresh_derived, word, PgStore, ShipmentRow};
 use crate::store::{Delivery, IngestOutcome, ShopRegistration, StoreError};
 
 /// How long the previous webhook secret stays valid after a rotation (SPEC §9).
@@ -86,6 +86,15 @@ pub struct ShopSummary {
     pub has_access_token: bool,
 }
 
+/// What a delivery is checked against (see [`PgStore::webhook_gate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookGate {
+    /// The secrets that may sign it, current first.
+    pub secrets: Vec<String>,
+    /// A delivery with its webhook id was already accepted.
+    pub seen: bool,
+}
+
 #[derive(sqlx::FromRow)]
 struct RecordRow {
     order_number: String,
@@ -102,15 +111,6 @@ struct RecordRow {
     updated_at: DateTime<Utc>,
     shopify_updated_at: Option<DateTime<Utc>>,
     assignee: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct ShipmentRow {
-    id: String,
-    status: String,
-    tracking_number: Option<String>,
-    tracking_carrier: Option<String>,
-    last_update_at: DateTime<Utc>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -145,7 +145,7 @@ async fn load_record(
         return Ok(None);
     };
     let shipments = sqlx::query_as::<_, ShipmentRow>(
-        "SELECT id, status, tracking_number, tracking_carrier, last_update_at \
+        "SELECT order_id, id, status, tracking_number, tracking_carrier, last_update_at \
          FROM shipments WHERE shop_id = $1 AND order_id = $2 ORDER BY seq",
     )
     .bind(shop_id)
@@ -154,17 +154,7 @@ async fn load_record(
     .await
     .map_err(classify)?
     .into_iter()
-    .map(|s| {
-        Ok(Shipment {
-            id: s.id,
-            status: word("shipments.status", &s.status)?,
-            tracking: match (s.tracking_number, s.tracking_carrier) {
-                (Some(number), Some(carrier)) => Some(Tracking { number, carrier }),
-                _ => None,
-            },
-            last_update_at: s.last_update_at,
-        })
-    })
+    .map(|row| row.into_shipment().map(|(_, shipment)| shipment))
     .collect::<Result<Vec<_>, StoreError>>()?;
     let return_ = sqlx::query_as::<_, ReturnRow>(
         "SELECT id, state, created_at, updated_at FROM returns WHERE shop_id = $1 AND order_id = $2 \
@@ -256,10 +246,29 @@ async fn save_record(
     .execute(&mut *conn)
     .await
     .map_err(classify)?;
-    for s in &record.shipments {
+    if !record.shipments.is_empty() {
+        let n = record.shipments.len();
+        let (mut ids, mut statuses, mut numbers, mut carriers, mut updates) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for s in &record.shipments {
+            ids.push(s.id.as_str());
+            statuses.push(s.status.as_str());
+            numbers.push(s.tracking.as_ref().map(|t| t.number.as_str()));
+            carriers.push(s.tracking.as_ref().map(|t| t.carrier.as_str()));
+            updates.push(s.last_update_at);
+        }
+        // One statement for all the order's parcels; new ones keep their order of arrival.
         sqlx::query(
             "INSERT INTO shipments (shop_id, order_id, id, status, tracking_number, tracking_carrier, last_update_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             SELECT $1, $2, u.id, u.status, u.number, u.carrier, u.last_update_at \
+             FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) \
+                  WITH ORDINALITY AS u(id, status, number, carrier, last_update_at, n) \
+             ORDER BY u.n \
              ON CONFLICT (shop_id, id) DO UPDATE SET status = EXCLUDED.status, \
                  tracking_number = EXCLUDED.tracking_number, tracking_carrier = EXCLUDED.tracking_carrier, \
                  last_update_at = EXCLUDED.last_update_at \
@@ -267,11 +276,11 @@ async fn save_record(
         )
         .bind(shop_id)
         .bind(&record.id)
-        .bind(&s.id)
-        .bind(s.status.as_str())
-        .bind(s.tracking.as_ref().map(|t| t.number.as_str()))
-        .bind(s.tracking.as_ref().map(|t| t.carrier.as_str()))
-        .bind(s.last_update_at)
+        .bind(ids)
+        .bind(statuses)
+        .bind(numbers)
+        .bind(carriers)
+        .bind(updates)
         .execute(&mut *conn)
         .await
         .map_err(classify)?;
@@ -433,45 +442,35 @@ impl PgStore {
         Ok(outcome)
     }
 
-    /// The webhook secrets valid for a shop at `now` (the current one, then the previous one during
-    /// its hour of overlap); `None` for a shop that is not registered or has no secret.
-    pub async fn webhook_secrets(
+    /// What a webhook delivery is checked against, in one query: the secrets valid for the shop at
+    /// `now` (the current one, then the previous one during its hour of overlap), and whether a
+    /// delivery with `webhook_id` was already accepted. `None` for a shop that is not registered or
+    /// has no secret.
+    pub async fn webhook_gate(
         &self,
         domain: &str,
+        webhook_id: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<Option<Vec<String>>, StoreError> {
-        let row = sqlx::query_as::<_, (Option<String>, Option<String>, Option<DateTime<Utc>>)>(
-            "SELECT webhook_secret, previous_webhook_secret, previous_secret_expires_at \
-             FROM shops WHERE domain = $1",
-        )
-        .bind(domain)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(classify)?;
-        Ok(row.and_then(|(current, previous, until)| {
-            let current = current?;
-            let mut secrets = vec![current];
-            if let (Some(previous), Some(until)) = (previous, until) {
-                if now < until {
-                    secrets.push(previous);
-                }
-            }
-            Some(secrets)
-        }))
-    }
-
-    /// Whether a delivery with this webhook id was already accepted for the shop.
-    pub async fn webhook_seen(&self, domain: &str, webhook_id: &str) -> Result<bool, StoreError> {
-        let seen = sqlx::query_scalar::<_, i32>(
-            "SELECT 1 FROM shopify_webhooks w JOIN shops s ON s.id = w.shop_id \
-             WHERE s.domain = $1 AND w.webhook_id = $2",
+    ) -> Result<Option<WebhookGate>, StoreError> {
+        let row = sqlx::query_as::<_, (Option<String>, Option<String>, Option<DateTime<Utc>>, bool)>(
+            "SELECT s.webhook_secret, s.previous_webhook_secret, s.previous_secret_expires_at, \
+                    EXISTS (SELECT 1 FROM shopify_webhooks w WHERE w.shop_id = s.id AND w.webhook_id = $2) \
+             FROM shops s WHERE s.domain = $1",
         )
         .bind(domain)
         .bind(webhook_id)
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)?;
-        Ok(seen.is_some())
+        Ok(row.and_then(|(current, previous, until, seen)| {
+            let mut secrets = vec![current?];
+            if let (Some(previous), Some(until)) = (previous, until) {
+                if now < until {
+                    secrets.push(previous);
+                }
+            }
+            Some(WebhookGate { secrets, seen })
+        }))
     }
 
     /// Applies one fact Shopify reported about a shop's order, in one transaction. With a

@@ -240,13 +240,9 @@ impl Progress {
     fn page(&self, p: &BackfillProgress) {
         let t = &p.tally;
         let line = format!(
-            "{}, {} (created {}, updated {}, unchanged {}, failed {})",
+            "{}, {} ({t})",
             count(t.orders(), "order"),
             count(p.pages as usize, "page"),
-            t.created,
-            t.updated,
-            t.unchanged,
-            t.failed
         );
         match &self.bar {
             Some(bar) => bar.set_message(line),
@@ -273,13 +269,9 @@ async fn backfill(settings: Settings, shop: &str, after: Option<String>) -> Resu
     let t = &done.tally;
     writeln!(
         std::io::stdout(),
-        "backfilled {shop}: {} in {}; created {}, updated {}, unchanged {}, failed {}",
+        "backfilled {shop}: {} in {}; {t}",
         count(t.orders(), "order"),
         count(done.pages as usize, "page"),
-        t.created,
-        t.updated,
-        t.unchanged,
-        t.failed
     )?;
     anyhow::ensure!(
         t.failed == 0,

@@ -407,6 +407,17 @@ pub struct Tally {
     pub missed_names: Vec<String>,
 }
 
+impl std::fmt::Display for Tally {
+    /// `created 3, updated 1, unchanged 40, failed 0`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "created {}, updated {}, unchanged {}, failed {}",
+            self.created, self.updated, self.unchanged, self.failed
+        )
+    }
+}
+
 impl Tally {
     /// Orders read.
     pub fn orders(&self) -> usize {

@@ -14,10 +14,7 @@ DB="orders_bench_sse"
 SHOP="sse-bench.myshopify.com"
 CLIENTS="${SSE_CLIENTS:-10000}"
 BIN=target/release/orders-sync
-[ -x "$BIN" ] || {
-  echo "error: build first: cargo leptos build --release" >&2
-  exit 1
-}
+require_release_build
 # Each client is a socket on both sides.
 ulimit -n "$(ulimit -Hn)"
 
@@ -30,12 +27,7 @@ export DATABASE_URL="${ADMIN_URL%/*}/$DB"
 
 section "Server"
 cargo build --release -q -p server --example sse_bench
-PORT="$(free_port)"
-export LEPTOS_SITE_ADDR="127.0.0.1:$PORT" RUST_LOG=warn
-"$BIN" serve >/dev/null 2>&1 &
-SERVER_PID=$!
-trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
-wait_for_http "http://$LEPTOS_SITE_ADDR/healthz" 30
+start_release_server
 rss() { awk '/VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
 # The start-up pass raises the shop's alerts; give it a moment.
 sleep 2

@@ -17,10 +17,7 @@ SECRET="bench-webhook-secret"
 RATE="${WEBHOOK_RATE:-200}"
 SECONDS_="${WEBHOOK_SECONDS:-30}"
 BIN=target/release/orders-sync
-[ -x "$BIN" ] || {
-  echo "error: build first: cargo leptos build --release" >&2
-  exit 1
-}
+require_release_build
 
 section "Database and shop"
 psql "$ADMIN_URL" -q -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
@@ -31,12 +28,7 @@ SHOPIFY_WEBHOOK_SECRET="$SECRET" "$BIN" shop add --domain "$SHOP"
 
 section "Server"
 cargo build --release -q -p server --example webhook_bench
-PORT="$(free_port)"
-export LEPTOS_SITE_ADDR="127.0.0.1:$PORT" RUST_LOG=warn
-"$BIN" serve >/dev/null 2>&1 &
-SERVER_PID=$!
-trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
-wait_for_http "http://$LEPTOS_SITE_ADDR/healthz" 30
+start_release_server
 sleep 2
 
 section "$RATE deliveries a second for $SECONDS_ s"

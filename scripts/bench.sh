@@ -17,10 +17,7 @@ BENCH_SHOP="bench.myshopify.com"
 BENCH_ORDERS="${BENCH_ORDERS:-300000}"
 BENCH_RUNS="${BENCH_RUNS:-50}"
 BIN=target/release/orders-sync
-[ -x "$BIN" ] && [ -f target/site/pkg/orders-sync.wasm ] || {
-  echo "error: build first: cargo leptos build --release" >&2
-  exit 1
-}
+require_release_build
 
 section "Release assets"
 node -e '
@@ -47,12 +44,7 @@ if [ "$have" != "$BENCH_ORDERS" ]; then
 fi
 
 section "Time to first byte (median / p95 of $BENCH_RUNS, after 5 warm-up requests)"
-PORT="$(free_port)"
-export LEPTOS_SITE_ADDR="127.0.0.1:$PORT" RUST_LOG=warn
-"$BIN" serve >/dev/null 2>&1 &
-SERVER_PID=$!
-trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
-wait_for_http "http://$LEPTOS_SITE_ADDR/healthz" 30
+start_release_server
 
 measure() {
   local label=$1 url=$2 samples

@@ -151,3 +151,22 @@ wait_for_http() {
   echo "error: $url did not answer within ${seconds}s" >&2
   return 1
 }
+
+# Stops with a hint unless the release build (server and site) is there.
+require_release_build() {
+  [ -x target/release/orders-sync ] && [ -f target/site/pkg/orders-sync.wasm ] || {
+    echo "error: build first: cargo leptos build --release" >&2
+    exit 1
+  }
+}
+
+# Starts the release server on a free port with the current DATABASE_URL, quietly; sets
+# LEPTOS_SITE_ADDR and SERVER_PID, stops it when the script exits, and waits until it answers.
+start_release_server() {
+  LEPTOS_SITE_ADDR="127.0.0.1:$(free_port)"
+  export LEPTOS_SITE_ADDR RUST_LOG=warn
+  target/release/orders-sync serve >/dev/null 2>&1 &
+  SERVER_PID=$!
+  trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
+  wait_for_http "http://$LEPTOS_SITE_ADDR/healthz" 30
+}

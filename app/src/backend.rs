@@ -30,6 +30,17 @@ pub trait OrdersBackend: Send + Sync + 'static {
         write: crate::sync::SyncWrite,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value);
+    /// Who is signed in, if anyone: then the dashboard shows their shop only.
+    fn signed_in(&self) -> Option<SignedIn> {
+        None
+    }
+}
+
+/// A signed-in staff member and their shop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub shop: String,
+    pub staff: String,
 }
 
 /// A page of orders and where it came from.

@@ -1,5 +1,5 @@
 //! The `orders-sync` command line (SPEC §9): `serve` (the default), `migrate`, `seed`, `shop`,
-//! `backfill`, `outbox`.
+//! `backfill`, `token`, `outbox`.
 
 use std::io::Write;
 
@@ -13,6 +13,7 @@ use crate::settings::Settings;
 use crate::shopify::poller::{self, BackfillProgress, ShopifyClient};
 use crate::startup::{build_service, open_database, shutdown_signal, Application};
 use crate::store::postgres::outbox::{OutboxRecord, OutboxRetry};
+use crate::store::postgres::trust::Revoked;
 use crate::store::{PgStore, ShopRegistration};
 
 /// Orders ↔ Sync: the orders dashboard and the Sync API of a Shopify merchant.
@@ -54,10 +55,38 @@ pub enum Command {
         #[arg(long)]
         after: Option<String>,
     },
+    /// Bearer tokens of the Sync API: each opens one shop's `/sync` endpoints.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// The outbox: side effects (support escalations, ERP return updates, assignment metafields)
     /// waiting for delivery, delivered, or given up on.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a new token for a shop and print it, once: only its hash is kept. From then on the
+    /// shop's `/sync` requests need a token.
+    Issue {
+        /// The shop, registered (`shop add` or `seed`).
+        #[arg(long)]
+        shop: String,
+        /// A note saying who or what the token is for.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List the tokens (id, shop, first characters, label, created, last used, revoked).
+    List {
+        /// Only this shop's tokens.
+        #[arg(long)]
+        shop: Option<String>,
+    },
+    /// Revoke a token: it stops working at once.
+    Revoke {
+        /// The token's id (the first column of `token list`).
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +174,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open_database(&settings).await?;
             outbox(&store, cmd, &mut std::io::stdout()).await
         }
+        Command::Token(cmd) => {
+            let store = open_database(&settings).await?;
+            token(&store, cmd, &mut std::io::stdout()).await
+        }
     }
 }
 
@@ -188,6 +221,74 @@ pub async fn outbox(store: &PgStore, cmd: OutboxCommand, out: &mut impl Write) -
                 OutboxRetry::NotFound => anyhow::bail!("there is no outbox event {id}"),
             }
         }
+    }
+    Ok(())
+}
+
+/// `orders-sync token issue|list|revoke` on `store`, writing to `out`.
+pub async fn token(store: &PgStore, cmd: TokenCommand, out: &mut impl Write) -> Result<()> {
+    let now = to_micros(chrono::Utc::now());
+    match cmd {
+        TokenCommand::Issue { shop, label } => {
+            let shop = parse_shop_domain(&shop)
+                .map_err(anyhow::Error::msg)
+                .context("--shop")?;
+            let label = label.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
+            let token = crate::trust::new_token();
+            let id = store
+                .add_token(
+                    &shop,
+                    &crate::trust::token_hash(&token),
+                    &crate::trust::token_shown_prefix(&token),
+                    label.as_deref(),
+                    now,
+                )
+                .await
+                .map_err(|e| match e {
+                    crate::store::StoreError::UnknownShop(_) => anyhow::anyhow!(
+                        "{shop} is not registered: register it first (orders-sync shop add, or seed)"
+                    ),
+                    e => anyhow::Error::new(e).context("could not issue the token"),
+                })?;
+            writeln!(out, "{token}")?;
+            writeln!(
+                std::io::stderr(),
+                "token {id} for {shop}: shown this once, keep it now; from now on {shop}'s /sync requests need a token (Authorization: Bearer …)"
+            )?;
+        }
+        TokenCommand::List { shop } => {
+            let shop = shop
+                .map(|s| parse_shop_domain(&s).map_err(anyhow::Error::msg))
+                .transpose()
+                .context("--shop")?;
+            let iso = |t: chrono::DateTime<chrono::Utc>| {
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            };
+            for t in store.tokens(shop.as_deref()).await? {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}…\t{}\tcreated {}\t{}\t{}",
+                    t.id,
+                    t.shop,
+                    t.prefix,
+                    t.label.as_deref().unwrap_or("-"),
+                    iso(t.created_at),
+                    t.last_used_at
+                        .map(|u| format!("last used {}", iso(u)))
+                        .unwrap_or_else(|| "never used".into()),
+                    t.revoked_at
+                        .map(|r| format!("revoked {}", iso(r)))
+                        .unwrap_or_else(|| "active".into()),
+                )?;
+            }
+        }
+        TokenCommand::Revoke { id } => match store.revoke_token(id, now).await? {
+            Revoked::Revoked { shop } => writeln!(out, "token {id} of {shop} is revoked")?,
+            Revoked::AlreadyRevoked { shop } => {
+                writeln!(out, "token {id} of {shop} was already revoked")?
+            }
+            Revoked::NotFound => anyhow::bail!("there is no token {id}"),
+        },
     }
     Ok(())
 }

@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use app::backend::{Listing, OrdersBackend};
+use app::backend::{Listing, OrdersBackend, SignedIn};
 use app::sync::{SyncFailure, SyncWrite};
 use axum::Router;
 use leptos::config::{get_configuration, LeptosOptions};
-use leptos::prelude::provide_context;
+use leptos::nonce::Nonce;
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
 use orders_core::envelope::{AssignBody, FulfillBody, ReturnBody, SupportBody};
 use orders_core::query::parse_shop_domain;
@@ -21,11 +22,33 @@ use crate::error::ApiError;
 use crate::extract::body_from_value;
 use crate::service::Service;
 use crate::state::AppState;
+use crate::trust::gate::Viewer;
+use crate::trust::headers::ScriptNonce;
+use crate::trust::Session;
 
 /// The page routes, the server functions and, as the fallback, the static files.
 pub fn router(state: AppState) -> Router {
-    let backend: Arc<dyn OrdersBackend> = Arc::new(state.service.clone());
-    let context = move || provide_context(backend.clone());
+    let service = state.service.clone();
+    // Per request: the page's script nonce (see `trust::headers`) and a backend that knows who is
+    // signed in (see `trust::gate`), both read from the request the door let through.
+    let context = move || {
+        let parts = use_context::<axum::http::request::Parts>();
+        let extension = |p: &axum::http::request::Parts| {
+            (
+                p.extensions.get::<ScriptNonce>().cloned(),
+                p.extensions.get::<Viewer>().cloned(),
+            )
+        };
+        let (nonce, viewer) = parts.as_ref().map(extension).unwrap_or_default();
+        if let Some(ScriptNonce(nonce)) = nonce {
+            provide_context(Nonce::from_value(nonce));
+        }
+        let backend: Arc<dyn OrdersBackend> = Arc::new(Dashboard {
+            service: service.clone(),
+            session: viewer.and_then(|v| v.0),
+        });
+        provide_context(backend);
+    };
     let routes = generate_route_list(app::App);
     Router::new()
         .leptos_routes_with_context(&state, routes, context.clone(), {
@@ -37,6 +60,83 @@ pub fn router(state: AppState) -> Router {
             app::shell,
         ))
         .with_state(state)
+}
+
+/// The dashboard's backend for one request: the service, seen by whoever is signed in. A signed-in
+/// staff member reads and writes their own shop only.
+struct Dashboard {
+    service: Service,
+    session: Option<Session>,
+}
+
+impl Dashboard {
+    /// 403 when a session is open for another shop than `shop`.
+    fn check_shop(&self, shop: &str) -> Result<(), ApiError> {
+        match &self.session {
+            Some(s) if !s.shop.eq_ignore_ascii_case(shop.trim()) => Err(ApiError::Forbidden(
+                format!("you are signed in to {}, not to {}", s.shop, shop.trim()),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl OrdersBackend for Dashboard {
+    async fn list_orders(&self, query: ListQuery) -> Result<Listing, String> {
+        self.check_shop(&query.shop_domain)
+            .map_err(|e| e.to_string())?;
+        OrdersBackend::list_orders(&self.service, query).await
+    }
+
+    async fn stats(&self, query: ListQuery) -> Result<(OrderStats, bool), String> {
+        self.check_shop(&query.shop_domain)
+            .map_err(|e| e.to_string())?;
+        OrdersBackend::stats(&self.service, query).await
+    }
+
+    async fn undelivered(&self, shop: &str) -> u64 {
+        if self.check_shop(shop).is_err() {
+            return 0;
+        }
+        OrdersBackend::undelivered(&self.service, shop).await
+    }
+
+    async fn shops(&self) -> (Vec<String>, bool) {
+        match &self.session {
+            Some(s) => (vec![s.shop.clone()], false),
+            None => OrdersBackend::shops(&self.service).await,
+        }
+    }
+
+    async fn order(&self, shop: &str, id: &str) -> Result<Option<Order>, SyncFailure> {
+        self.check_shop(shop).map_err(|e| SyncFailure {
+            status: e.status_code().as_u16(),
+            message: e.to_string(),
+        })?;
+        OrdersBackend::order(&self.service, shop, id).await
+    }
+
+    async fn write(&self, write: SyncWrite, body: Value) -> (u16, Value) {
+        let shop = body
+            .get("shop_domain")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if let Err(e) = self.check_shop(shop) {
+            return (
+                e.status_code().as_u16(),
+                json(Envelope::<Value>::failure(e.to_string())),
+            );
+        }
+        OrdersBackend::write(&self.service, write, body).await
+    }
+
+    fn signed_in(&self) -> Option<SignedIn> {
+        self.session.as_ref().map(|s| SignedIn {
+            shop: s.shop.clone(),
+            staff: s.staff.clone(),
+        })
+    }
 }
 
 #[async_trait::async_trait]
@@ -94,25 +194,27 @@ impl OrdersBackend for Service {
         let answer = match write {
             SyncWrite::Assign => {
                 self.door(body, |s, b: AssignBody| async move {
-                    s.assign(&b.validate()?).await.map(json)
+                    s.assign(&b.validate()?, None).await.map(|a| a.body)
                 })
                 .await
             }
             SyncWrite::Fulfill => {
                 self.door(body, |s, b: FulfillBody| async move {
-                    s.fulfill(&b.validate()?).await.map(json)
+                    s.fulfill(&b.validate()?, None).await.map(|a| a.body)
                 })
                 .await
             }
             SyncWrite::Support => {
                 self.door(body, |s, b: SupportBody| async move {
-                    s.escalate(&b.validate()?).await.map(json)
+                    s.escalate(&b.validate()?, None).await.map(|a| a.body)
                 })
                 .await
             }
             SyncWrite::Returns => {
                 self.door(body, |s, b: ReturnBody| async move {
-                    s.apply_return_action(&b.validate()?).await.map(json)
+                    s.apply_return_action(&b.validate()?, None)
+                        .await
+                        .map(|a| a.body)
                 })
                 .await
             }

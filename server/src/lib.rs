@@ -17,3 +17,4 @@ pub mod shopify;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod trust;

@@ -15,17 +15,51 @@ use orders_core::outbox::{OutboxCounts, OutboxList, OutboxQuery, OUTBOX_LIST_LIM
 use orders_core::record::to_micros;
 use orders_core::stats::OrderStats;
 use orders_core::{
-    AssignCommand, AssignedOrder, Envelope, EscalatedOrder, FulfillCommand, FulfilledOrder,
-    ListQuery, Order, OrderList, OrderRef, ReturnCommand, SupportCommand, Thresholds,
+    effects::ReturnPlan, AssignCommand, AssignedOrder, Envelope, EscalatedOrder, FulfillCommand,
+    FulfilledOrder, ListQuery, Order, OrderList, OrderRef, ReturnCommand, SupportCommand,
+    Thresholds,
 };
 use tracing::instrument;
 
 use crate::error::ApiError;
 use crate::live::{Live, LiveEvent};
-use crate::store::{ExportKey, MemoryStore, Store, StoreError};
+use crate::store::{ExportKey, Idempotent, MemoryStore, Store, StoreError, Written};
 
 /// The error of the service layer is the error of the HTTP boundary.
 pub type ServiceError = ApiError;
+
+/// The `Idempotency-Key` of a write and the fingerprint of its request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey {
+    pub key: String,
+    pub fingerprint: [u8; 32],
+}
+
+impl RequestKey {
+    fn with<'a, T>(
+        &'a self,
+        answer: &'a (dyn Fn(&T) -> serde_json::Value + Send + Sync),
+    ) -> Idempotent<'a, T> {
+        Idempotent {
+            key: &self.key,
+            fingerprint: self.fingerprint,
+            answer,
+        }
+    }
+}
+
+/// What a write answers: the v1.2 envelope, and whether it is the answer kept for an earlier request
+/// with the same `Idempotency-Key` (nothing applied this time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub body: serde_json::Value,
+    pub replayed: bool,
+}
+
+/// A success envelope as JSON.
+fn envelope<T: serde::Serialize>(message: String, updated: Vec<T>) -> serde_json::Value {
+    serde_json::to_value(Envelope::ok(message, updated)).unwrap_or(serde_json::Value::Null)
+}
 
 /// The service, cheap to clone.
 #[derive(Clone)]
@@ -127,15 +161,22 @@ impl Service {
 
     /// `POST /sync/orders/assign`.
     #[instrument(skip_all, fields(shop = %cmd.shop_domain, orders = cmd.orders.len()))]
-    pub async fn assign(&self, cmd: &AssignCommand) -> Result<Envelope<AssignedOrder>, ApiError> {
-        let updated = self.inner.primary.assign(cmd, now()).await?;
-        self.changed(&cmd.shop_domain, RefreshReason::Action);
-        let orders = plural(updated.len(), "order", "orders");
-        let message = match &cmd.assignee {
-            Some(name) => format!("Assigned {orders} to {name}"),
-            None => format!("Unassigned {orders}"),
+    pub async fn assign(
+        &self,
+        cmd: &AssignCommand,
+        key: Option<&RequestKey>,
+    ) -> Result<Answer, ApiError> {
+        let answer = |updated: &Vec<AssignedOrder>| {
+            let orders = plural(updated.len(), "order", "orders");
+            let message = match &cmd.assignee {
+                Some(name) => format!("Assigned {orders} to {name}"),
+                None => format!("Unassigned {orders}"),
+            };
+            envelope(message, updated.clone())
         };
-        Ok(Envelope::ok(message, updated))
+        let key = key.map(|k| k.with(&answer));
+        let written = self.inner.primary.assign(cmd, now(), key.as_ref()).await?;
+        Ok(self.answered(&cmd.shop_domain, written, answer))
     }
 
     /// `POST /sync/orders/fulfill`.
@@ -143,17 +184,21 @@ impl Service {
     pub async fn fulfill(
         &self,
         cmd: &FulfillCommand,
-    ) -> Result<Envelope<FulfilledOrder>, ApiError> {
-        let updated = self.inner.primary.fulfill(cmd, now()).await?;
-        self.changed(&cmd.shop_domain, RefreshReason::Action);
-        let mut message = format!(
-            "Marked {} as fulfilled",
-            plural(updated.len(), "order", "orders")
-        );
-        if let Some(t) = &cmd.tracking {
-            message.push_str(&format!(" with tracking {} ({})", t.number, t.carrier));
-        }
-        Ok(Envelope::ok(message, updated))
+        key: Option<&RequestKey>,
+    ) -> Result<Answer, ApiError> {
+        let answer = |updated: &Vec<FulfilledOrder>| {
+            let mut message = format!(
+                "Marked {} as fulfilled",
+                plural(updated.len(), "order", "orders")
+            );
+            if let Some(t) = &cmd.tracking {
+                message.push_str(&format!(" with tracking {} ({})", t.number, t.carrier));
+            }
+            envelope(message, updated.clone())
+        };
+        let key = key.map(|k| k.with(&answer));
+        let written = self.inner.primary.fulfill(cmd, now(), key.as_ref()).await?;
+        Ok(self.answered(&cmd.shop_domain, written, answer))
     }
 
     /// `POST /sync/orders/support`; the thread is the conversation id, or a new one.
@@ -161,18 +206,26 @@ impl Service {
     pub async fn escalate(
         &self,
         cmd: &SupportCommand,
-    ) -> Result<Envelope<EscalatedOrder>, ApiError> {
+        key: Option<&RequestKey>,
+    ) -> Result<Answer, ApiError> {
         let thread = cmd
             .conversation_id
             .clone()
             .unwrap_or_else(|| format!("sup_{}", uuid::Uuid::new_v4().simple()));
-        let updated = self.inner.primary.escalate(cmd, &thread, now()).await?;
-        self.changed(&cmd.shop_domain, RefreshReason::Action);
-        let message = format!(
-            "Support requested for order {} (thread {thread})",
-            cmd.order
-        );
-        Ok(Envelope::ok(message, vec![updated]))
+        let answer = |updated: &EscalatedOrder| {
+            let message = format!(
+                "Support requested for order {} (thread {})",
+                cmd.order, updated.support_thread
+            );
+            envelope(message, vec![updated.clone()])
+        };
+        let key = key.map(|k| k.with(&answer));
+        let written = self
+            .inner
+            .primary
+            .escalate(cmd, &thread, now(), key.as_ref())
+            .await?;
+        Ok(self.answered(&cmd.shop_domain, written, answer))
     }
 
     /// `POST /sync/orders/returns`.
@@ -180,14 +233,44 @@ impl Service {
     pub async fn apply_return_action(
         &self,
         cmd: &ReturnCommand,
-    ) -> Result<Envelope<serde_json::Value>, ApiError> {
-        let plan = self.inner.primary.apply_return_action(cmd, now()).await?;
-        self.changed(&cmd.shop_domain, RefreshReason::Action);
-        let message = format!(
-            "Return updated for order {}: {} → {}",
-            cmd.order, plan.from, plan.to
-        );
-        Ok(Envelope::ok(message, Vec::new()))
+        key: Option<&RequestKey>,
+    ) -> Result<Answer, ApiError> {
+        let answer = |plan: &ReturnPlan| {
+            let message = format!(
+                "Return updated for order {}: {} → {}",
+                cmd.order, plan.from, plan.to
+            );
+            envelope(message, Vec::<serde_json::Value>::new())
+        };
+        let key = key.map(|k| k.with(&answer));
+        let written = self
+            .inner
+            .primary
+            .apply_return_action(cmd, now(), key.as_ref())
+            .await?;
+        Ok(self.answered(&cmd.shop_domain, written, answer))
+    }
+
+    /// The answer of a write: a fresh one (the change announced) or the one kept for its key.
+    fn answered<T>(
+        &self,
+        shop: &str,
+        written: Written<T>,
+        answer: impl Fn(&T) -> serde_json::Value,
+    ) -> Answer {
+        match written {
+            Written::Applied(done) => {
+                self.changed(shop, RefreshReason::Action);
+                Answer {
+                    body: answer(&done),
+                    replayed: false,
+                }
+            }
+            Written::Replayed(body) => Answer {
+                body,
+                replayed: true,
+            },
+        }
     }
 
     /// One batch of the CSV export of a view: up to `limit` orders after `after`, from the store of

@@ -49,6 +49,72 @@ pub struct Settings {
     pub delayed_after: Duration,
     /// `OUTBOX_*`: where the outbox worker delivers side effects.
     pub outbox: OutboxSettings,
+    /// Who may use the Sync API and the dashboard.
+    pub trust: TrustSettings,
+}
+
+/// Who may use the Sync API and the dashboard.
+#[derive(Clone, Default)]
+pub struct TrustSettings {
+    /// `SYNC_API_AUTH=required`: every `/sync` request needs a token (or a dashboard session);
+    /// by default (`per-shop`) a shop needs one once a token has been issued for it.
+    pub tokens_required: bool,
+    /// `SYNC_RATE_LIMIT`: requests a second each token may make on average (a burst of twice as
+    /// many); `None` (`off`) for no limit.
+    pub rate_limit: Option<u32>,
+    /// `SHOPIFY_API_KEY`: the app's client id, the audience of Shopify's session tokens.
+    pub shopify_api_key: Option<String>,
+    /// `SHOPIFY_API_SECRET`: the app's client secret, which signs Shopify's session tokens. When
+    /// set, the dashboard needs a sign-in and the development sign-in is off.
+    pub shopify_api_secret: Option<String>,
+    /// `SESSION_SECRET`: signs the dashboard's session cookies (derived from
+    /// `SHOPIFY_API_SECRET`, else random at start-up, when unset).
+    pub session_secret: Option<String>,
+}
+
+/// Requests a second each token may make when `SYNC_RATE_LIMIT` is not set.
+pub const DEFAULT_RATE_LIMIT: u32 = 50;
+
+impl TrustSettings {
+    /// Reads `SYNC_API_AUTH`, `SYNC_RATE_LIMIT`, `SHOPIFY_API_KEY`, `SHOPIFY_API_SECRET` and
+    /// `SESSION_SECRET`.
+    pub fn from_env() -> Result<Self> {
+        let tokens_required = match var("SYNC_API_AUTH").map(|v| v.trim().to_ascii_lowercase()) {
+            None => false,
+            Some(v) if v == "per-shop" => false,
+            Some(v) if v == "required" => true,
+            Some(v) => anyhow::bail!("SYNC_API_AUTH must be per-shop or required, not '{v}'"),
+        };
+        let rate_limit = match var("SYNC_RATE_LIMIT").map(|v| v.trim().to_ascii_lowercase()) {
+            None => Some(DEFAULT_RATE_LIMIT),
+            Some(v) if v == "off" || v == "0" => None,
+            Some(v) => Some(v.parse::<u32>().ok().filter(|n| *n > 0).with_context(|| {
+                format!("SYNC_RATE_LIMIT must be a number of requests a second, or off, not '{v}'")
+            })?),
+        };
+        Ok(TrustSettings {
+            tokens_required,
+            rate_limit,
+            shopify_api_key: var("SHOPIFY_API_KEY").map(|v| v.trim().to_owned()),
+            shopify_api_secret: var("SHOPIFY_API_SECRET").map(|v| v.trim().to_owned()),
+            session_secret: var("SESSION_SECRET").map(|v| v.trim().to_owned()),
+        })
+    }
+}
+
+impl std::fmt::Debug for TrustSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustSettings")
+            .field("tokens_required", &self.tokens_required)
+            .field("rate_limit", &self.rate_limit)
+            .field("shopify_api_key", &self.shopify_api_key)
+            .field(
+                "shopify_api_secret",
+                &self.shopify_api_secret.as_ref().map(|_| "…"),
+            )
+            .field("session_secret", &self.session_secret.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// Where and how the outbox worker delivers events (SPEC §7). A topic without a URL is not
@@ -110,6 +176,7 @@ impl std::fmt::Debug for Settings {
             .field("tracking_pending_after", &self.tracking_pending_after)
             .field("delayed_after", &self.delayed_after)
             .field("outbox", &self.outbox)
+            .field("trust", &self.trust)
             .finish()
     }
 }
@@ -281,6 +348,7 @@ impl Settings {
             )?,
             delayed_after: duration_var("DELAYED_AFTER", Duration::from_secs(24 * 3600))?,
             outbox: OutboxSettings::from_env()?,
+            trust: TrustSettings::from_env()?,
         })
     }
 

@@ -15,6 +15,7 @@ use crate::service::Service;
 use crate::settings::{redact, Settings, SAMPLE_ORDERS};
 use crate::state::AppState;
 use crate::store::{MemoryStore, PgStore, Store};
+use crate::trust::{gate, headers, Trust};
 
 /// The in-memory sample data the dashboard falls back to.
 pub fn sample_store(settings: &Settings) -> MemoryStore {
@@ -80,13 +81,22 @@ impl Application {
         let listener = TcpListener::bind(settings.site_addr)
             .await
             .with_context(|| format!("could not listen on {}", settings.site_addr))?;
+        let trust = Trust::new(&settings.trust);
         let state = AppState {
             service: service.clone(),
             leptos_options,
+            trust: trust.clone(),
         };
-        let router = crate::routes::router()
+        let router = crate::routes::router(trust.clone())
             .with_state(state.clone())
-            .merge(crate::dashboard::router(state))
+            .merge(
+                crate::dashboard::router(state).layer(axum::middleware::from_fn_with_state(
+                    trust.clone(),
+                    gate::dashboard_gate,
+                )),
+            )
+            .merge(gate::router(trust))
+            .layer(axum::middleware::from_fn(headers::security_headers))
             .layer(TraceLayer::new_for_http());
         Ok(Application {
             listener,

@@ -469,8 +469,18 @@ async fn every_write_answers_and_persists_as_the_memory_store_does() {
         assignee: Some("sam".into()),
     };
     let answers = [
-        stores[0].assign(&assign, at).await.unwrap(),
-        stores[1].assign(&assign, at).await.unwrap(),
+        stores[0]
+            .assign(&assign, at, None)
+            .await
+            .unwrap()
+            .applied()
+            .unwrap(),
+        stores[1]
+            .assign(&assign, at, None)
+            .await
+            .unwrap()
+            .applied()
+            .unwrap(),
     ];
     assert_eq!(answers[0], answers[1]);
     assert_eq!(answers[0].len(), 3);
@@ -483,8 +493,18 @@ async fn every_write_answers_and_persists_as_the_memory_store_does() {
         ..assign.clone()
     };
     assert_eq!(
-        stores[0].assign(&unassign, at).await.unwrap(),
-        stores[1].assign(&unassign, at).await.unwrap()
+        stores[0]
+            .assign(&unassign, at, None)
+            .await
+            .unwrap()
+            .applied()
+            .unwrap(),
+        stores[1]
+            .assign(&unassign, at, None)
+            .await
+            .unwrap()
+            .applied()
+            .unwrap()
     );
 
     // Unknown references: 404 naming them as written, in request order, and nothing changes.
@@ -494,7 +514,7 @@ async fn every_write_answers_and_persists_as_the_memory_store_does() {
         assignee: Some("alex".into()),
     };
     for s in &stores {
-        match s.assign(&unknown, at).await {
+        match s.assign(&unknown, at, None).await {
             Err(StoreError::OrdersNotFound(missing)) => {
                 assert_eq!(missing, vec!["#nope", "gid://shopify/Order/424242"])
             }
@@ -506,7 +526,7 @@ async fn every_write_answers_and_persists_as_the_memory_store_does() {
         ..assign.clone()
     };
     assert!(
-        matches!(stores[0].assign(&other_shop, at).await, Err(StoreError::OrdersNotFound(m)) if m.len() == 4)
+        matches!(stores[0].assign(&other_shop, at, None).await, Err(StoreError::OrdersNotFound(m)) if m.len() == 4)
     );
 
     // A fulfill naming cancelled orders is refused whole (409, every cancelled GID), writing nothing.
@@ -520,7 +540,7 @@ async fn every_write_answers_and_persists_as_the_memory_store_does() {
         tracking: None,
     };
     for s in &stores {
-        match s.fulfill(&refused, at).await {
+        match s.fulfill(&refused, at, None).await {
             Err(StoreError::Cancelled(ids)) => {
                 assert_eq!(ids, vec![cancelled[0].id.clone(), cancelled[1].id.clone()])
             }
@@ -542,8 +562,18 @@ async fn every_write_answers_and_persists_as_the_memory_store_does() {
         }),
     };
     let done = [
-        stores[0].fulfill(&fulfill, at).await.unwrap(),
-        stores[1].fulfill(&fulfill, at).await.unwrap(),
+        stores[0]
+            .fulfill(&fulfill, at, None)
+            .await
+            .unwrap()
+            .applied()
+            .unwrap(),
+        stores[1]
+            .fulfill(&fulfill, at, None)
+            .await
+            .unwrap()
+            .applied()
+            .unwrap(),
     ];
     assert_eq!(done[0], done[1]);
     for (answer, record) in done[0].iter().zip(&live[3..12]) {
@@ -557,8 +587,18 @@ async fn every_write_answers_and_persists_as_the_memory_store_does() {
         ..fulfill
     };
     assert_eq!(
-        stores[0].fulfill(&untracked, at).await.unwrap(),
-        stores[1].fulfill(&untracked, at).await.unwrap()
+        stores[0]
+            .fulfill(&untracked, at, None)
+            .await
+            .unwrap()
+            .applied()
+            .unwrap(),
+        stores[1]
+            .fulfill(&untracked, at, None)
+            .await
+            .unwrap()
+            .applied()
+            .unwrap()
     );
 
     // Escalate: a new open thread, handed to the assistant.
@@ -569,8 +609,18 @@ async fn every_write_answers_and_persists_as_the_memory_store_does() {
         note: "Where is my parcel?".into(),
     };
     let escalated = [
-        stores[0].escalate(&support, "conv_new", at).await.unwrap(),
-        stores[1].escalate(&support, "conv_new", at).await.unwrap(),
+        stores[0]
+            .escalate(&support, "conv_new", at, None)
+            .await
+            .unwrap()
+            .applied()
+            .unwrap(),
+        stores[1]
+            .escalate(&support, "conv_new", at, None)
+            .await
+            .unwrap()
+            .applied()
+            .unwrap(),
     ];
     assert_eq!(escalated[0], escalated[1]);
     assert_eq!(
@@ -590,14 +640,24 @@ async fn every_write_answers_and_persists_as_the_memory_store_does() {
     };
     let moved = action(ReturnAction::GenerateLabel, returnable);
     let plans = [
-        stores[0].apply_return_action(&moved, at).await.unwrap(),
-        stores[1].apply_return_action(&moved, at).await.unwrap(),
+        stores[0]
+            .apply_return_action(&moved, at, None)
+            .await
+            .unwrap()
+            .applied()
+            .unwrap(),
+        stores[1]
+            .apply_return_action(&moved, at, None)
+            .await
+            .unwrap()
+            .applied()
+            .unwrap(),
     ];
     assert_eq!(plans[0], plans[1]);
     assert_eq!(plans[0].to, ReturnState::LabelGenerated);
     for s in &stores {
         match s
-            .apply_return_action(&action(ReturnAction::Complete, returnable), at)
+            .apply_return_action(&action(ReturnAction::Complete, returnable), at, None)
             .await
         {
             Err(StoreError::Transition(TransitionError::NotAllowed { state, action })) => {
@@ -609,7 +669,7 @@ async fn every_write_answers_and_persists_as_the_memory_store_does() {
             other => panic!("expected a 409, got {other:?}"),
         }
         match s
-            .apply_return_action(&action(ReturnAction::Deny, without_return), at)
+            .apply_return_action(&action(ReturnAction::Deny, without_return), at, None)
             .await
         {
             Err(StoreError::NoReturn(r)) => assert_eq!(r, without_return.id),
@@ -677,7 +737,7 @@ async fn concurrent_actions_on_one_return_apply_once() {
             ReturnAction::Deny
         });
         tasks.push(tokio::spawn(async move {
-            store.apply_return_action(&c, now()).await
+            store.apply_return_action(&c, now(), None).await
         }));
     }
     let mut applied = 0;

@@ -23,14 +23,45 @@ pub async fn load_orders(
     let backend = use_context::<Arc<dyn OrdersBackend>>()
         .ok_or_else(|| LoadError::Unavailable("the dashboard has no orders backend".into()))?;
     let named = shop.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let configured = std::env::var("DASHBOARD_SHOP").ok();
-    let chosen = match ssr::choose_shop(named, configured.as_deref()) {
-        Some(shop) => shop,
-        None => {
-            let (known, _) = backend.shops().await;
-            known.into_iter().next().ok_or(LoadError::NoShop)?
+    let signed_in = backend.signed_in();
+    let chosen = match (&signed_in, named) {
+        // A signed-in staff member sees their own shop, and no other.
+        (Some(me), Some(named)) if !named.eq_ignore_ascii_case(&me.shop) => {
+            ssr::set_status(403);
+            return Err(LoadError::BadQuery {
+                param: "shop".into(),
+                message: format!("you are signed in to {}, not to {named}", me.shop),
+            });
+        }
+        (Some(me), _) => me.shop.clone(),
+        (None, _) => {
+            let configured = std::env::var("DASHBOARD_SHOP").ok();
+            match ssr::choose_shop(named, configured.as_deref()) {
+                Some(shop) => shop,
+                None => {
+                    let (known, _) = backend.shops().await;
+                    known.into_iter().next().ok_or(LoadError::NoShop)?
+                }
+            }
         }
     };
+    // `assigned_to=mine`: the signed-in staff member's orders.
+    let mut query = query;
+    for (k, v) in query.iter_mut() {
+        if k == "assigned_to" && v.trim().eq_ignore_ascii_case("mine") {
+            match &signed_in {
+                Some(me) => *v = me.staff.clone(),
+                None => {
+                    ssr::set_status(400);
+                    return Err(LoadError::BadQuery {
+                        param: "assigned_to".into(),
+                        message: "\"mine\" needs a sign-in: there is no signed-in staff member"
+                            .into(),
+                    });
+                }
+            }
+        }
+    }
     let order = query
         .iter()
         .find(|(k, v)| k == "order" && !v.trim().is_empty())
@@ -67,6 +98,7 @@ pub async fn load_orders(
         named,
         chrono::Utc::now(),
     );
+    view.signed_in_as = signed_in.map(|me| me.staff);
     // Sample data has no outbox worth showing.
     if !view.sample {
         view.undelivered = undelivered;

@@ -134,6 +134,7 @@ fn OrdersScreen(
         undelivered,
         detail,
         detail_error,
+        signed_in_as,
     } = view;
     // Controls that need the WASM are disabled in the server's HTML and come alive on hydration.
     let ready = RwSignal::new(false);
@@ -217,7 +218,7 @@ fn OrdersScreen(
             {(undelivered > 0).then(|| view! { <Undelivered shop=outbox_shop count=undelivered/> })}
             <crate::live::LiveBanners live shop=banner_shop/>
             <TabBar tabs/>
-            <Filters filters/>
+            <Filters filters mine=signed_in_as/>
             {pictures.map(|html| view! { <div inner_html=html></div> })}
             <BulkBar actions ready/>
             <OrdersTable actions ready scroll=keep.scroll/>
@@ -390,7 +391,7 @@ fn TabBar(tabs: Vec<TabLink>) -> impl IntoView {
 /// WASM loads; once hydrated, the router submits it in place. A filter starts again at the first
 /// page of the current tab.
 #[component]
-fn Filters(filters: FilterState) -> impl IntoView {
+fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoView {
     let FilterState {
         shop,
         tab,
@@ -468,6 +469,7 @@ fn Filters(filters: FilterState) -> impl IntoView {
                     value=assigned_to
                 />
                 <datalist id="assignee-choices">
+                    {mine.map(|me| view! { <option value="mine">{format!("Me ({me})")}</option> })}
                     <option value="unassigned">"Nobody (unassigned)"</option>
                 </datalist>
             </label>

@@ -42,6 +42,8 @@ pub struct OrdersView {
     /// The shop's side effects (support queue, ERP, metafields) that could not be delivered and
     /// wait for an operator (`orders-sync outbox retry`).
     pub undelivered: u64,
+    /// The signed-in staff member, if any: the assignee the "mine" filter stands for.
+    pub signed_in_as: Option<String>,
 }
 
 /// The filter bar's values: what the URL asked for, as the form shows it.
@@ -417,6 +419,7 @@ mod build {
                 detail: None,
                 detail_error: None,
                 undelivered: 0,
+                signed_in_as: None,
             }
         }
     }

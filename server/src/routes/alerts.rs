@@ -90,6 +90,7 @@ fn frames(events: &[LiveEvent]) -> Bytes {
 /// `GET /sync/orders/alerts`
 pub async fn alerts(
     State(service): State<Service>,
+    caller: crate::trust::ApiCaller,
     headers: HeaderMap,
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
@@ -98,6 +99,7 @@ pub async fn alerts(
     })?;
     let shop = parse_shop_domain(shop)
         .map_err(|m| ApiError::BadRequest(format!("invalid shop_domain: {m}")))?;
+    caller.authorize(&shop).await?;
 
     if !wants_stream(&headers) {
         let since = match query.get("since") {

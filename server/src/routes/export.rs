@@ -46,9 +46,21 @@ fn batch_text(orders: &[Order], with_header: bool) -> String {
 /// `GET /orders/export.csv`
 pub async fn export_csv(
     State(service): State<Service>,
+    viewer: Option<axum::Extension<crate::trust::gate::Viewer>>,
     pairs: QueryPairs,
 ) -> Result<Response, ApiError> {
-    let shop = match pairs.get("shop").or_else(|| pairs.get("shop_domain")) {
+    let session = viewer.and_then(|v| v.0 .0);
+    let named = pairs.get("shop").or_else(|| pairs.get("shop_domain"));
+    if let (Some(session), Some(named)) = (&session, named) {
+        if !named.trim().eq_ignore_ascii_case(&session.shop) {
+            return Err(ApiError::Forbidden(format!(
+                "you are signed in to {}, not to {}",
+                session.shop,
+                named.trim()
+            )));
+        }
+    }
+    let shop = match named.or(session.as_ref().map(|s| s.shop.as_str())) {
         Some(shop) => shop.trim().to_owned(),
         None => service.default_shop().await.ok_or_else(|| {
             ApiError::NotFound("there is no shop to export yet: name one with ?shop=".into())

@@ -11,9 +11,11 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
+use crate::trust::Trust;
 
-/// `/sync/orders*`, `/sync/outbox`, the CSV export, Shopify's webhooks, `/healthz` and `/readyz`.
-pub fn router() -> Router<AppState> {
+/// `/sync/orders*`, `/sync/outbox`, the CSV export (behind the dashboard's door), Shopify's
+/// webhooks, `/healthz` and `/readyz`.
+pub fn router(trust: Trust) -> Router<AppState> {
     Router::new()
         .route("/sync/orders", get(orders::list_orders))
         .route("/sync/orders/assign", post(orders::assign_orders))
@@ -23,7 +25,13 @@ pub fn router() -> Router<AppState> {
         .route("/sync/orders/alerts", get(alerts::alerts))
         .route("/sync/orders/{*id}", get(orders::get_order))
         .route("/sync/outbox", get(outbox::list_outbox))
-        .route("/orders/export.csv", get(export::export_csv))
+        .route(
+            "/orders/export.csv",
+            get(export::export_csv).layer(axum::middleware::from_fn_with_state(
+                trust,
+                crate::trust::gate::dashboard_gate,
+            )),
+        )
         .route(
             "/webhooks/shopify",
             post(crate::shopify::webhook::receive)

@@ -12,8 +12,10 @@ use crate::service::Service;
 /// `GET /sync/outbox?shop_domain=DOMAIN[&state=pending|delivered|dead]`
 pub async fn list_outbox(
     State(service): State<Service>,
+    caller: crate::trust::ApiCaller,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<OutboxList>, ApiError> {
     let query = OutboxQuery::parse(pairs)?;
+    caller.authorize(&query.shop_domain).await?;
     Ok(Json(service.outbox(&query).await?))
 }

@@ -23,7 +23,9 @@ use orders_core::{
     TabCounts, Thresholds, TimelineEntry,
 };
 
-use super::{new_shipment_id, ExportKey, Page, StoreError};
+use super::{
+    new_shipment_id, ExportKey, Idempotent, Page, StoreError, Written, IDEMPOTENCY_WINDOW,
+};
 use orders_core::alerts::Alert;
 
 mod alerts;
@@ -43,6 +45,8 @@ struct ShopData {
     alerts: Vec<(Alert, Option<u64>)>,
     /// The last resolution number given.
     resolutions: u64,
+    /// Answers kept for idempotency keys: key → (fingerprint, answer, when).
+    idempotency: HashMap<String, ([u8; 32], serde_json::Value, DateTime<Utc>)>,
 }
 
 /// The sample store's outbox: every event stays pending, as nothing delivers from sample data.
@@ -163,6 +167,37 @@ impl MemoryStore {
             Some(data) => f(data),
             None => f(&mut ShopData::default()),
         }
+    }
+
+    /// A write under the one lock, with its idempotency key: a key seen with the same request within
+    /// 24 hours answers what was kept, with another request it is refused; a fresh key is kept with
+    /// the answer only when the write succeeds.
+    fn write_once<T>(
+        &self,
+        shop: &str,
+        now: DateTime<Utc>,
+        key: Option<&Idempotent<'_, T>>,
+        f: impl FnOnce(&mut ShopData) -> Result<T, StoreError>,
+    ) -> Result<Written<T>, StoreError> {
+        self.with_shop(shop, |data| {
+            if let Some(k) = key {
+                data.idempotency
+                    .retain(|_, (_, _, at)| now - *at < IDEMPOTENCY_WINDOW);
+                if let Some((fingerprint, answer, _)) = data.idempotency.get(k.key) {
+                    return if *fingerprint == k.fingerprint {
+                        Ok(Written::Replayed(answer.clone()))
+                    } else {
+                        Err(StoreError::KeyReused(k.key.to_owned()))
+                    };
+                }
+            }
+            let done = f(data)?;
+            if let Some(k) = key {
+                data.idempotency
+                    .insert(k.key.to_owned(), (k.fingerprint, (k.answer)(&done), now));
+            }
+            Ok(Written::Applied(done))
+        })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
@@ -300,8 +335,9 @@ impl MemoryStore {
         &self,
         cmd: &AssignCommand,
         now: DateTime<Utc>,
-    ) -> Result<Vec<AssignedOrder>, StoreError> {
-        self.with_shop(&cmd.shop_domain, |data| {
+        key: Option<&Idempotent<'_, Vec<AssignedOrder>>>,
+    ) -> Result<Written<Vec<AssignedOrder>>, StoreError> {
+        self.write_once(&cmd.shop_domain, now, key, |data| {
             let found = data.resolve(&cmd.orders)?;
             let mut updated = Vec::with_capacity(found.len());
             for i in found {
@@ -329,8 +365,9 @@ impl MemoryStore {
         &self,
         cmd: &FulfillCommand,
         now: DateTime<Utc>,
-    ) -> Result<Vec<FulfilledOrder>, StoreError> {
-        self.with_shop(&cmd.shop_domain, |data| {
+        key: Option<&Idempotent<'_, Vec<FulfilledOrder>>>,
+    ) -> Result<Written<Vec<FulfilledOrder>>, StoreError> {
+        self.write_once(&cmd.shop_domain, now, key, |data| {
             let found = data.resolve(&cmd.orders)?;
             let mut plans = Vec::with_capacity(found.len());
             let mut cancelled = Vec::new();
@@ -377,8 +414,9 @@ impl MemoryStore {
         cmd: &SupportCommand,
         thread: &str,
         now: DateTime<Utc>,
-    ) -> Result<EscalatedOrder, StoreError> {
-        self.with_shop(&cmd.shop_domain, |data| {
+        key: Option<&Idempotent<'_, EscalatedOrder>>,
+    ) -> Result<Written<EscalatedOrder>, StoreError> {
+        self.write_once(&cmd.shop_domain, now, key, |data| {
             let i = data.resolve(std::slice::from_ref(&cmd.order))?[0];
             let order = &mut data.orders[i];
             let plan = plan_support(
@@ -413,8 +451,9 @@ impl MemoryStore {
         &self,
         cmd: &ReturnCommand,
         now: DateTime<Utc>,
-    ) -> Result<ReturnPlan, StoreError> {
-        self.with_shop(&cmd.shop_domain, |data| {
+        key: Option<&Idempotent<'_, ReturnPlan>>,
+    ) -> Result<Written<ReturnPlan>, StoreError> {
+        self.write_once(&cmd.shop_domain, now, key, |data| {
             let i = data.resolve(std::slice::from_ref(&cmd.order))?[0];
             let order = &mut data.orders[i];
             let Some(ret) = order.return_.as_mut() else {

@@ -46,6 +46,9 @@ pub enum StoreError {
     /// The shop is not registered.
     #[error("the shop {0} is not registered")]
     UnknownShop(String),
+    /// An `Idempotency-Key` already used, within 24 hours, for another request.
+    #[error("the Idempotency-Key {0} was already used with a different request")]
+    KeyReused(String),
     /// The database cannot be reached or is shutting down: worth retrying later.
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
@@ -151,6 +154,37 @@ pub enum ShopRegistration {
     },
 }
 
+/// How long an `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// A write sent with an `Idempotency-Key`: the key, the fingerprint of the request it came with,
+/// and how to render the answer to keep (the envelope the client was sent), from what the write did.
+pub struct Idempotent<'a, T> {
+    pub key: &'a str,
+    /// SHA-256 of the endpoint and the canonical JSON body.
+    pub fingerprint: [u8; 32],
+    pub answer: &'a (dyn Fn(&T) -> serde_json::Value + Send + Sync),
+}
+
+/// What a write with an optional idempotency key did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Written<T> {
+    /// The write was applied (for the first time, when it had a key).
+    Applied(T),
+    /// The key was seen with this request before: the answer kept from then, nothing applied.
+    Replayed(serde_json::Value),
+}
+
+impl<T> Written<T> {
+    /// What an applied write did; `None` for a replay.
+    pub fn applied(self) -> Option<T> {
+        match self {
+            Written::Applied(done) => Some(done),
+            Written::Replayed(_) => None,
+        }
+    }
+}
+
 /// Where the orders are kept.
 #[derive(Clone)]
 pub enum Store {
@@ -230,8 +264,9 @@ impl Store {
         &self,
         cmd: &AssignCommand,
         now: DateTime<Utc>,
-    ) -> Result<Vec<AssignedOrder>, StoreError> {
-        dispatch!(self, s => s.assign(cmd, now).await)
+        key: Option<&Idempotent<'_, Vec<AssignedOrder>>>,
+    ) -> Result<Written<Vec<AssignedOrder>>, StoreError> {
+        dispatch!(self, s => s.assign(cmd, now, key).await)
     }
 
     /// Marks the orders fulfilled (already fulfilled ones are left alone), recording the tracking as an
@@ -240,8 +275,9 @@ impl Store {
         &self,
         cmd: &FulfillCommand,
         now: DateTime<Utc>,
-    ) -> Result<Vec<FulfilledOrder>, StoreError> {
-        dispatch!(self, s => s.fulfill(cmd, now).await)
+        key: Option<&Idempotent<'_, Vec<FulfilledOrder>>>,
+    ) -> Result<Written<Vec<FulfilledOrder>>, StoreError> {
+        dispatch!(self, s => s.fulfill(cmd, now, key).await)
     }
 
     /// Opens a support escalation under `thread`, hands the order to the assistant, and queues it.
@@ -250,8 +286,9 @@ impl Store {
         cmd: &SupportCommand,
         thread: &str,
         now: DateTime<Utc>,
-    ) -> Result<EscalatedOrder, StoreError> {
-        dispatch!(self, s => s.escalate(cmd, thread, now).await)
+        key: Option<&Idempotent<'_, EscalatedOrder>>,
+    ) -> Result<Written<EscalatedOrder>, StoreError> {
+        dispatch!(self, s => s.escalate(cmd, thread, now, key).await)
     }
 
     /// Moves the order's return through the state machine; concurrent actions are serialised by the
@@ -260,8 +297,9 @@ impl Store {
         &self,
         cmd: &ReturnCommand,
         now: DateTime<Utc>,
-    ) -> Result<ReturnPlan, StoreError> {
-        dispatch!(self, s => s.apply_return_action(cmd, now).await)
+        key: Option<&Idempotent<'_, ReturnPlan>>,
+    ) -> Result<Written<ReturnPlan>, StoreError> {
+        dispatch!(self, s => s.apply_return_action(cmd, now, key).await)
     }
 
     /// Registers the shop if needed and replaces all of its orders with `records` (the seed command).

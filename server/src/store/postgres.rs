@@ -37,11 +37,12 @@ use orders_core::{
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
-use super::{new_shipment_id, ExportKey, Page, StoreError};
+use super::{new_shipment_id, ExportKey, Idempotent, Page, StoreError, Written};
 
 pub mod alerts;
 pub mod outbox;
 pub mod shopify;
+pub mod trust;
 
 /// Connections the pool opens at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
@@ -1271,8 +1272,12 @@ impl PgStore {
         &self,
         cmd: &AssignCommand,
         now: DateTime<Utc>,
-    ) -> Result<Vec<AssignedOrder>, StoreError> {
+        key: Option<&Idempotent<'_, Vec<AssignedOrder>>>,
+    ) -> Result<Written<Vec<AssignedOrder>>, StoreError> {
         let (mut tx, shop_id) = begin_write(&self.pool, &cmd.shop_domain).await?;
+        if let Some(kept) = trust::claim_key(&mut tx, shop_id, key, now).await? {
+            return Ok(Written::Replayed(kept));
+        }
         let (shop_id, gids, _) = resolve_and_lock(&mut tx, shop_id, &cmd.orders).await?;
         let owners = owners(&mut tx, shop_id, &gids).await?;
         let mut changes = Changes::default();
@@ -1294,8 +1299,9 @@ impl PgStore {
             });
         }
         changes.persist(&mut tx, shop_id, now).await?;
+        trust::keep_answer(&mut tx, shop_id, key, &updated).await?;
         tx.commit().await.map_err(classify)?;
-        Ok(updated)
+        Ok(Written::Applied(updated))
     }
 
     #[tracing::instrument(name = "pg.fulfill", skip_all, fields(shop = %cmd.shop_domain, orders = cmd.orders.len()))]
@@ -1303,8 +1309,12 @@ impl PgStore {
         &self,
         cmd: &FulfillCommand,
         now: DateTime<Utc>,
-    ) -> Result<Vec<FulfilledOrder>, StoreError> {
+        key: Option<&Idempotent<'_, Vec<FulfilledOrder>>>,
+    ) -> Result<Written<Vec<FulfilledOrder>>, StoreError> {
         let (mut tx, shop_id) = begin_write(&self.pool, &cmd.shop_domain).await?;
+        if let Some(kept) = trust::claim_key(&mut tx, shop_id, key, now).await? {
+            return Ok(Written::Replayed(kept));
+        }
         let (shop_id, gids, statuses) = resolve_and_lock(&mut tx, shop_id, &cmd.orders).await?;
         let mut plans = Vec::with_capacity(gids.len());
         let mut cancelled = Vec::new();
@@ -1340,8 +1350,9 @@ impl PgStore {
             });
         }
         changes.persist(&mut tx, shop_id, now).await?;
+        trust::keep_answer(&mut tx, shop_id, key, &updated).await?;
         tx.commit().await.map_err(classify)?;
-        Ok(updated)
+        Ok(Written::Applied(updated))
     }
 
     #[tracing::instrument(name = "pg.escalate", skip_all, fields(shop = %cmd.shop_domain, order = %cmd.order, thread = %thread))]
@@ -1350,8 +1361,12 @@ impl PgStore {
         cmd: &SupportCommand,
         thread: &str,
         now: DateTime<Utc>,
-    ) -> Result<EscalatedOrder, StoreError> {
+        key: Option<&Idempotent<'_, EscalatedOrder>>,
+    ) -> Result<Written<EscalatedOrder>, StoreError> {
         let (mut tx, shop_id) = begin_write(&self.pool, &cmd.shop_domain).await?;
+        if let Some(kept) = trust::claim_key(&mut tx, shop_id, key, now).await? {
+            return Ok(Written::Replayed(kept));
+        }
         let (shop_id, gids, _) =
             resolve_and_lock(&mut tx, shop_id, std::slice::from_ref(&cmd.order)).await?;
         let gid = gids
@@ -1377,11 +1392,13 @@ impl PgStore {
         }
         changes.touch(&gid);
         changes.persist(&mut tx, shop_id, now).await?;
-        tx.commit().await.map_err(classify)?;
-        Ok(EscalatedOrder {
+        let escalated = EscalatedOrder {
             id: gid,
             support_thread: thread.to_owned(),
-        })
+        };
+        trust::keep_answer(&mut tx, shop_id, key, &escalated).await?;
+        tx.commit().await.map_err(classify)?;
+        Ok(Written::Applied(escalated))
     }
 
     #[tracing::instrument(name = "pg.apply_return_action", skip_all, fields(shop = %cmd.shop_domain, order = %cmd.order, action = %cmd.action))]
@@ -1389,8 +1406,12 @@ impl PgStore {
         &self,
         cmd: &ReturnCommand,
         now: DateTime<Utc>,
-    ) -> Result<ReturnPlan, StoreError> {
+        key: Option<&Idempotent<'_, ReturnPlan>>,
+    ) -> Result<Written<ReturnPlan>, StoreError> {
         let (mut tx, shop_id) = begin_write(&self.pool, &cmd.shop_domain).await?;
+        if let Some(kept) = trust::claim_key(&mut tx, shop_id, key, now).await? {
+            return Ok(Written::Replayed(kept));
+        }
         let (shop_id, gids, _) =
             resolve_and_lock(&mut tx, shop_id, std::slice::from_ref(&cmd.order)).await?;
         let gid = gids
@@ -1449,8 +1470,9 @@ impl PgStore {
         changes.outbox.push(plan.outbox.clone());
         changes.touch(&gid);
         changes.persist(&mut tx, shop_id, now).await?;
+        trust::keep_answer(&mut tx, shop_id, key, &plan).await?;
         tx.commit().await.map_err(classify)?;
-        Ok(plan)
+        Ok(Written::Applied(plan))
     }
 
     /// Registers the shop if needed and replaces its orders, with everything they carry, and its

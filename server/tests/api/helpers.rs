@@ -89,6 +89,8 @@ pub fn test_settings() -> Settings {
     // race them.
     settings.poll_interval = None;
     settings.outbox.poll_interval = None;
+    // Open by default, as a development set-up: the trust tests set what they test.
+    settings.trust = orders_sync::settings::TrustSettings::default();
     settings
 }
 
@@ -101,7 +103,22 @@ pub fn leptos_options() -> leptos::config::LeptosOptions {
 
 /// Starts the server on a random port over `store`.
 pub async fn spawn_on(store: Store) -> TestApp {
-    let settings = test_settings();
+    spawn_configured(store, test_settings()).await
+}
+
+/// Starts the server like [`spawn_app`], with its settings changed by `configure`.
+pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let store = match backend {
+        Backend::Postgres => Store::Postgres(fresh_database().await),
+        Backend::Memory => Store::Memory(MemoryStore::default()),
+    };
+    let mut settings = test_settings();
+    configure(&mut settings);
+    spawn_configured(store, settings).await
+}
+
+/// Starts the server on a random port over `store` with `settings`.
+pub async fn spawn_configured(store: Store, settings: Settings) -> TestApp {
     let service = Service::new(
         store.clone(),
         None,
@@ -330,6 +347,16 @@ impl TestApp {
     pub async fn order(&self, id: &str) -> Value {
         let r = self.get_order(id, Some(SHOP)).await;
         r.assert_ok().clone()
+    }
+
+    /// An order of `shop` by its number, as the API serves it (must exist).
+    pub async fn order_of(&self, shop: &str, n: u64) -> Value {
+        let order = self
+            .service
+            .get_order(shop, &OrderRef::parse(&gid(n)).unwrap())
+            .await
+            .expect("the order exists");
+        serde_json::to_value(order).unwrap()
     }
 
     pub async fn history(&self, id: &str) -> Vec<TimelineEntry> {

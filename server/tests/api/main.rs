@@ -11,5 +11,6 @@ mod outbox;
 mod poller;
 mod read_one;
 mod returns;
+mod trust;
 mod webhooks;
 mod writes;

@@ -1,0 +1,277 @@
+//! Who may do what: the Sync API's bearer tokens and rate limits, the dashboard's sessions, the
+//! `Idempotency-Key` of the writes, and the security headers of every response.
+//!
+//! Policy of the Sync API (`/sync/*`):
+//! - A request may carry `Authorization: Bearer <token>`. A token that is malformed, unknown or
+//!   revoked is a 401, whatever the request; a valid one opens its own shop only (403 for another
+//!   `shop_domain`).
+//! - Without a token, a `GET` may ride on the dashboard's session cookie (the live-alert stream and
+//!   its polling fallback do), for the session's shop only. Writes never do: the dashboard writes
+//!   through its server functions, which check the session and the request's origin.
+//! - A request with neither is a 401 when tokens are required (`SYNC_API_AUTH=required`) or when
+//!   the shop has ever had a token; otherwise it is served (a development set-up, or a shop that
+//!   has not been given tokens yet).
+//! - Each token may make `SYNC_RATE_LIMIT` requests a second on average, with bursts of twice as
+//!   many; beyond, 429 with `Retry-After`.
+
+pub mod gate;
+pub mod headers;
+pub mod idempotency;
+pub mod limit;
+pub mod session;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::{header, request::Parts, Method};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::service::Service;
+use crate::settings::TrustSettings;
+use crate::store::Store;
+
+pub use session::{Session, SessionKeys};
+
+/// What every token starts with, so that one pasted in the wrong place is recognisable.
+pub const TOKEN_PREFIX: &str = "oss_";
+
+/// A new bearer token: the prefix and 32 random bytes, base64url.
+pub fn new_token() -> String {
+    format!(
+        "{TOKEN_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+    )
+}
+
+/// `N` bytes from the operating system's generator.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the operating system's random generator is available");
+    bytes
+}
+
+/// The SHA-256 of a token: what the database keeps.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// The first characters of a token, shown by `token list` to tell tokens apart.
+pub fn token_shown_prefix(token: &str) -> String {
+    token.chars().take(TOKEN_PREFIX.len() + 6).collect()
+}
+
+/// The trust settings and state the doors share; cheap to clone.
+#[derive(Clone)]
+pub struct Trust {
+    inner: Arc<TrustInner>,
+}
+
+struct TrustInner {
+    settings: TrustSettings,
+    limiter: limit::Limiter,
+    sessions: SessionKeys,
+    /// Shops known to need a token: a shop never stops needing one, so this only grows.
+    protected: Mutex<HashSet<String>>,
+}
+
+impl Trust {
+    pub fn new(settings: &TrustSettings) -> Self {
+        Trust {
+            inner: Arc::new(TrustInner {
+                limiter: limit::Limiter::new(settings.rate_limit),
+                sessions: SessionKeys::new(settings),
+                settings: settings.clone(),
+                protected: Mutex::new(HashSet::new()),
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &TrustSettings {
+        &self.inner.settings
+    }
+
+    pub fn sessions(&self) -> &SessionKeys {
+        &self.inner.sessions
+    }
+
+    /// Whether the dashboard needs a sign-in: when the app's Shopify secret is configured.
+    pub fn sign_in_required(&self) -> bool {
+        self.inner.settings.shopify_api_secret.is_some()
+    }
+
+    /// Whether an anonymous request may read or write `shop`.
+    async fn open_to_anonymous(&self, service: &Service, shop: &str) -> Result<bool, ApiError> {
+        if self.inner.settings.tokens_required {
+            return Ok(false);
+        }
+        if self.is_protected(shop) {
+            return Ok(false);
+        }
+        let Store::Postgres(pg) = service.store() else {
+            // The sample data has no tokens.
+            return Ok(true);
+        };
+        let protected = pg.shop_requires_token(shop).await?;
+        if protected {
+            self.inner
+                .protected
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(shop.to_owned());
+        }
+        Ok(!protected)
+    }
+
+    fn is_protected(&self, shop: &str) -> bool {
+        self.inner
+            .protected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(shop)
+    }
+}
+
+/// Who is calling the Sync API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A valid bearer token of `shop`.
+    Token { id: i64, shop: String },
+    /// A dashboard session (reads only).
+    Session(Session),
+    /// Neither.
+    Anonymous,
+}
+
+/// The caller of a `/sync` request, with what deciding needs. Rejects a bad token at once (401),
+/// and a token over its rate (429).
+pub struct ApiCaller {
+    pub caller: Caller,
+    trust: Trust,
+    service: Service,
+}
+
+impl<S> FromRequestParts<S> for ApiCaller
+where
+    S: Send + Sync,
+    Trust: FromRef<S>,
+    Service: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let trust = Trust::from_ref(state);
+        let service = Service::from_ref(state);
+        let caller = match parts.headers.get(header::AUTHORIZATION) {
+            Some(value) => {
+                let token = bearer(value.to_str().unwrap_or(""))?;
+                let owner = match service.store() {
+                    Store::Postgres(pg) => pg.token_owner(&token_hash(token), now()).await?,
+                    Store::Memory(_) => None,
+                };
+                let owner = owner.ok_or_else(|| {
+                    ApiError::Unauthorized(
+                        "the bearer token is not valid (unknown or revoked)".into(),
+                    )
+                })?;
+                trust.inner.limiter.check(owner.id)?;
+                Caller::Token {
+                    id: owner.id,
+                    shop: owner.shop,
+                }
+            }
+            None if parts.method == Method::GET || parts.method == Method::HEAD => {
+                match trust.sessions().from_headers(&parts.headers) {
+                    Some(session) => Caller::Session(session),
+                    None => Caller::Anonymous,
+                }
+            }
+            None => Caller::Anonymous,
+        };
+        if caller == Caller::Anonymous && trust.inner.settings.tokens_required {
+            return Err(ApiError::Unauthorized(
+                "a bearer token is required (Authorization: Bearer …)".into(),
+            ));
+        }
+        Ok(ApiCaller {
+            caller,
+            trust,
+            service,
+        })
+    }
+}
+
+impl ApiCaller {
+    /// Succeeds when the caller may act on `shop`; else 401 (no credentials where some are needed)
+    /// or 403 (credentials of another shop).
+    pub async fn authorize(&self, shop: &str) -> Result<(), ApiError> {
+        match &self.caller {
+            Caller::Token { shop: own, .. } | Caller::Session(Session { shop: own, .. }) => {
+                if own == shop {
+                    Ok(())
+                } else {
+                    Err(ApiError::Forbidden(format!(
+                        "these credentials are for {own}, not for {shop}"
+                    )))
+                }
+            }
+            Caller::Anonymous => {
+                if self.trust.open_to_anonymous(&self.service, shop).await? {
+                    Ok(())
+                } else {
+                    Err(ApiError::Unauthorized(format!(
+                        "a bearer token for {shop} is required (Authorization: Bearer …)"
+                    )))
+                }
+            }
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer(value: &str) -> Result<&str, ApiError> {
+    let malformed =
+        || ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into());
+    let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(malformed());
+    }
+    let token = token.trim();
+    if token.is_empty() || token.len() > 200 {
+        return Err(malformed());
+    }
+    Ok(token)
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    orders_core::record::to_micros(chrono::Utc::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_recognisable() {
+        let a = new_token();
+        let b = new_token();
+        assert_ne!(a, b);
+        assert!(a.starts_with(TOKEN_PREFIX));
+        assert_eq!(a.len(), TOKEN_PREFIX.len() + 43);
+        assert_eq!(token_shown_prefix(&a).len(), TOKEN_PREFIX.len() + 6);
+        assert_ne!(token_hash(&a), token_hash(&b));
+    }
+
+    #[test]
+    fn only_bearer_credentials_are_read() {
+        assert_eq!(bearer("Bearer abc").unwrap(), "abc");
+        assert_eq!(bearer("bearer  abc ").unwrap(), "abc");
+        assert!(bearer("Basic abc").is_err());
+        assert!(bearer("Bearer").is_err());
+        assert!(bearer("Bearer ").is_err());
+        assert!(bearer(&format!("Bearer {}", "x".repeat(201))).is_err());
+    }
+}

@@ -310,12 +310,20 @@ fn rest_refund(o: &Obj, received_at: DateTime<Utc>) -> Result<ShopifyRefund, Pay
     let mut total: i128 = 0;
     if transactions.is_empty() {
         for line in &line_items {
-            total += millionths(line.get("subtotal"), "refund_line_items.subtotal")?;
-            total += millionths(line.get("total_tax"), "refund_line_items.total_tax")?;
+            add_money(
+                &mut total,
+                line.get("subtotal"),
+                "refund_line_items.subtotal",
+            )?;
+            add_money(
+                &mut total,
+                line.get("total_tax"),
+                "refund_line_items.total_tax",
+            )?;
         }
     } else {
         for t in &transactions {
-            total += millionths(t.get("amount"), "transactions.amount")?;
+            add_money(&mut total, t.get("amount"), "transactions.amount")?;
         }
     }
 
@@ -1038,6 +1046,26 @@ fn millionths(value: Option<&Value>, field: &'static str) -> Result<i128, Payloa
     })
 }
 
+/// Adds a money field to a running sum; a sum beyond what millionths can hold is refused rather
+/// than overflowing.
+fn add_money(
+    total: &mut i128,
+    value: Option<&Value>,
+    field: &'static str,
+) -> Result<(), PayloadError> {
+    let amount = millionths(value, field)?;
+    *total = total
+        .checked_add(amount)
+        .ok_or_else(|| PayloadError::Invalid {
+            field,
+            value: format!(
+                "'{}' (the refund's total would be too large)",
+                format_amount(amount, SCALE)
+            ),
+        })?;
+    Ok(())
+}
+
 /// A JSON number as an amount with the currency's decimals.
 fn amount_of_number(
     n: &Number,
@@ -1615,6 +1643,33 @@ mod tests {
                                    "refund_line_items": [{ "subtotal": 1500.0 }, { "subtotal": 250 }] }));
         assert_eq!((r.amount.as_str(), r.currency.as_str()), ("1750", "JPY"));
         assert_eq!(r.created_at, received());
+    }
+
+    #[test]
+    fn refunds_whose_amounts_add_up_past_the_largest_sum_are_refused() {
+        // Each amount reads (1e32 is 10^38 millionths, within i128); their sum does not.
+        let body = json!({ "id": 1, "order_id": 5,
+                           "transactions": [{ "amount": "1e32" }, { "amount": "1e32" }] });
+        assert!(matches!(
+            parse(Topic::RefundsCreate, &body.to_string()),
+            Err(PayloadError::Invalid {
+                field: "transactions.amount",
+                ..
+            })
+        ));
+        let body = json!({ "id": 1, "order_id": 5,
+                           "refund_line_items": [{ "subtotal": 1e32, "total_tax": 1e32 }] });
+        assert!(matches!(
+            parse(Topic::RefundsCreate, &body.to_string()),
+            Err(PayloadError::Invalid {
+                field: "refund_line_items.total_tax",
+                ..
+            })
+        ));
+        // Large amounts that do fit are summed exactly.
+        let r = refund_of(&json!({ "id": 1, "order_id": 5,
+                                   "transactions": [{ "amount": "1e32" }, { "amount": "-1e32" }, { "amount": "0.01" }] }));
+        assert_eq!(r.amount, "0.01");
     }
 
     #[test]

@@ -160,7 +160,14 @@ fn rest_order(o: &Obj) -> Result<ShopifyOrder, PayloadError> {
         .ok_or(PayloadError::Missing("currency"))?
         .to_owned();
     let total_price = match o.get("total_price") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+        Some(Value::String(s)) if !s.trim().is_empty() => {
+            let s = s.trim();
+            parse_decimal(s).ok_or_else(|| PayloadError::Invalid {
+                field: "total_price",
+                value: format!("'{s}' (expected a decimal amount)"),
+            })?;
+            s.to_owned()
+        }
         Some(Value::Number(n)) => amount_of_number(n, &currency, "total_price")?,
         None | Some(Value::Null) => return Err(PayloadError::Missing("total_price")),
         Some(other) => return Err(invalid("total_price", other)),
@@ -1252,6 +1259,34 @@ mod tests {
         assert_eq!(o.created_at, utc("2025-09-27T14:03:00Z"));
         assert_eq!(o.updated_at, utc("2025-09-27T14:03:02Z"));
         assert!(o.cancelled_at.is_none() && o.shipments.is_empty());
+    }
+
+    #[test]
+    fn a_total_price_that_is_not_a_decimal_is_refused() {
+        let order = |price: Value| {
+            let body = json!({ "id": 1, "name": "#1", "currency": "USD", "total_price": price,
+                               "created_at": "2025-09-27T10:03:00Z", "updated_at": "2025-09-27T10:03:00Z" });
+            parse(Topic::OrdersCreate, &body.to_string())
+        };
+        for bad in ["A", "NaN", "12,50", "$10.00", "1.2.3", "Infinity"] {
+            assert!(
+                matches!(
+                    order(json!(bad)),
+                    Err(PayloadError::Invalid {
+                        field: "total_price",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
+        // A decimal is kept exactly as sent, trimmed.
+        for good in ["598.94", "0.00", "-3.50", " 10.0 ", "199"] {
+            match order(json!(good)) {
+                Ok(Ingest::Order(o)) => assert_eq!(o.total_price, good.trim()),
+                other => panic!("{good:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]

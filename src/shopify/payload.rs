@@ -1108,9 +1108,8 @@ pub fn parse_decimal(raw: &str) -> Option<i128> {
     let frac = frac.trim_end_matches('0');
     let digits = format!("{int}{frac}");
     let digits = digits.trim_start_matches('0');
-    if digits.len() > 30 {
-        return None;
-    }
+    // Digits beyond what i128 holds do not parse: no separate limit, so that every amount
+    // `format_amount` writes (up to 39 digits) reads back.
     let value: i128 = if digits.is_empty() {
         0
     } else {
@@ -1731,6 +1730,20 @@ mod tests {
         assert_eq!(format_amount(1_500_000_000, 0), "1500");
         assert_eq!(minor_digits("jpy"), 0);
         assert_eq!(minor_digits("KWD"), 3);
+    }
+
+    #[test]
+    fn every_amount_written_reads_back_however_large() {
+        // 10^30 units is 10^36 millionths: it fits, written out or with an exponent.
+        let big = format!("1{}", "0".repeat(30));
+        assert_eq!(parse_decimal(&big), parse_decimal("1e30"));
+        assert_eq!(parse_decimal(&big), Some(10i128.pow(36)));
+        for m in [10i128.pow(36), -(10i128.pow(36)), i128::MAX, -i128::MAX] {
+            assert_eq!(parse_decimal(&format_amount(m, 6)), Some(m), "{m}");
+        }
+        // Beyond i128 is still refused.
+        assert_eq!(parse_decimal(&format!("{}.0", i128::MAX)), None);
+        assert_eq!(parse_decimal(&"9".repeat(40)), None);
     }
 
     #[test]

@@ -592,8 +592,13 @@ pub fn parse_graphql_order(node: &Value) -> Result<ShopifyOrder, PayloadError> {
             "totalPriceSet.shopMoney.currencyCode",
         ))?
         .to_owned();
+    // The total is required, as REST's `total_price` is: a missing amount is not a zero.
+    let amount = money
+        .get("amount")
+        .filter(|a| !a.is_null())
+        .ok_or(PayloadError::Missing("totalPriceSet.shopMoney.amount"))?;
     let total_price = format_amount(
-        millionths(money.get("amount"), "totalPriceSet.shopMoney.amount")?,
+        millionths(Some(amount), "totalPriceSet.shopMoney.amount")?,
         minor_digits(&currency),
     );
 
@@ -1816,6 +1821,30 @@ mod tests {
             err.to_string().contains("created_at") && err.to_string().contains("RFC 3339"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_order_without_a_total_is_refused_by_webhook_and_poller_alike() {
+        let rest = json!({ "id": 1, "name": "#1", "currency": "USD",
+                           "created_at": "2025-09-27T10:03:00Z", "updated_at": "2025-09-27T10:03:00Z" });
+        assert_eq!(
+            parse(Topic::OrdersCreate, &rest.to_string()),
+            Err(PayloadError::Missing("total_price"))
+        );
+        for amount in [None, Some(Value::Null)] {
+            let mut node = json!({ "id": ORDER_GID, "name": "#1",
+                                   "totalPriceSet": { "shopMoney": { "currencyCode": "USD" } },
+                                   "createdAt": "2025-09-27T10:03:00Z", "updatedAt": "2025-09-27T10:03:00Z" });
+            if let Some(a) = amount {
+                node["totalPriceSet"]["shopMoney"]["amount"] = a;
+            }
+            assert_eq!(
+                parse_graphql_order(&node),
+                Err(PayloadError::Missing("totalPriceSet.shopMoney.amount"))
+            );
+            node["totalPriceSet"]["shopMoney"]["amount"] = json!("25.0");
+            assert_eq!(parse_graphql_order(&node).unwrap().total_price, "25.00");
+        }
     }
 
     #[test]

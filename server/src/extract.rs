@@ -51,6 +51,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
             .await
             .map_err(|_| ApiError::PayloadTooLarge)?;
+        if let Some(depth) = too_deep(&bytes) {
+            return Err(ApiError::BadRequest(format!(
+                "the body is nested deeper than {MAX_JSON_DEPTH} levels (at least {depth})"
+            )));
+        }
         let value: serde_json::Value = match serde_json::from_slice(&bytes) {
             Ok(v) => v,
             Err(_) if content_type.is_none() => {
@@ -66,6 +71,40 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         };
         body_from_value(value).map(JsonBody)
     }
+}
+
+/// How deeply a request body's arrays and objects may nest: the contract's bodies need 3.
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// The depth reached, if a JSON text nests deeper than [`MAX_JSON_DEPTH`]; checked before parsing,
+/// so that a hostile body costs one pass over its bytes and no recursion.
+pub fn too_deep(bytes: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Some(depth);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A request body from its JSON: an object whose fields have the right types, or a 400 naming the
@@ -111,6 +150,16 @@ impl QueryPairs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nesting_is_counted_outside_strings_only() {
+        let deep = format!("{}{}", "[".repeat(33), "]".repeat(33));
+        assert_eq!(too_deep(deep.as_bytes()), Some(33));
+        let ok = format!("{}{}", "[".repeat(32), "]".repeat(32));
+        assert_eq!(too_deep(ok.as_bytes()), None);
+        let quoted = format!(r#"{{"note":"{}\"{}"}}"#, "[".repeat(100), "{".repeat(100));
+        assert_eq!(too_deep(quoted.as_bytes()), None);
+    }
 
     #[test]
     fn json_content_types_include_parameters_and_suffixes() {

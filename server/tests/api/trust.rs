@@ -648,3 +648,38 @@ fn post_write_path() -> &'static str {
 fn urlencode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
+
+async fn hostile_bodies_and_headers_are_refused_cleanly(app: TestApp) {
+    app.seed(SHOP, vec![order(5001).build()]).await;
+    // Nested past the limit: a 400 naming the depth, before any parsing.
+    let deep = format!(
+        r#"{{"orderIds":["5001"],"assignee":"sam","shop_domain":"{SHOP}","x":{}1{}}}"#,
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    app.post_raw("assign", Some("application/json"), deep.into_bytes())
+        .await
+        .assert_failure(400, &["nested deeper than 32"]);
+    // Larger than 1 MiB: 413.
+    let big = format!(
+        r#"{{"orderIds":["5001"],"assignee":"{}","shop_domain":"{SHOP}"}}"#,
+        "a".repeat(1_100_000)
+    );
+    app.post_raw("assign", Some("application/json"), big.into_bytes())
+        .await
+        .assert_failure(413, &[]);
+    // 20 KiB of headers: 431, in the envelope.
+    let r = app
+        .client
+        .get(format!("{}/sync/orders?shop_domain={SHOP}", app.address))
+        .header("x-padding", "p".repeat(20 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 431);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["success"], false);
+    assert_eq!(app.order(&gid(5001)).await["assignedTo"], Value::Null);
+}
+
+contract!(hostile_bodies_and_headers_are_refused_cleanly);

@@ -7,6 +7,7 @@ mod export;
 mod health;
 mod helpers;
 mod list;
+mod outage;
 mod outbox;
 mod poller;
 mod read_one;

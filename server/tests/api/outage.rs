@@ -135,12 +135,19 @@ async fn the_database_stopped_under_load_gives_503_and_sample_data_then_both_rec
     tokio::time::sleep(Duration::from_millis(300)).await;
     switch.cut();
     let seen = load.await.unwrap();
-    assert!(seen.iter().all(|(s, _, _)| *s == 200 || *s == 503), "{seen:?}");
+    assert!(
+        seen.iter().all(|(s, _, _)| *s == 200 || *s == 503),
+        "{seen:?}"
+    );
     let outage: Vec<_> = seen.iter().filter(|(s, _, _)| *s == 503).collect();
     assert!(!outage.is_empty(), "the outage was seen");
-    assert!(outage.iter().all(|(_, retry, _)| *retry), "503s say Retry-After");
     assert!(
-        seen.iter().all(|(_, _, took)| *took < Duration::from_secs(5)),
+        outage.iter().all(|(_, retry, _)| *retry),
+        "503s say Retry-After"
+    );
+    assert!(
+        seen.iter()
+            .all(|(_, _, took)| *took < Duration::from_secs(5)),
         "no request hangs"
     );
     app.assign(&["5001"], Some("sam"))
@@ -148,7 +155,10 @@ async fn the_database_stopped_under_load_gives_503_and_sample_data_then_both_rec
         .assert_failure(503, &["unavailable"]);
     let (status, html) = page().await;
     assert_eq!(status, 200);
-    assert!(banner(&html), "the dashboard shows sample data under its banner");
+    assert!(
+        banner(&html),
+        "the dashboard shows sample data under its banner"
+    );
 
     // The database is back: both return by themselves.
     switch.restore().await;
@@ -167,7 +177,10 @@ async fn the_database_stopped_under_load_gives_503_and_sample_data_then_both_rec
         if status == 200 && !banner(&html) {
             break;
         }
-        assert!(Instant::now() < deadline, "the dashboard returns to live data");
+        assert!(
+            Instant::now() < deadline,
+            "the dashboard returns to live data"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }

@@ -126,6 +126,7 @@ impl Application {
         let mut workers = Vec::new();
         if let Store::Postgres(pg) = service.store() {
             tokio::spawn(crate::live::listen_forever(service.clone(), pg.clone()));
+            tokio::spawn(prune_forever(pg.clone()));
             workers.push((
                 "the poller",
                 tokio::spawn(crate::shopify::poller::poll_forever(
@@ -167,6 +168,24 @@ impl Application {
             }
         }
         served
+    }
+}
+
+/// How often idempotency keys past their 24 hours are deleted.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes expired idempotency keys every [`PRUNE_EVERY`] (they are ignored once expired anyway;
+/// this only keeps the table small).
+async fn prune_forever(pg: PgStore) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match pg.prune_idempotency_keys(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "expired idempotency keys deleted"),
+            Err(e) => tracing::warn!(error = %e, "could not delete expired idempotency keys"),
+        }
     }
 }
 

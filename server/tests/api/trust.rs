@@ -683,3 +683,28 @@ async fn hostile_bodies_and_headers_are_refused_cleanly(app: TestApp) {
 }
 
 contract!(hostile_bodies_and_headers_are_refused_cleanly);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_older_than_a_day_are_forgotten() {
+    let app = spawn_app(Backend::Postgres).await;
+    app.seed(SHOP, vec![order(5001).build()]).await;
+    let body = json!({ "orderIds": ["5001"], "assignee": "sam", "shop_domain": SHOP });
+    post_as(&app, None, Some("old"), "assign", &body)
+        .await
+        .assert_ok();
+    let tomorrow = chrono::Utc::now() + chrono::Duration::hours(25);
+    assert_eq!(
+        pg(&app)
+            .prune_idempotency_keys(chrono::Utc::now())
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(pg(&app).prune_idempotency_keys(tomorrow).await.unwrap(), 1);
+    // Forgotten, the key applies afresh (here: another body is no longer a conflict).
+    let other = json!({ "orderIds": ["5001"], "assignee": "kim", "shop_domain": SHOP });
+    post_as(&app, None, Some("old"), "assign", &other)
+        .await
+        .assert_ok();
+    assert_eq!(app.order(&gid(5001)).await["assignedTo"], "kim");
+}

@@ -6,6 +6,10 @@ import { expect, type Page, test } from "@playwright/test";
 const SHOP = "e2e.myshopify.com";
 const AXE = createRequire(__filename).resolve("axe-core/axe.min.js");
 
+// The page's Content-Security-Policy rightly refuses an injected script: the scan is a test tool,
+// so these tests let the browser bypass the policy (the policy itself is tested in signin.spec.ts).
+test.use({ bypassCSP: true });
+
 type Violation = { id: string; impact: string | null; help: string; nodes: { target: string[] }[] };
 
 async function scan(page: Page): Promise<string[]> {

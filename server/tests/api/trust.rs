@@ -708,3 +708,65 @@ async fn keys_older_than_a_day_are_forgotten() {
         .assert_ok();
     assert_eq!(app.order(&gid(5001)).await["assignedTo"], "kim");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dashboard_session_reaches_only_its_shop() {
+    let app = spawn_app(Backend::Postgres).await;
+    two_shops(&app).await;
+    let client = no_redirects();
+    let mut tried = 0;
+    for (own, victim, victim_order) in
+        [(SHOP, OTHER_SHOP, gid(7001)), (OTHER_SHOP, SHOP, gid(5001))]
+    {
+        let r = client
+            .post(format!("{}/auth/dev", app.address))
+            .form(&[("shop", own), ("staff", "sam")])
+            .send()
+            .await
+            .unwrap();
+        let cookie = cookie_of(&r);
+        let get = |path: String| {
+            client
+                .get(format!("{}{path}", app.address))
+                .header("cookie", cookie.clone())
+                .header("accept", "application/json")
+                .send()
+        };
+        let one = format!("/sync/orders/{}", urlencode(&victim_order));
+        for path in [
+            "/sync/orders",
+            one.as_str(),
+            "/sync/orders/alerts",
+            "/sync/outbox",
+        ] {
+            let r = get(format!("{path}?shop_domain={victim}")).await.unwrap();
+            assert_eq!(r.status(), 403, "{path}");
+            tried += 1;
+        }
+        for path in [
+            format!("/orders?shop={victim}"),
+            format!("/orders/export.csv?shop={victim}"),
+            format!("/orders?shop={victim}&order={}", urlencode(&victim_order)),
+        ] {
+            let r = get(path.clone()).await.unwrap();
+            assert_eq!(r.status(), 403, "{path}");
+            assert!(!r.text().await.unwrap().contains(&victim_order), "{path}");
+            tried += 1;
+        }
+        let write = json!({ "write": "Assign", "body": { "orderIds": [victim_order], "assignee": "x", "shop_domain": victim } });
+        let r = client
+            .post(format!("{}{}", app.address, post_write_path()))
+            .header("cookie", cookie.clone())
+            .json(&write)
+            .send()
+            .await
+            .unwrap();
+        let answer: Value = r.json().await.unwrap();
+        assert_eq!(answer[0], 403, "{answer}");
+        tried += 1;
+    }
+    assert_eq!(tried, 16);
+    for (shop, n) in [(SHOP, 5001), (OTHER_SHOP, 7001)] {
+        assert_eq!(app.order_of(shop, n).await["assignedTo"], Value::Null);
+    }
+}

@@ -58,22 +58,28 @@ fn orders_sync(database_url: &str, port: u16, args: &[&str]) -> Command {
 }
 
 async fn start(database_url: &str, port: u16) -> Child {
-    let child = orders_sync(database_url, port, &["serve"])
+    let mut child = orders_sync(database_url, port, &["serve"])
         .spawn()
         .expect("orders-sync starts");
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let ready = loop {
         let ready = client
             .get(format!("http://127.0.0.1:{port}/readyz"))
             .send()
             .await
             .is_ok_and(|r| r.status() == 200);
-        if ready {
-            return child;
+        if ready || Instant::now() >= deadline {
+            break ready;
         }
-        assert!(Instant::now() < deadline, "the server did not become ready");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    if ready {
+        child
+    } else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the server did not become ready");
     }
 }
 
@@ -233,7 +239,7 @@ async fn sigkill_mid_write_load_loses_nothing_acknowledged_and_half_writes_nothi
     );
     server.kill().unwrap();
     server.wait().unwrap();
-    println!(
+    eprintln!(
         "SIGKILL mid-load: {} writes acknowledged, {} found whole; {} in flight: {} had committed \
          (replayed on retry), {} had not (applied on retry); 0 half-written",
         acked.len(),
@@ -346,7 +352,7 @@ async fn sigterm_drains_in_flight_requests_and_ends_live_streams() {
         answered += statuses.len();
     }
     assert!(answered > 0);
-    println!(
+    eprintln!(
         "SIGTERM under load: {answered} writes answered, all 200; stopped in {} ms; the live stream ended cleanly",
         started.elapsed().as_millis()
     );

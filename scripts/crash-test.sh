@@ -7,4 +7,4 @@
 # Environment: TEST_DATABASE_URL, the admin connection (default postgres://postgres@127.0.0.1:5432/postgres).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test -p server --test crash -- --nocapture 2>&1 | grep -E "SIGKILL|test result|panicked"
+cargo test -p server --test crash -- --nocapture 2>&1 | grep -E "SIGKILL|SIGTERM|test result|panicked"

@@ -11,6 +11,7 @@ use crate::domain::AlertKind;
 use crate::tabs::{OrderFacts, Tab, Thresholds};
 
 /// How urgent an alert is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -38,16 +39,21 @@ impl Severity {
 }
 
 /// An alert as stored and as polled: the data of an `alert` event plus `resolvedAt`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     pub id: u64,
     pub kind: AlertKind,
     pub severity: Severity,
+    /// The order the alert is about; absent for a data gap.
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub order_id: Option<String>,
     pub message: String,
     pub created_at: DateTime<Utc>,
+    /// When the alert cleared; `null` while it is open.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
@@ -79,6 +85,7 @@ impl Alert {
 }
 
 /// The answer of the polling fallback.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertPage {
@@ -91,6 +98,7 @@ pub struct AlertPage {
 pub const POLL_LIMIT: usize = 500;
 
 /// Why a page should reload what it shows (`event: refresh`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RefreshReason {
@@ -119,6 +127,7 @@ impl RefreshReason {
 }
 
 /// The data of a `refresh` event.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refresh {
     pub reason: RefreshReason,

@@ -11,6 +11,7 @@ macro_rules! vocabulary {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -166,13 +167,16 @@ impl ReturnState {
 }
 
 /// The person who placed an order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub email: Option<String>,
 }
 
 /// A tracking number and the carrier that issued it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tracking {
     pub number: String,
@@ -180,16 +184,19 @@ pub struct Tracking {
 }
 
 /// One parcel of an order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Shipment {
     pub id: String,
     pub status: ShipmentStatus,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub tracking: Option<Tracking>,
     pub last_update_at: DateTime<Utc>,
 }
 
 /// The return of an order, as the list shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReturnSummary {
@@ -199,6 +206,7 @@ pub struct ReturnSummary {
 }
 
 /// One line of an order's history.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub ts: DateTime<Utc>,
@@ -207,6 +215,7 @@ pub struct TimelineEntry {
 }
 
 /// The order as the read API serves it (SPEC §2). Every key is always present.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
@@ -219,13 +228,16 @@ pub struct Order {
     pub fulfillment_status: FulfillmentStatus,
     pub financial_status: FinancialStatus,
     pub priority: Priority,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub assigned_to: Option<String>,
     pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub shipments: Vec<Shipment>,
     #[serde(rename = "return")]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub return_: Option<ReturnSummary>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub support_thread: Option<String>,
     pub alerts: Vec<AlertKind>,
     /// The last ten entries, newest first.
@@ -236,12 +248,14 @@ pub struct Order {
 pub const TIMELINE_LIMIT: usize = 10;
 
 /// The page of orders `GET /sync/orders` answers with.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderList {
     pub orders: Vec<Order>,
     pub page_info: crate::query::PageInfo,
     pub counts: crate::tabs::TabCounts,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub shopify_cursor: Option<String>,
 }
 

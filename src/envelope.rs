@@ -54,24 +54,31 @@ impl<T> Envelope<T> {
 }
 
 /// `updatedOrders` of an assign.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssignedOrder {
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub assigned_to: Option<String>,
 }
 
 /// `updatedOrders` of a fulfill.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FulfilledOrder {
     pub id: String,
     pub fulfillment_status: FulfillmentStatus,
+    /// The tracking recorded by this request; absent when none was (no tracking given, or the
+    /// order was already fulfilled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub tracking: Option<Tracking>,
 }
 
 /// `updatedOrders` of a support escalation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EscalatedOrder {
@@ -144,13 +151,21 @@ fn optional_note(raw: Option<&str>) -> Result<Option<String>, FieldError> {
 }
 
 /// `POST /sync/orders/assign` as sent.
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "The body of `POST /sync/orders/assign`; unknown fields are ignored.")
+)]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssignBody {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::order_ids))]
     pub order_ids: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::assignee))]
     pub assignee: Option<Option<String>>,
     #[serde(rename = "shop_domain")]
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::shop_domain))]
     pub shop_domain: Option<String>,
 }
 
@@ -195,19 +210,34 @@ impl AssignBody {
 }
 
 /// Tracking as sent.
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "A tracking number and its carrier; both are required with `tracking`.")
+)]
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct TrackingBody {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::name))]
     pub number: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::name))]
     pub carrier: Option<String>,
 }
 
 /// `POST /sync/orders/fulfill` as sent.
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "The body of `POST /sync/orders/fulfill`; unknown fields are ignored.")
+)]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FulfillBody {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::order_ids))]
     pub order_ids: Option<Vec<String>>,
+    /// Recorded as an `in_transit` shipment of each order that was not fulfilled yet.
     pub tracking: Option<TrackingBody>,
     #[serde(rename = "shop_domain")]
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::shop_domain))]
     pub shop_domain: Option<String>,
 }
 
@@ -257,13 +287,23 @@ impl FulfillBody {
 }
 
 /// `POST /sync/orders/support` as sent.
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "The body of `POST /sync/orders/support`; unknown fields are ignored.")
+)]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SupportBody {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::order_ref))]
     pub order_id: Option<String>,
+    /// The support thread's id; generated (`sup_<32 hex>`) when absent.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::name))]
     pub conversation_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::note))]
     pub note: Option<String>,
     #[serde(rename = "shop_domain")]
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::shop_domain))]
     pub shop_domain: Option<String>,
 }
 
@@ -306,13 +346,22 @@ impl SupportBody {
 }
 
 /// `POST /sync/orders/returns` as sent.
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "The body of `POST /sync/orders/returns`; unknown fields are ignored.")
+)]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReturnBody {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::order_ref))]
     pub order_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = ReturnAction))]
     pub action: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::note))]
     pub note: Option<String>,
     #[serde(rename = "shop_domain")]
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::shop_domain))]
     pub shop_domain: Option<String>,
 }
 

@@ -26,6 +26,7 @@ impl OutboxState {
 }
 
 /// One event as `GET /sync/outbox` lists it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboxEntry {
@@ -36,15 +37,20 @@ pub struct OutboxEntry {
     pub attempts: u32,
     pub state: OutboxState,
     /// When the worker may try it next; `null` once it is delivered or dead.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub delivered_at: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub dead_at: Option<DateTime<Utc>>,
     /// Why the last failed attempt failed, in a sentence; `null` once delivered.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
 /// How many of a shop's events are in each state.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxCounts {
     pub pending: u64,
@@ -74,6 +80,7 @@ impl OutboxCounts {
 
 /// The answer of `GET /sync/outbox`: the newest events (of one state, when asked), and the counts of
 /// every state.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxList {
     pub events: Vec<OutboxEntry>,

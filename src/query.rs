@@ -20,6 +20,7 @@ pub const MAX_PAGE_SIZE: u32 = 250;
 pub const UNASSIGNED: &str = "unassigned";
 
 /// Which way to read from a cursor.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
@@ -421,12 +422,15 @@ impl PageWindow {
 }
 
 /// Where a page sits, and the cursors that lead away from it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PageInfo {
     pub page_size: u32,
     pub cursor: Cursor,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub next_cursor: Option<Cursor>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub previous_cursor: Option<Cursor>,
     pub has_next_page: bool,
     pub has_previous_page: bool,

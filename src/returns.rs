@@ -11,6 +11,7 @@ macro_rules! actions {
     ($($variant:ident => $text:literal),+ $(,)?) => {
         /// Something a person or an integration can do to a return.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum ReturnAction { $($variant),+ }
 

@@ -12,6 +12,7 @@ macro_rules! tabs {
     ($($variant:ident => $text:literal),+ $(,)?) => {
         /// A tab of the orders page.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum Tab { #[default] $($variant),+ }
 
@@ -50,6 +51,7 @@ impl std::fmt::Display for Tab {
 }
 
 /// The tab badges: how many orders each tab holds under the current non-tab filters.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TabCounts {
     pub all: u64,

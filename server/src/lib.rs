@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod live;
+pub mod openapi;
 pub mod outbox;
 pub mod routes;
 pub mod service;

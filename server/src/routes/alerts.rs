@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::{Bytes, BytesMut};
 use futures::{stream, StreamExt};
+use orders_core::alerts::AlertPage;
 use orders_core::query::parse_shop_domain;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -18,6 +19,10 @@ use tokio::time::{Instant, MissedTickBehavior};
 use crate::error::ApiError;
 use crate::extract::QueryPairs;
 use crate::live::{LiveEvent, SharedReplay};
+use crate::openapi::{
+    AlertsParams, BadRequest, Forbidden, HeadersTooLarge, TooManyRequests, Unauthorized,
+    Unavailable,
+};
 use crate::service::Service;
 
 /// How often an idle stream sends a comment, so proxies and clients know it is alive.
@@ -88,6 +93,36 @@ fn frames(events: &[LiveEvent]) -> Bytes {
 }
 
 /// `GET /sync/orders/alerts`
+#[utoipa::path(
+    get,
+    path = "/sync/orders/alerts",
+    tag = "alerts",
+    operation_id = "alerts",
+    summary = "A shop's live alerts: an event stream, or the polling answer",
+    description = "With `Accept: text/event-stream`: a Server-Sent Events stream that does not \
+        end. It starts with `retry: 3000`, then replays the open alerts (or, with \
+        `Last-Event-ID`, every `alert` with a greater id and the `resolved` events since), then \
+        goes on live: `event: alert` (`id:` the alert's id, data an `Alert` without \
+        `resolvedAt`), `event: resolved` (data `{ id }`), `event: refresh` (data a `Refresh`), \
+        and a comment after every 10 s of silence.\n\n\
+        Otherwise the polling answer (JSON): without `since`, the open alerts; with it, every \
+        alert with a greater id, open or cleared; oldest first, at most 500 (ask again from \
+        `lastEventId`).",
+    params(AlertsParams),
+    responses(
+        (status = 200, description = "The polling answer, or the event stream", content(
+            (AlertPage = "application/json"),
+            (String = "text/event-stream"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests),
+        (status = 431, response = HeadersTooLarge),
+        (status = 503, response = Unavailable),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn alerts(
     State(service): State<Service>,
     caller: crate::trust::ApiCaller,

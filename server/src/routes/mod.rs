@@ -13,7 +13,7 @@ use axum::Router;
 use crate::state::AppState;
 use crate::trust::Trust;
 
-/// `/sync/orders*`, `/sync/outbox`, the CSV export (behind the dashboard's door), Shopify's
+/// `/sync/orders*`, `/sync/outbox`, the OpenAPI document of them (`/sync/openapi.json`), the CSV export (behind the dashboard's door), Shopify's
 /// webhooks, `/healthz` and `/readyz`.
 pub fn router(trust: Trust) -> Router<AppState> {
     Router::new()
@@ -25,6 +25,7 @@ pub fn router(trust: Trust) -> Router<AppState> {
         .route("/sync/orders/alerts", get(alerts::alerts))
         .route("/sync/orders/{*id}", get(orders::get_order))
         .route("/sync/outbox", get(outbox::list_outbox))
+        .route("/sync/openapi.json", get(crate::openapi::openapi_json))
         .route(
             "/orders/export.csv",
             get(export::export_csv).layer(axum::middleware::from_fn_with_state(

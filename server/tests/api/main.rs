@@ -7,6 +7,7 @@ mod export;
 mod health;
 mod helpers;
 mod list;
+mod openapi;
 mod outage;
 mod outbox;
 mod poller;

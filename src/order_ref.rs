@@ -28,6 +28,9 @@ impl OrderRef {
         if s.chars().count() > 255 {
             return Err("an order id must be at most 255 characters".into());
         }
+        if s.contains('\0') {
+            return Err("an order id must not contain NUL characters".into());
+        }
         if s.starts_with("gid://") {
             return Ok(OrderRef::Id(s.to_owned()));
         }
@@ -80,7 +83,15 @@ mod tests {
 
     #[test]
     fn other_strings_are_refused() {
-        for bad in ["", "  ", "#", "order-1", "12a"] {
+        for bad in [
+            "",
+            "  ",
+            "#",
+            "order-1",
+            "12a",
+            "#10\x0001",
+            "gid://shopify/Order/\0",
+        ] {
             assert!(OrderRef::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -289,13 +289,17 @@ impl ListQuery {
         let empty = Vec::new();
         let statuses = parse_list::<OrderStatus>("status", raw.get("status").unwrap_or(&empty))?;
         let priorities = parse_list::<Priority>("priority", raw.get("priority").unwrap_or(&empty))?;
-        let assigned_to = single("assigned_to")?.map(|a| {
-            if a == UNASSIGNED {
-                AssigneeFilter::Unassigned
-            } else {
-                AssigneeFilter::Person(a)
+        let assigned_to = match single("assigned_to")? {
+            None => None,
+            Some(a) if a.contains('\0') => {
+                return Err(bad(
+                    "assigned_to",
+                    "assigned_to must not contain NUL characters",
+                ))
             }
-        });
+            Some(a) if a == UNASSIGNED => Some(AssigneeFilter::Unassigned),
+            Some(a) => Some(AssigneeFilter::Person(a)),
+        };
         let date_start = single("date_start")?;
         let date_end = single("date_end")?;
         let created_from = date_start
@@ -476,6 +480,7 @@ mod tests {
             ("priority", "critical"),
             ("date_start", "2025-13-01"),
             ("date_end", "yesterday"),
+            ("assigned_to", "sam\0"),
         ];
         for (param, value) in cases {
             let err = parse(&[("shop_domain", "acme.myshopify.com"), (param, value)]).unwrap_err();

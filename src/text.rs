@@ -1,10 +1,14 @@
 //! Small, shared rules for strings that people type: trimming and length limits counted in characters.
 
-/// Checks that `value`, trimmed, is between `min` and `max` characters long and returns it trimmed.
+/// Checks that `value`, trimmed, is between `min` and `max` characters long and has no NUL
+/// character (which no PostgreSQL text can hold), and returns it trimmed.
 ///
 /// Lengths count Unicode scalar values, not bytes, so "Zoë" is three characters.
 pub fn bounded<'a>(field: &str, value: &'a str, min: usize, max: usize) -> Result<&'a str, String> {
     let trimmed = value.trim();
+    if trimmed.contains('\0') {
+        return Err(format!("{field} must not contain NUL characters"));
+    }
     let len = trimmed.chars().count();
     if len < min {
         if min == 1 {
@@ -28,6 +32,12 @@ mod tests {
     fn bounded_trims_and_counts_characters_not_bytes() {
         assert_eq!(bounded("note", "  Zoë ", 1, 3), Ok("Zoë"));
         assert!(bounded("note", "Zoëy", 1, 3).is_err());
+    }
+
+    #[test]
+    fn bounded_rejects_nul_characters() {
+        let err = bounded("note", "a\0b", 1, 100).unwrap_err();
+        assert!(err.contains("note") && err.contains("NUL"), "{err}");
     }
 
     #[test]

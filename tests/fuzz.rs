@@ -702,7 +702,11 @@ fn valid_query() -> impl Strategy<Value = QuerySpec> {
         ])),
         prop::option::of(list("status", OrderStatus::ALL, OrderStatus::as_str)),
         prop::option::of(list("priority", Priority::ALL, Priority::as_str)),
-        prop::option::of(prop_oneof![Just(UNASSIGNED.to_owned()), ".{1,20}"]),
+        // Any name but one with a NUL character, which no PostgreSQL text can hold (a 400).
+        prop::option::of(prop_oneof![
+            Just(UNASSIGNED.to_owned()),
+            "[^\\x00\\n]{1,20}"
+        ]),
         (
             prop::option::of(date_bound()),
             prop::option::of(date_bound()),

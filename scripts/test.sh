@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The one test command (README): installs what is missing, then runs, in order, the format check,
 # clippy on the server and on the WASM frontend, the Rust unit and integration tests (against the
-# local PostgreSQL), the release build of the whole site, and the browser tests against that build
-# running on a fresh database. Stops at the first failure with a non-zero exit.
+# local PostgreSQL, among them the crash tests that SIGKILL and SIGTERM the real binary under load),
+# the release build of the whole site, the browser tests against that build running on a fresh
+# database, and Schemathesis against the Sync API's OpenAPI document (scripts/schemathesis.sh).
+# Stops at the first failure with a non-zero exit.
 #
 # Environment: TEST_DATABASE_URL (or DATABASE_URL), the admin connection the tests create their
 # databases through; default postgres://postgres@127.0.0.1:5432/postgres.
@@ -100,5 +102,8 @@ done
 echo "server: http://$LEPTOS_SITE_ADDR (database $E2E_DB)"
 
 (cd end2end && BASE_URL="http://$LEPTOS_SITE_ADDR" npx playwright test)
+
+section "Schemathesis: the Sync API against its OpenAPI document"
+ORDERS_SYNC_BIN=target/release/orders-sync TEST_DATABASE_URL="$ADMIN_URL" bash scripts/schemathesis.sh
 
 section "All checks passed"

@@ -116,6 +116,28 @@ type Obj = Map<String, Value>;
 // ---------------------------------------------------------------------------------------------
 // Webhooks.
 
+/// Refuses a payload with a NUL character (`\u0000`) in any string: PostgreSQL's text cannot hold
+/// one, and no field Sync keeps has a use for it.
+fn refuse_nul(value: &Value) -> Result<(), PayloadError> {
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) if s.contains('\0') => {
+                return Err(PayloadError::Json("a string holds a NUL character".into()))
+            }
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => {
+                if map.keys().any(|k| k.contains('\0')) {
+                    return Err(PayloadError::Json("a key holds a NUL character".into()));
+                }
+                stack.extend(map.values());
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Reads a webhook body of `topic` into the fact it reports. `received_at` stands in for the time of
 /// facts whose payloads carry none (returns, and fulfillments or refunds without timestamps).
 pub fn parse_webhook(
@@ -125,6 +147,7 @@ pub fn parse_webhook(
 ) -> Result<Ingest, PayloadError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| PayloadError::Json(e.to_string()))?;
+    refuse_nul(&value)?;
     let root = value
         .as_object()
         .ok_or_else(|| PayloadError::Json(format!("expected an object, got {}", kind(&value))))?;
@@ -493,6 +516,7 @@ impl Throttle {
 pub fn parse_graphql_page(body: &[u8]) -> Result<OrdersPage, PayloadError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| PayloadError::Json(e.to_string()))?;
+    refuse_nul(&value)?;
     let root = value
         .as_object()
         .ok_or_else(|| PayloadError::Json(format!("expected an object, got {}", kind(&value))))?;
@@ -1177,6 +1201,27 @@ mod tests {
 
     fn parse(topic: Topic, body: &str) -> Result<Ingest, PayloadError> {
         parse_webhook(topic, body.as_bytes(), received())
+    }
+
+    #[test]
+    fn a_nul_character_anywhere_is_refused_before_it_reaches_the_database() {
+        let order = include_str!("../../tests/fixtures/shopify/orders_create.json");
+        assert!(parse(Topic::OrdersCreate, order).is_ok());
+        let mut value: Value = serde_json::from_str(order).unwrap();
+        value["note"] = json!("call\u{0}me");
+        assert!(matches!(
+            parse(Topic::OrdersCreate, &value.to_string()),
+            Err(PayloadError::Json(m)) if m.contains("NUL")
+        ));
+        let page = include_str!("../../tests/fixtures/shopify/graphql_orders_page.json").replacen(
+            "\"",
+            "\"\\u0000",
+            1,
+        );
+        assert!(matches!(
+            parse_graphql_page(page.as_bytes()),
+            Err(PayloadError::Json(_))
+        ));
     }
 
     fn order_of(topic: Topic, body: &str) -> ShopifyOrder {

@@ -73,7 +73,7 @@ pub struct TrustSettings {
 }
 
 /// Requests a second each token may make when `SYNC_RATE_LIMIT` is not set.
-pub const DEFAULT_RATE_LIMIT: u32 = 50;
+pub const DEFAULT_RATE_LIMIT: u32 = 100;
 
 impl TrustSettings {
     /// Reads `SYNC_API_AUTH`, `SYNC_RATE_LIMIT`, `SHOPIFY_API_KEY`, `SHOPIFY_API_SECRET` and

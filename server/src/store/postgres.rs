@@ -2,7 +2,8 @@
 //!
 //! Policy:
 //! - SQL is runtime-checked (`query`/`query_as` with typed rows, `QueryBuilder` for the list's
-//!   dynamic filters); values are always bound, never formatted into SQL.
+//!   dynamic filters); values are always bound, never formatted into SQL. The seed
+//!   ([`PgStore::replace_orders`]) sends its rows as `COPY` data instead, escaped by `copy`.
 //! - A read runs in one read-only `REPEATABLE READ` transaction, so the counts, the rows and their
 //!   shipments, returns and timelines are one snapshot. A page costs a fixed number of queries,
 //!   whatever its size: shop, counts, rows, then shipments, returns and timelines of the page's ids.
@@ -37,9 +38,11 @@ use orders_core::{
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
+use self::copy::{copy_rows, CopyText};
 use super::{new_shipment_id, ExportKey, Idempotent, Page, StoreError, Written};
 
 pub mod alerts;
+mod copy;
 pub mod outbox;
 pub mod shopify;
 pub mod trust;
@@ -48,8 +51,9 @@ pub mod trust;
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 /// How long a query waits for a connection before the database counts as unavailable.
 pub const ACQUIRE_TIMEOUT: StdDuration = StdDuration::from_secs(3);
-/// Orders written per statement batch by [`PgStore::replace_orders`].
-const SEED_BATCH: usize = 1000;
+/// Orders [`PgStore::replace_orders`] writes per round of `COPY`s (one per table), and so how
+/// often it reports progress.
+pub const SEED_CHUNK: usize = 10_000;
 
 /// The PostgreSQL store, cheap to clone (clones share the pool).
 #[derive(Clone, Debug)]
@@ -827,178 +831,134 @@ async fn insert_timeline(
     Ok(())
 }
 
-/// Writes one batch of seed records with everything they carry. The derived columns are taken from
-/// the records' own facts, the same ones the in-memory store evaluates.
-async fn insert_records(
+/// Writes one chunk of seed records with everything they carry, one `COPY` per table, parents
+/// first. The derived columns are taken from the records' own facts, the same ones the in-memory
+/// store evaluates. Rows go in the records' order, so the `seq` and `id` columns keep each order's
+/// shipments, escalations and timeline in the order the record lists them. Shipments are recorded
+/// at the transaction's start (their column default), assignments at `assigned_at`.
+async fn copy_records(
     conn: &mut PgConnection,
     shop_id: i64,
     records: &[OrderRecord],
+    assigned_at: DateTime<Utc>,
+    buf: &mut CopyText,
 ) -> Result<(), StoreError> {
-    let n = records.len();
-    let mut ids = Vec::with_capacity(n);
-    let mut numbers = Vec::with_capacity(n);
-    let mut names = Vec::with_capacity(n);
-    let mut emails = Vec::with_capacity(n);
-    let mut prices = Vec::with_capacity(n);
-    let mut currencies = Vec::with_capacity(n);
-    let mut fulfillment = Vec::with_capacity(n);
-    let mut financial = Vec::with_capacity(n);
-    let mut cancelled = Vec::with_capacity(n);
-    let mut priorities = Vec::with_capacity(n);
-    let mut tags = Vec::with_capacity(n);
-    let mut created = Vec::with_capacity(n);
-    let mut updated = Vec::with_capacity(n);
-    let mut has_tracking = Vec::with_capacity(n);
-    let mut in_transit_since = Vec::with_capacity(n);
-    let mut has_open_return = Vec::with_capacity(n);
-    let mut support_thread = Vec::with_capacity(n);
-
-    let mut shipments = Vec::new();
-    let mut returns: Vec<(&str, &orders_core::record::ReturnRecord)> = Vec::new();
-    let mut escalations: Vec<(&str, &orders_core::record::SupportRecord)> = Vec::new();
-    let mut assignments: Vec<(&str, &str)> = Vec::new();
-    let mut entries = Vec::new();
-
-    for r in records {
-        let facts = r.facts();
-        ids.push(r.id.as_str());
-        numbers.push(r.order_number.as_str());
-        names.push(r.customer_name.as_str());
-        emails.push(r.customer_email.as_deref());
-        prices.push(r.total_price.as_str());
-        currencies.push(r.currency.as_str());
-        fulfillment.push(r.fulfillment_status.as_str());
-        financial.push(r.financial_status.as_str());
-        cancelled.push(r.cancelled_at);
-        priorities.push(r.priority.as_str());
-        tags.push(serde_json::Value::from(r.tags.clone()));
-        created.push(r.created_at);
-        updated.push(r.updated_at);
-        has_tracking.push(facts.has_tracking);
-        in_transit_since.push(facts.oldest_in_transit_update);
-        has_open_return.push(facts.has_open_return);
-        support_thread.push(r.support_thread());
-
-        shipments.extend(r.shipments.iter().map(|s| (r.id.clone(), s.clone())));
-        if let Some(ret) = &r.return_ {
-            returns.push((r.id.as_str(), ret));
-        }
-        escalations.extend(r.support.iter().map(|s| (r.id.as_str(), s)));
-        if let Some(owner) = &r.assigned_to {
-            assignments.push((r.id.as_str(), owner.as_str()));
-        }
-        entries.extend(r.timeline.iter().map(|e| (r.id.clone(), e.clone())));
-    }
-
-    sqlx::query(
-        "INSERT INTO orders (shop_id, id, order_number, customer_name, customer_email, total_price, currency, \
+    copy_rows(
+        conn,
+        "COPY orders (shop_id, id, order_number, customer_name, customer_email, total_price, currency, \
              fulfillment_status, financial_status, cancelled_at, priority, tags, created_at, updated_at, \
              has_tracking, in_transit_since, has_open_return, support_thread) \
-         SELECT $1, u.id, u.order_number, u.customer_name, u.customer_email, u.total_price::numeric, u.currency, \
-             u.fulfillment_status, u.financial_status, u.cancelled_at, u.priority, \
-             ARRAY(SELECT t.tag FROM jsonb_array_elements_text(u.tags) WITH ORDINALITY AS t(tag, n) ORDER BY t.n), \
-             u.created_at, u.updated_at, u.has_tracking, u.in_transit_since, u.has_open_return, u.support_thread \
-         FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-                     $10::timestamptz[], $11::text[], $12::jsonb[], $13::timestamptz[], $14::timestamptz[], \
-                     $15::bool[], $16::timestamptz[], $17::bool[], $18::text[]) \
-              AS u(id, order_number, customer_name, customer_email, total_price, currency, fulfillment_status, \
-                   financial_status, cancelled_at, priority, tags, created_at, updated_at, \
-                   has_tracking, in_transit_since, has_open_return, support_thread)",
+         FROM STDIN WITH (FORMAT text)",
+        buf,
+        records,
+        |row, r| {
+            let facts = r.facts();
+            row.int(shop_id);
+            row.text(&r.id);
+            row.text(&r.order_number);
+            row.text(&r.customer_name);
+            row.opt_text(r.customer_email.as_deref());
+            row.text(&r.total_price);
+            row.text(&r.currency);
+            row.text(r.fulfillment_status.as_str());
+            row.text(r.financial_status.as_str());
+            row.opt_timestamp(r.cancelled_at);
+            row.text(r.priority.as_str());
+            row.text_array(&r.tags);
+            row.timestamp(r.created_at);
+            row.timestamp(r.updated_at);
+            row.bool(facts.has_tracking);
+            row.opt_timestamp(facts.oldest_in_transit_update);
+            row.bool(facts.has_open_return);
+            row.opt_text(r.support_thread());
+        },
     )
-    .bind(shop_id)
-    .bind(ids)
-    .bind(numbers)
-    .bind(names)
-    .bind(emails)
-    .bind(prices)
-    .bind(currencies)
-    .bind(fulfillment)
-    .bind(financial)
-    .bind(cancelled)
-    .bind(priorities)
-    .bind(tags)
-    .bind(created)
-    .bind(updated)
-    .bind(has_tracking)
-    .bind(in_transit_since)
-    .bind(has_open_return)
-    .bind(support_thread)
-    .execute(&mut *conn)
-    .await
-    .map_err(classify)?;
-
-    if !shipments.is_empty() {
-        insert_shipments(conn, shop_id, &shipments, None).await?;
-    }
-    if !returns.is_empty() {
-        let (mut orders, mut ids, mut states, mut created, mut updated) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (order, r) in returns {
-            orders.push(order);
-            ids.push(r.id.as_str());
-            states.push(r.state.as_str());
-            created.push(r.created_at);
-            updated.push(r.updated_at);
-        }
-        sqlx::query(
-            "INSERT INTO returns (shop_id, order_id, id, state, created_at, updated_at) \
-             SELECT $1, u.order_id, u.id, u.state, u.created_at, u.updated_at \
-             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[]) \
-                  AS u(order_id, id, state, created_at, updated_at)",
-        )
-        .bind(shop_id)
-        .bind(orders)
-        .bind(ids)
-        .bind(states)
-        .bind(created)
-        .bind(updated)
-        .execute(&mut *conn)
-        .await
-        .map_err(classify)?;
-    }
-    if !escalations.is_empty() {
-        let (mut orders, mut threads, mut notes, mut open, mut created) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (order, s) in escalations {
-            orders.push(order);
-            threads.push(s.thread.as_str());
-            notes.push(s.note.as_str());
-            open.push(s.open);
-            created.push(s.created_at);
-        }
-        sqlx::query(
-            "INSERT INTO support_escalations (shop_id, order_id, thread, note, open, created_at) \
-             SELECT $1, u.order_id, u.thread, u.note, u.open, u.created_at \
-             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::bool[], $6::timestamptz[]) \
-                  WITH ORDINALITY AS u(order_id, thread, note, open, created_at, n) \
-             ORDER BY u.n",
-        )
-        .bind(shop_id)
-        .bind(orders)
-        .bind(threads)
-        .bind(notes)
-        .bind(open)
-        .bind(created)
-        .execute(&mut *conn)
-        .await
-        .map_err(classify)?;
-    }
-    if !assignments.is_empty() {
-        let (orders, owners): (Vec<&str>, Vec<&str>) = assignments.into_iter().unzip();
-        sqlx::query(
-            "INSERT INTO order_assignments (shop_id, order_id, assignee, assigned_at) \
-             SELECT $1, u.order_id, u.assignee, now() FROM UNNEST($2::text[], $3::text[]) AS u(order_id, assignee)",
-        )
-        .bind(shop_id)
-        .bind(orders)
-        .bind(owners)
-        .execute(&mut *conn)
-        .await
-        .map_err(classify)?;
-    }
-    if !entries.is_empty() {
-        insert_timeline(conn, shop_id, &entries).await?;
-    }
+    .await?;
+    copy_rows(
+        conn,
+        "COPY shipments (shop_id, order_id, id, status, tracking_number, tracking_carrier, last_update_at) \
+         FROM STDIN WITH (FORMAT text)",
+        buf,
+        records
+            .iter()
+            .flat_map(|r| r.shipments.iter().map(move |s| (r, s))),
+        |row, (r, s)| {
+            row.int(shop_id);
+            row.text(&r.id);
+            row.text(&s.id);
+            row.text(s.status.as_str());
+            row.opt_text(s.tracking.as_ref().map(|t| t.number.as_str()));
+            row.opt_text(s.tracking.as_ref().map(|t| t.carrier.as_str()));
+            row.timestamp(s.last_update_at);
+        },
+    )
+    .await?;
+    copy_rows(
+        conn,
+        "COPY returns (shop_id, order_id, id, state, created_at, updated_at) FROM STDIN WITH (FORMAT text)",
+        buf,
+        records
+            .iter()
+            .filter_map(|r| r.return_.as_ref().map(|ret| (r, ret))),
+        |row, (r, ret)| {
+            row.int(shop_id);
+            row.text(&r.id);
+            row.text(&ret.id);
+            row.text(ret.state.as_str());
+            row.timestamp(ret.created_at);
+            row.timestamp(ret.updated_at);
+        },
+    )
+    .await?;
+    copy_rows(
+        conn,
+        "COPY support_escalations (shop_id, order_id, thread, note, open, created_at) \
+         FROM STDIN WITH (FORMAT text)",
+        buf,
+        records
+            .iter()
+            .flat_map(|r| r.support.iter().map(move |s| (r, s))),
+        |row, (r, s)| {
+            row.int(shop_id);
+            row.text(&r.id);
+            row.text(&s.thread);
+            row.text(&s.note);
+            row.bool(s.open);
+            row.timestamp(s.created_at);
+        },
+    )
+    .await?;
+    copy_rows(
+        conn,
+        "COPY order_assignments (shop_id, order_id, assignee, assigned_at) FROM STDIN WITH (FORMAT text)",
+        buf,
+        records
+            .iter()
+            .filter_map(|r| r.assigned_to.as_deref().map(|owner| (r, owner))),
+        |row, (r, owner)| {
+            row.int(shop_id);
+            row.text(&r.id);
+            row.text(owner);
+            row.timestamp(assigned_at);
+        },
+    )
+    .await?;
+    copy_rows(
+        conn,
+        "COPY timeline_entries (shop_id, order_id, ts, event, details) FROM STDIN WITH (FORMAT text)",
+        buf,
+        records
+            .iter()
+            .flat_map(|r| r.timeline.iter().map(move |e| (r, e))),
+        |row, (r, e)| {
+            row.int(shop_id);
+            row.text(&r.id);
+            row.timestamp(e.ts);
+            row.text(&e.event);
+            row.text(&e.details);
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -1477,11 +1437,25 @@ impl PgStore {
 
     /// Registers the shop if needed and replaces its orders, with everything they carry, and its
     /// outbox (as the in-memory store does), in one transaction.
-    #[tracing::instrument(name = "pg.replace_orders", skip_all, fields(shop = %shop, orders = records.len()))]
     pub async fn replace_orders(
         &self,
         shop: &str,
         records: &[OrderRecord],
+    ) -> Result<(), StoreError> {
+        self.replace_orders_with_progress(shop, records, |_| {})
+            .await
+    }
+
+    /// [`PgStore::replace_orders`], calling `progress` with the number of orders written so far
+    /// after every [`SEED_CHUNK`] of them (they are committed, all together, only when the call
+    /// returns `Ok`). The rows are written with `COPY`, streamed, so memory stays bounded however
+    /// many records there are.
+    #[tracing::instrument(name = "pg.replace_orders", skip_all, fields(shop = %shop, orders = records.len()))]
+    pub async fn replace_orders_with_progress(
+        &self,
+        shop: &str,
+        records: &[OrderRecord],
+        mut progress: impl FnMut(usize),
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(classify)?;
         let shop_id: i64 = sqlx::query_scalar(
@@ -1510,8 +1484,17 @@ impl PgStore {
                 .await
                 .map_err(classify)?;
         }
-        for batch in records.chunks(SEED_BATCH) {
-            insert_records(&mut tx, shop_id, batch).await?;
+        // Assignments are made when the transaction starts, as shipments are recorded.
+        let assigned_at: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(classify)?;
+        let mut buf = CopyText::new();
+        let mut written = 0;
+        for chunk in records.chunks(SEED_CHUNK) {
+            copy_records(&mut tx, shop_id, chunk, assigned_at, &mut buf).await?;
+            written += chunk.len();
+            progress(written);
         }
         tx.commit().await.map_err(classify)?;
         Ok(())

@@ -1,5 +1,5 @@
-//! The `orders-sync` command line (SPEC §9): `serve` (the default), `migrate`, `seed`, `shop`,
-//! `backfill`, `token`, `outbox`.
+//! The `orders-sync` command line (SPEC §9): `serve` (the default), `migrate`, `seed`,
+//! `seed-bench`, `shop`, `backfill`, `token`, `outbox`.
 
 use std::io::Write;
 
@@ -38,6 +38,31 @@ pub enum Command {
         /// How many orders to write.
         #[arg(long)]
         orders: usize,
+        /// The generator's seed: the same seed gives the same data set.
+        #[arg(long, default_value_t = orders_core::sample::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Write a benchmark data set fast, with COPY: `--orders` demo orders over `--shops` shops
+    /// named bench-000.myshopify.com, ….
+    ///
+    /// bench-000 gets `--largest` orders and the others share the rest evenly (the first ones get
+    /// one more when it does not divide). Each shop is registered if new and its orders are
+    /// replaced as `seed` does, in one transaction per shop; the next shop's data is generated
+    /// while one is written. Progress goes
+    /// to stderr (a bar on a terminal, else a line per shop). Then the tables are analysed and a
+    /// one-line summary with the elapsed time goes to stdout. Other shops are left alone.
+    ///
+    /// Example: orders-sync seed-bench --orders 1000000 --shops 100 --largest 300000
+    SeedBench {
+        /// How many orders to write in all.
+        #[arg(long, default_value_t = 1_000_000)]
+        orders: usize,
+        /// How many shops to spread them over.
+        #[arg(long, default_value_t = 100)]
+        shops: usize,
+        /// How many orders the largest shop, bench-000, gets.
+        #[arg(long, default_value_t = 300_000)]
+        largest: usize,
         /// The generator's seed: the same seed gives the same data set.
         #[arg(long, default_value_t = orders_core::sample::DEFAULT_SEED)]
         seed: u64,
@@ -153,15 +178,27 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open_database(&settings).await?;
             let records =
                 orders_core::sample::generate(&shop, orders, seed, to_micros(chrono::Utc::now()));
-            crate::store::Store::Postgres(store)
-                .replace_orders(&shop, &records)
-                .await
-                .with_context(|| format!("could not write the orders of {shop}"))?;
+            let progress = SeedProgress::new(records.len(), false)?;
+            let written = store
+                .replace_orders_with_progress(&shop, &records, |n| progress.set(n))
+                .await;
+            progress.finish();
+            written.with_context(|| format!("could not write the orders of {shop}"))?;
             writeln!(
                 std::io::stdout(),
                 "seeded {orders} orders for {shop} (seed {seed})"
             )?;
             Ok(())
+        }
+        Command::SeedBench {
+            orders,
+            shops,
+            largest,
+            seed,
+        } => {
+            let plan = bench_plan(orders, shops, largest)?;
+            let store = open_database(&settings).await?;
+            seed_bench(&store, &plan, seed).await
         }
         Command::Shop(cmd) => shop(settings, cmd).await,
         Command::Backfill { shop, after } => {
@@ -383,6 +420,189 @@ async fn backfill(settings: Settings, shop: &str, after: Option<String>) -> Resu
     Ok(())
 }
 
+/// The shop `seed-bench` writes `i`-th: `bench-000.myshopify.com`, …
+pub fn bench_shop(i: usize) -> String {
+    format!("bench-{i:03}.myshopify.com")
+}
+
+/// The shops of `seed-bench` and their order counts: the first gets `largest`, the others share
+/// the rest evenly, the first of them one more each when it does not divide.
+pub fn bench_plan(orders: usize, shops: usize, largest: usize) -> Result<Vec<(String, usize)>> {
+    anyhow::ensure!(shops >= 1, "--shops must be at least 1");
+    anyhow::ensure!(
+        largest <= orders,
+        "--largest ({largest}) is more than --orders ({orders})"
+    );
+    let others = shops - 1;
+    let rest = orders - largest;
+    anyhow::ensure!(
+        others > 0 || rest == 0,
+        "with one shop, --largest ({largest}) must be --orders ({orders})"
+    );
+    let (each, extra) = match others {
+        0 => (0, 0),
+        n => (rest / n, rest % n),
+    };
+    anyhow::ensure!(
+        each + usize::from(extra > 0) <= largest,
+        "--largest ({largest}) is less than what each of the other {others} shops gets ({}): \
+         bench-000 must be the largest",
+        each + usize::from(extra > 0)
+    );
+    Ok((0..shops)
+        .map(|i| {
+            let n = match i {
+                0 => largest,
+                i => each + usize::from(i <= extra),
+            };
+            (bench_shop(i), n)
+        })
+        .collect())
+}
+
+/// `orders-sync seed-bench`: writes each shop of `plan` (see [`bench_plan`]) in turn, a thread
+/// generating the next shop's records meanwhile, then analyses the tables and prints a summary.
+pub async fn seed_bench(store: &PgStore, plan: &[(String, usize)], seed: u64) -> Result<()> {
+    let total: usize = plan.iter().map(|(_, n)| n).sum();
+    let now = to_micros(chrono::Utc::now());
+    let started = std::time::Instant::now();
+
+    // One shop generated ahead: at most the one being written, one waiting and one in the making
+    // are in memory.
+    let (ready, mut next) = tokio::sync::mpsc::channel(1);
+    let shops = plan.to_vec();
+    let generator = std::thread::spawn(move || {
+        for (shop, n) in shops {
+            let records = orders_core::sample::generate(&shop, n, seed, now);
+            if ready.blocking_send((shop, records)).is_err() {
+                break;
+            }
+        }
+    });
+
+    let progress = SeedProgress::new(total, true)?;
+    let mut done = 0;
+    while let Some((shop, records)) = next.recv().await {
+        let shop_started = std::time::Instant::now();
+        progress.shop(&shop);
+        let written = store
+            .replace_orders_with_progress(&shop, &records, |n| progress.set(done + n))
+            .await;
+        if written.is_err() {
+            progress.finish();
+        }
+        written.with_context(|| format!("could not write the orders of {shop}"))?;
+        done += records.len();
+        progress.shop_done(&shop, records.len(), shop_started.elapsed(), done);
+    }
+    progress.finish();
+    generator
+        .join()
+        .map_err(|_| anyhow::anyhow!("generating the orders failed"))?;
+    anyhow::ensure!(done == total, "wrote {done} orders of {total}");
+    let written = started.elapsed();
+
+    sqlx::query(
+        "ANALYZE shops, orders, order_assignments, shipments, returns, support_escalations, \
+         timeline_entries",
+    )
+    .execute(store.pool())
+    .await
+    .context("could not analyse the tables")?;
+    let elapsed = started.elapsed();
+    let first = plan
+        .first()
+        .map(|(shop, n)| format!(", {shop} {n}"))
+        .unwrap_or_default();
+    writeln!(
+        std::io::stdout(),
+        "seed-bench: {} over {}{first} (seed {seed}): written in {:.1} s ({:.0} orders/s), \
+         analysed in {:.1} s, {:.1} s in all",
+        count(total, "order"),
+        count(plan.len(), "shop"),
+        written.as_secs_f64(),
+        total as f64 / written.as_secs_f64().max(1e-9),
+        (elapsed - written).as_secs_f64(),
+        elapsed.as_secs_f64(),
+    )?;
+    Ok(())
+}
+
+/// Shows a seed's progress on stderr: a bar of orders written on a terminal (with the rate and
+/// the time left); elsewhere a line per shop when `lines`, else nothing.
+struct SeedProgress {
+    bar: Option<indicatif::ProgressBar>,
+    lines: bool,
+    total: usize,
+    started: std::time::Instant,
+}
+
+impl SeedProgress {
+    fn new(total: usize, lines: bool) -> Result<Self> {
+        use std::io::IsTerminal;
+        let bar = if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {human_pos}/{human_len} orders, {rate}, ETA {eta}  {msg}",
+                )?
+                .with_key(
+                    "rate",
+                    |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} orders/s", s.per_sec());
+                    },
+                ),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(250));
+            Some(bar)
+        } else {
+            None
+        };
+        Ok(SeedProgress {
+            bar,
+            lines,
+            total,
+            started: std::time::Instant::now(),
+        })
+    }
+
+    /// `shop`'s orders are being written.
+    fn shop(&self, shop: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(shop.to_owned());
+        }
+    }
+
+    /// `n` orders written so far.
+    fn set(&self, n: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(n as u64);
+        }
+    }
+
+    /// `shop`'s `n` orders are written (in `took`), `done` in all.
+    fn shop_done(&self, shop: &str, n: usize, took: std::time::Duration, done: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done as u64);
+        } else if self.lines {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{shop}: {} in {:.1} s; {done}/{} written, {:.0} orders/s",
+                count(n, "order"),
+                took.as_secs_f64(),
+                self.total,
+                done as f64 / self.started.elapsed().as_secs_f64().max(1e-9),
+            );
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// `1 order`, `2 orders`.
 fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
@@ -450,4 +670,38 @@ async fn serve(settings: Settings) -> Result<()> {
     leptos_options.site_addr = settings.site_addr;
     let app = Application::build(&settings, service, leptos_options).await?;
     app.run_until(shutdown_signal()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(plan: &[(String, usize)]) -> Vec<usize> {
+        plan.iter().map(|(_, n)| *n).collect()
+    }
+
+    #[test]
+    fn the_bench_plan_gives_the_first_shop_the_largest_share_and_splits_the_rest() {
+        let plan = bench_plan(1_000_000, 100, 300_000).unwrap();
+        assert_eq!(plan.len(), 100);
+        assert_eq!(plan[0], ("bench-000.myshopify.com".to_owned(), 300_000));
+        assert_eq!(plan[99].0, "bench-099.myshopify.com");
+        assert_eq!(plan.iter().map(|(_, n)| n).sum::<usize>(), 1_000_000);
+        // 700 000 over 99: 7070 each and 70 left, one more for the first 70.
+        assert_eq!(plan[1].1, 7071);
+        assert_eq!(plan[70].1, 7071);
+        assert_eq!(plan[71].1, 7070);
+        assert_eq!(counts(&bench_plan(10, 3, 4).unwrap()), [4, 3, 3]);
+        assert_eq!(counts(&bench_plan(5, 1, 5).unwrap()), [5]);
+        assert_eq!(counts(&bench_plan(3, 3, 3).unwrap()), [3, 0, 0]);
+    }
+
+    #[test]
+    fn a_bench_plan_that_cannot_hold_is_refused() {
+        assert!(bench_plan(10, 0, 5).is_err());
+        assert!(bench_plan(10, 3, 11).is_err());
+        assert!(bench_plan(10, 1, 5).is_err());
+        // The other shops would get more than bench-000.
+        assert!(bench_plan(10, 2, 4).is_err());
+    }
 }

@@ -47,8 +47,9 @@ pub enum Command {
     ///
     /// bench-000 gets `--largest` orders and the others share the rest evenly (the first ones get
     /// one more when it does not divide). Each shop is registered if new and its orders are
-    /// replaced as `seed` does, in one transaction per shop; the next shop's data is generated
-    /// while one is written. Progress goes
+    /// replaced as `seed` does, in one transaction per shop; `--jobs` shops are written at once,
+    /// bench-000 first, over as many connections, while a thread generates the next shops' data.
+    /// Progress goes
     /// to stderr (a bar on a terminal, else a line per shop). Then the tables are analysed and a
     /// one-line summary with the elapsed time goes to stdout. Other shops are left alone.
     ///
@@ -66,6 +67,9 @@ pub enum Command {
         /// The generator's seed: the same seed gives the same data set.
         #[arg(long, default_value_t = orders_core::sample::DEFAULT_SEED)]
         seed: u64,
+        /// How many shops to write at once (one database connection each).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: u16,
     },
     /// Registered shops and their Shopify secrets.
     #[command(subcommand)]
@@ -195,10 +199,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             shops,
             largest,
             seed,
+            jobs,
         } => {
             let plan = bench_plan(orders, shops, largest)?;
             let store = open_database(&settings).await?;
-            seed_bench(&store, &plan, seed).await
+            seed_bench(&store, &plan, seed, usize::from(jobs)).await
         }
         Command::Shop(cmd) => shop(settings, cmd).await,
         Command::Backfill { shop, after } => {
@@ -460,16 +465,26 @@ pub fn bench_plan(orders: usize, shops: usize, largest: usize) -> Result<Vec<(St
         .collect())
 }
 
-/// `orders-sync seed-bench`: writes each shop of `plan` (see [`bench_plan`]) in turn, a thread
-/// generating the next shop's records meanwhile, then analyses the tables and prints a summary.
-pub async fn seed_bench(store: &PgStore, plan: &[(String, usize)], seed: u64) -> Result<()> {
+/// `orders-sync seed-bench`: writes the shops of `plan` (see [`bench_plan`]), `jobs` at a time
+/// in its order, while a thread generates the next shops' records; then analyses the tables and
+/// prints a summary.
+pub async fn seed_bench(
+    store: &PgStore,
+    plan: &[(String, usize)],
+    seed: u64,
+    jobs: usize,
+) -> Result<()> {
+    use futures::{StreamExt, TryStreamExt};
+    use std::cell::Cell;
+
+    let jobs = jobs.max(1);
     let total: usize = plan.iter().map(|(_, n)| n).sum();
     let now = to_micros(chrono::Utc::now());
     let started = std::time::Instant::now();
 
-    // One shop generated ahead: at most the one being written, one waiting and one in the making
-    // are in memory.
-    let (ready, mut next) = tokio::sync::mpsc::channel(1);
+    // Records are generated at most `jobs` shops ahead of the writers, so only those and the
+    // shops being written are in memory.
+    let (ready, next) = tokio::sync::mpsc::channel(jobs);
     let shops = plan.to_vec();
     let generator = std::thread::spawn(move || {
         for (shop, n) in shops {
@@ -479,26 +494,38 @@ pub async fn seed_bench(store: &PgStore, plan: &[(String, usize)], seed: u64) ->
             }
         }
     });
+    let generated = futures::stream::unfold(next, |mut next| async move {
+        next.recv().await.map(|shop| (shop, next))
+    });
 
     let progress = SeedProgress::new(total, true)?;
-    let mut done = 0;
-    while let Some((shop, records)) = next.recv().await {
-        let shop_started = std::time::Instant::now();
-        progress.shop(&shop);
-        let written = store
-            .replace_orders_with_progress(&shop, &records, |n| progress.set(done + n))
-            .await;
-        if written.is_err() {
-            progress.finish();
-        }
-        written.with_context(|| format!("could not write the orders of {shop}"))?;
-        done += records.len();
-        progress.shop_done(&shop, records.len(), shop_started.elapsed(), done);
-    }
+    let written = Cell::new(0);
+    let outcome = generated
+        .map(Ok)
+        .try_for_each_concurrent(jobs, |(shop, records): (String, Vec<_>)| {
+            let (progress, written) = (&progress, &written);
+            async move {
+                let shop_started = std::time::Instant::now();
+                let mut seen = 0;
+                store
+                    .replace_orders_with_progress(&shop, &records, |n| {
+                        written.set(written.get() + n - seen);
+                        seen = n;
+                        progress.set(written.get());
+                    })
+                    .await
+                    .with_context(|| format!("could not write the orders of {shop}"))?;
+                progress.shop_done(&shop, records.len(), shop_started.elapsed(), written.get());
+                anyhow::Ok(())
+            }
+        })
+        .await;
     progress.finish();
+    outcome?;
     generator
         .join()
         .map_err(|_| anyhow::anyhow!("generating the orders failed"))?;
+    let done = written.get();
     anyhow::ensure!(done == total, "wrote {done} orders of {total}");
     let written = started.elapsed();
 
@@ -516,8 +543,8 @@ pub async fn seed_bench(store: &PgStore, plan: &[(String, usize)], seed: u64) ->
         .unwrap_or_default();
     writeln!(
         std::io::stdout(),
-        "seed-bench: {} over {}{first} (seed {seed}): written in {:.1} s ({:.0} orders/s), \
-         analysed in {:.1} s, {:.1} s in all",
+        "seed-bench: {} over {}{first} (seed {seed}, {jobs} at a time): written in {:.1} s \
+         ({:.0} orders/s), analysed in {:.1} s, {:.1} s in all",
         count(total, "order"),
         count(plan.len(), "shop"),
         written.as_secs_f64(),
@@ -566,13 +593,6 @@ impl SeedProgress {
         })
     }
 
-    /// `shop`'s orders are being written.
-    fn shop(&self, shop: &str) {
-        if let Some(bar) = &self.bar {
-            bar.set_message(shop.to_owned());
-        }
-    }
-
     /// `n` orders written so far.
     fn set(&self, n: usize) {
         if let Some(bar) = &self.bar {
@@ -584,6 +604,7 @@ impl SeedProgress {
     fn shop_done(&self, shop: &str, n: usize, took: std::time::Duration, done: usize) {
         if let Some(bar) = &self.bar {
             bar.set_position(done as u64);
+            bar.set_message(format!("{shop} written"));
         } else if self.lines {
             let _ = writeln!(
                 std::io::stderr(),

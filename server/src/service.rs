@@ -89,7 +89,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn now() -> DateTime<Utc> {
+/// Now, to the microsecond the database keeps.
+pub(crate) fn now() -> DateTime<Utc> {
     to_micros(Utc::now())
 }
 

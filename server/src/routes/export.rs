@@ -52,13 +52,7 @@ pub async fn export_csv(
     let session = viewer.and_then(|v| v.0 .0);
     let named = pairs.get("shop").or_else(|| pairs.get("shop_domain"));
     if let (Some(session), Some(named)) = (&session, named) {
-        if !named.trim().eq_ignore_ascii_case(&session.shop) {
-            return Err(ApiError::Forbidden(format!(
-                "you are signed in to {}, not to {}",
-                session.shop,
-                named.trim()
-            )));
-        }
+        session.admits(named)?;
     }
     let shop = match named.or(session.as_ref().map(|s| s.shop.as_str())) {
         Some(shop) => shop.trim().to_owned(),

@@ -30,7 +30,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::service::Service;
+use crate::service::{now, Service};
 use crate::settings::TrustSettings;
 use crate::store::Store;
 
@@ -244,10 +244,6 @@ fn bearer(value: &str) -> Result<&str, ApiError> {
         return Err(malformed());
     }
     Ok(token)
-}
-
-fn now() -> chrono::DateTime<chrono::Utc> {
-    orders_core::record::to_micros(chrono::Utc::now())
 }
 
 #[cfg(test)]

@@ -127,6 +127,7 @@ impl Application {
         if let Store::Postgres(pg) = service.store() {
             tokio::spawn(crate::live::listen_forever(service.clone(), pg.clone()));
             tokio::spawn(prune_forever(pg.clone()));
+            tokio::spawn(fold_tallies_forever(pg.clone()));
             workers.push((
                 "the poller",
                 tokio::spawn(crate::shopify::poller::poll_forever(
@@ -185,6 +186,29 @@ async fn prune_forever(pg: PgStore) {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "expired idempotency keys deleted"),
             Err(e) => tracing::warn!(error = %e, "could not delete expired idempotency keys"),
+        }
+    }
+}
+
+/// How often the order tallies' changes are folded into the tallies.
+const FOLD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Folds the order tallies every [`FOLD_EVERY`], so that the tab counts stay a sum of few rows
+/// however many writes arrive (they are exact either way).
+async fn fold_tallies_forever(pg: PgStore) {
+    let mut tick = tokio::time::interval(FOLD_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        match pg.fold_tallies().await {
+            Ok(_) => failing = false,
+            // Once per outage, not every second.
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "could not fold the order tallies");
+            }
+            Err(_) => {}
         }
     }
 }

@@ -249,6 +249,12 @@ fn queries() -> Vec<(Tab, OrderFilter)> {
             created_until: Some(now() - Duration::hours(30)),
             ..Default::default()
         },
+        // A range that starts a few hours ago: its first day is usually the tracking cut-off's,
+        // which the counts must then read order by order.
+        OrderFilter {
+            created_from: Some(now() - Duration::hours(3)),
+            ..Default::default()
+        },
         // Bounds between microseconds: an order at `from + 1µs` is inside, one at `from` would be too.
         OrderFilter {
             created_from: Some(from + Duration::nanoseconds(1)),
@@ -274,6 +280,14 @@ fn queries() -> Vec<(Tab, OrderFilter)> {
 async fn assert_same_lists(stores: &[Store; 2], at: DateTime<Utc>) {
     let th = Thresholds::default();
     for (tab, filter) in queries() {
+        let mut q = ListQuery::for_shop(SHOP);
+        q.tab = tab;
+        q.filter = filter.clone();
+        assert_eq!(
+            stores[0].stats(&q, at, &th).await.expect("pg stats"),
+            stores[1].stats(&q, at, &th).await.expect("memory stats"),
+            "stats of tab {tab}, filter {filter:?}"
+        );
         for (offset, limit) in [(0, 50), (50, 50), (0, 250), (37, 13), (100_000, 10), (0, 0)] {
             let mut q = ListQuery::for_shop(SHOP);
             q.tab = tab;
@@ -708,7 +722,77 @@ async fn every_write_answers_and_persists_as_the_memory_store_does() {
         .iter()
         .any(|s| s.tracking.as_ref().is_some_and(|t| t.number == "1Z999")));
     assert!(!fulfilled.alerts.contains(&AlertKind::TrackingPending));
+
+    // The tallies behind the counts followed every write, before and after a fold.
+    assert_tallies_count_the_orders(&db).await;
+    assert!(
+        db.store.fold_tallies().await.unwrap() > 0,
+        "the writes left changes to fold"
+    );
+    assert_eq!(
+        db.store.fold_tallies().await.unwrap(),
+        0,
+        "a second fold finds none"
+    );
+    assert_tallies_count_the_orders(&db).await;
+    assert_same_lists(&stores, at).await;
     db.drop_database().await;
+}
+
+/// The tallies (folded and not) equal a count of the orders, combination by combination, and
+/// every order's `assignee` mirrors its row of order_assignments.
+async fn assert_tallies_count_the_orders(db: &TestDb) {
+    const KEY: &str =
+        "shop_id, day, status, priority, assignee, has_tracking, return_state, has_support";
+    let counted =
+        "SELECT shop_id, (created_at AT TIME ZONE 'UTC')::date AS day, status, priority, \
+                coalesce(assignee, '') AS assignee, has_tracking, coalesce(return_state, '') AS return_state, \
+                support_thread IS NOT NULL AS has_support, count(*)::int8 AS n \
+         FROM orders GROUP BY 1, 2, 3, 4, 5, 6, 7, 8";
+    let tallied = format!(
+        "SELECT {KEY}, sum(n)::int8 AS n FROM (SELECT {KEY}, n FROM order_tallies \
+         UNION ALL SELECT {KEY}, n FROM order_tally_changes) t GROUP BY {KEY} HAVING sum(n) <> 0"
+    );
+    let differ: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM (({counted} EXCEPT {tallied}) UNION ALL ({tallied} EXCEPT {counted})) d"
+    ))
+    .fetch_one(db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        differ, 0,
+        "tallies and orders disagree on {differ} combinations"
+    );
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+    assert!(total > 0);
+    let unmirrored: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM orders o LEFT JOIN order_assignments a \
+         ON a.shop_id = o.shop_id AND a.order_id = o.id \
+         WHERE o.assignee IS DISTINCT FROM a.assignee",
+    )
+    .fetch_one(db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        unmirrored, 0,
+        "orders whose assignee is not their assignment's"
+    );
+    let stale: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM orders o WHERE o.return_state IS DISTINCT FROM \
+         (SELECT r.state FROM returns r WHERE r.shop_id = o.shop_id AND r.order_id = o.id \
+          ORDER BY r.created_at DESC, r.id DESC LIMIT 1) \
+         OR o.has_open_return <> coalesce(o.return_state NOT IN ('completed', 'denied', 'cancelled'), false)",
+    )
+    .fetch_one(db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        stale, 0,
+        "orders whose return_state is not their newest return's"
+    );
 }
 
 #[tokio::test]
@@ -796,6 +880,7 @@ async fn ten_thousand_orders_seed_in_seconds_and_a_reseed_replaces_them() {
     eprintln!("a page of 250 took {:?}", started.elapsed());
     assert_eq!(page.counts.all, 500);
     assert_eq!(page.orders.len(), 250);
+    assert_tallies_count_the_orders(&db).await;
     db.drop_database().await;
 }
 

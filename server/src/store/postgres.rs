@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use orders_core::effects::{
     change_assignment, plan_fulfill, plan_return, plan_support, AssignmentChange, FulfillPlan,
     OutboxEvent, ReturnPlan,
@@ -35,7 +35,7 @@ use orders_core::{
     ReturnSummary, Shipment, SupportCommand, Tab, TabCounts, Thresholds, TimelineEntry, Tracking,
     TransitionError, UnknownValue, TIMELINE_LIMIT,
 };
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
 use self::copy::{copy_rows, CopyText};
@@ -43,6 +43,7 @@ use super::{new_shipment_id, ExportKey, Idempotent, Page, StoreError, Written};
 
 pub mod alerts;
 mod copy;
+mod counts;
 pub mod outbox;
 pub mod shopify;
 pub mod trust;
@@ -131,11 +132,10 @@ impl Cutoffs {
 /// The columns of an order row (`o` is the order, `a` its assignment).
 const ORDER_COLUMNS: &str = "o.id, o.order_number, o.customer_name, o.customer_email, o.total_price::text AS total_price, \
      o.currency, o.status, o.fulfillment_status, o.financial_status, o.priority, o.tags, o.created_at, o.updated_at, \
-     o.has_tracking, o.in_transit_since, o.has_open_return, o.support_thread, a.assignee";
+     o.has_tracking, o.in_transit_since, o.has_open_return, o.support_thread, o.assignee";
 
-/// An order with its assignment.
-const ORDER_FROM: &str =
-    "orders o LEFT JOIN order_assignments a ON a.shop_id = o.shop_id AND a.order_id = o.id";
+/// An order (its `assignee` mirrors its row of order_assignments).
+const ORDER_FROM: &str = "orders o";
 
 #[derive(sqlx::FromRow)]
 struct OrderRow {
@@ -163,16 +163,6 @@ struct OrderRow {
 struct ShopRow {
     id: i64,
     shopify_cursor: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct CountsRow {
-    all_orders: i64,
-    unfulfilled: i64,
-    tracking_pending: i64,
-    delayed: i64,
-    returns: i64,
-    support: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -238,10 +228,10 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &OrderFilter) {
     match &f.assigned_to {
         None => {}
         Some(AssigneeFilter::Unassigned) => {
-            qb.push(" AND a.assignee IS NULL");
+            qb.push(" AND o.assignee IS NULL");
         }
         Some(AssigneeFilter::Person(p)) => {
-            qb.push(" AND a.assignee = ").push_bind(p.clone());
+            qb.push(" AND o.assignee = ").push_bind(p.clone());
         }
     }
     if let Some(from) = f.created_from {
@@ -561,19 +551,26 @@ async fn resolve_and_lock(
     Ok((shop_id, gids, statuses))
 }
 
-/// Recomputes the denormalised columns of orders from their shipments, returns and escalations.
+/// Recomputes the denormalised columns of orders from their shipments, returns, escalations and
+/// assignment.
 macro_rules! refresh_derived_sql {
-    ($where:literal) => {
+    ($set:literal, $where:literal) => {
         concat!(
-            "UPDATE orders o SET \
+            "UPDATE orders o SET ",
+            $set,
+            "\
              has_tracking = EXISTS (SELECT 1 FROM shipments s \
                  WHERE s.shop_id = o.shop_id AND s.order_id = o.id AND s.tracking_number IS NOT NULL), \
              in_transit_since = (SELECT min(s.last_update_at) FROM shipments s \
                  WHERE s.shop_id = o.shop_id AND s.order_id = o.id AND s.status = 'in_transit'), \
              has_open_return = COALESCE((SELECT r.state NOT IN ('completed', 'denied', 'cancelled') FROM returns r \
                  WHERE r.shop_id = o.shop_id AND r.order_id = o.id ORDER BY r.created_at DESC, r.id DESC LIMIT 1), false), \
+             return_state = (SELECT r.state FROM returns r \
+                 WHERE r.shop_id = o.shop_id AND r.order_id = o.id ORDER BY r.created_at DESC, r.id DESC LIMIT 1), \
              support_thread = (SELECT e.thread FROM support_escalations e \
-                 WHERE e.shop_id = o.shop_id AND e.order_id = o.id AND e.open ORDER BY e.id DESC LIMIT 1) \
+                 WHERE e.shop_id = o.shop_id AND e.order_id = o.id AND e.open ORDER BY e.id DESC LIMIT 1), \
+             assignee = (SELECT a.assignee FROM order_assignments a \
+                 WHERE a.shop_id = o.shop_id AND a.order_id = o.id) \
              WHERE ",
             $where
         )
@@ -586,12 +583,35 @@ async fn refresh_derived(
     shop_id: i64,
     gids: &[String],
 ) -> Result<(), StoreError> {
-    sqlx::query(refresh_derived_sql!("o.shop_id = $1 AND o.id = ANY($2)"))
-        .bind(shop_id)
-        .bind(gids)
-        .execute(conn)
-        .await
-        .map_err(classify)?;
+    sqlx::query(refresh_derived_sql!(
+        "",
+        "o.shop_id = $1 AND o.id = ANY($2)"
+    ))
+    .bind(shop_id)
+    .bind(gids)
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// [`refresh_derived`], also making `updated_at` `now`: one new version of each row, not two.
+async fn touch_and_refresh(
+    conn: &mut PgConnection,
+    shop_id: i64,
+    gids: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(refresh_derived_sql!(
+        "updated_at = $3, ",
+        "o.shop_id = $1 AND o.id = ANY($2)"
+    ))
+    .bind(shop_id)
+    .bind(gids)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map_err(classify)?;
     Ok(())
 }
 
@@ -733,14 +753,7 @@ impl Changes {
             .map_err(classify)?;
         }
         if !self.touched.is_empty() {
-            sqlx::query("UPDATE orders SET updated_at = $3 WHERE shop_id = $1 AND id = ANY($2)")
-                .bind(shop_id)
-                .bind(&self.touched)
-                .bind(now)
-                .execute(&mut *conn)
-                .await
-                .map_err(classify)?;
-            refresh_derived(conn, shop_id, &self.touched).await?;
+            touch_and_refresh(conn, shop_id, &self.touched, now).await?;
         }
         Ok(())
     }
@@ -847,7 +860,7 @@ async fn copy_records(
         conn,
         "COPY orders (shop_id, id, order_number, customer_name, customer_email, total_price, currency, \
              fulfillment_status, financial_status, cancelled_at, priority, tags, created_at, updated_at, \
-             has_tracking, in_transit_since, has_open_return, support_thread) \
+             has_tracking, in_transit_since, has_open_return, support_thread, assignee, return_state) \
          FROM STDIN WITH (FORMAT text)",
         buf,
         records,
@@ -871,6 +884,8 @@ async fn copy_records(
             row.opt_timestamp(facts.oldest_in_transit_update);
             row.bool(facts.has_open_return);
             row.opt_text(r.support_thread());
+            row.opt_text(r.assigned_to.as_deref());
+            row.opt_text(r.return_.as_ref().map(|ret| ret.state.as_str()));
         },
     )
     .await?;
@@ -971,10 +986,13 @@ impl PgStore {
 
     /// [`PgStore::connect_lazy`] with a pool of at most `max_connections`.
     pub fn connect_lazy_with(url: &str, max_connections: u32) -> Result<PgStore, sqlx::Error> {
+        // No JIT: it compiles any statement whose estimate passes `jit_above_cost`, such as an
+        // update of 250 orders, for 20 ms or more, far more than running it takes.
+        let options = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy(url)?;
+            .connect_lazy_with(options);
         Ok(PgStore { pool })
     }
 
@@ -1015,37 +1033,7 @@ impl PgStore {
         };
         let cut = Cutoffs::new(now, th);
 
-        let mut qb = QueryBuilder::<Postgres>::new("SELECT count(*) AS all_orders");
-        for (tab, alias) in [
-            (Tab::Unfulfilled, "unfulfilled"),
-            (Tab::TrackingPending, "tracking_pending"),
-            (Tab::Delayed, "delayed"),
-            (Tab::Returns, "returns"),
-            (Tab::Support, "support"),
-        ] {
-            qb.push(", count(*) FILTER (WHERE ");
-            push_tab(&mut qb, tab, &cut);
-            qb.push(") AS ").push(alias);
-        }
-        qb.push(" FROM ")
-            .push(ORDER_FROM)
-            .push(" WHERE o.shop_id = ")
-            .push_bind(shop.id);
-        push_filter(&mut qb, &query.filter);
-        let c = qb
-            .build_query_as::<CountsRow>()
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(classify)?;
-        let count = |n: i64| u64::try_from(n).unwrap_or(0);
-        let counts = TabCounts {
-            all: count(c.all_orders),
-            unfulfilled: count(c.unfulfilled),
-            tracking_pending: count(c.tracking_pending),
-            delayed: count(c.delayed),
-            returns: count(c.returns),
-            support: count(c.support),
-        };
+        let counts = counts::tab_counts(&mut tx, shop.id, &query.filter, &cut).await?;
 
         let orders = if window.limit == 0 || window.offset >= counts.get(query.tab) {
             Vec::new()
@@ -1094,54 +1082,15 @@ impl PgStore {
             return Ok(OrderStats::tally([], [], now));
         };
         let cut = Cutoffs::new(now, th);
-        let view = |qb: &mut QueryBuilder<'_, Postgres>| {
-            qb.push(" FROM ")
-                .push(ORDER_FROM)
-                .push(" WHERE o.shop_id = ")
-                .push_bind(shop.id);
-            push_filter(qb, &query.filter);
-            if query.tab != Tab::All {
-                qb.push(" AND ");
-                push_tab(qb, query.tab, &cut);
-            }
-        };
-
-        let mut qb = QueryBuilder::<Postgres>::new(
-            "SELECT r.state, count(*) AS n FROM (SELECT DISTINCT ON (r.order_id) r.state \
-             FROM returns r JOIN (SELECT o.id",
-        );
-        view(&mut qb);
-        qb.push(") v ON v.id = r.order_id WHERE r.shop_id = ")
-            .push_bind(shop.id)
-            .push(" ORDER BY r.order_id, r.created_at DESC, r.id DESC) r GROUP BY r.state");
-        let returns = qb
-            .build_query_as::<(String, i64)>()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(classify)?
-            .into_iter()
-            .map(|(state, n)| {
-                Ok((
-                    word("returns.state", &state)?,
-                    u64::try_from(n).unwrap_or(0),
-                ))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-
-        let mut qb = QueryBuilder::<Postgres>::new(
-            "SELECT (o.created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n",
-        );
-        view(&mut qb);
-        qb.push(" AND o.created_at >= ")
-            .push_bind(sparkline_start(now))
-            .push(" GROUP BY day");
-        let days = qb
-            .build_query_as::<(NaiveDate, i64)>()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(classify)?
-            .into_iter()
-            .map(|(day, n)| (day, u64::try_from(n).unwrap_or(0)));
+        let (returns, days) = counts::view_stats(
+            &mut tx,
+            shop.id,
+            query.tab,
+            &query.filter,
+            &cut,
+            sparkline_start(now).date_naive(),
+        )
+        .await?;
         let stats = OrderStats::from_counts(returns, days, now);
         tx.commit().await.map_err(classify)?;
         Ok(stats)
@@ -1497,7 +1446,16 @@ impl PgStore {
             progress(written);
         }
         tx.commit().await.map_err(classify)?;
+        self.fold_tallies().await?;
         Ok(())
+    }
+
+    /// Folds the changes of the order tallies into the tallies, so that counting stays a sum of
+    /// few rows (migration `20261203000001_tallies.sql`). Answers how many change rows were moved
+    /// (0 while another fold runs). Counts are exact whether or not this runs; it keeps them fast.
+    pub async fn fold_tallies(&self) -> Result<i64, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        counts::fold(&mut conn).await
     }
 
     #[tracing::instrument(name = "pg.outbox", skip_all, fields(shop = %shop))]

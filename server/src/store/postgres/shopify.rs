@@ -132,9 +132,8 @@ async fn load_record(
     let Some(row) = sqlx::query_as::<_, RecordRow>(
         "SELECT o.order_number, o.customer_name, o.customer_email, o.total_price::text AS total_price, \
                 o.currency, o.fulfillment_status, o.financial_status, o.cancelled_at, o.priority, o.tags, \
-                o.created_at, o.updated_at, o.shopify_updated_at, \
-                (SELECT a.assignee FROM order_assignments a WHERE a.shop_id = o.shop_id AND a.order_id = o.id) AS assignee \
-         FROM orders o WHERE o.shop_id = $1 AND o.id = $2 FOR UPDATE OF o",
+                o.created_at, o.updated_at, o.shopify_updated_at, o.assignee \
+         FROM orders o WHERE o.shop_id = $1 AND o.id = $2 FOR UPDATE",
     )
     .bind(shop_id)
     .bind(gid)

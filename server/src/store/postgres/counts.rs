@@ -1,0 +1,342 @@
+//! The tab counts of a view (SPEC §2 `counts`, the tab rules of SPEC §4), from the tallies of
+//! migration `20261203000001_tallies.sql` rather than from every order.
+//!
+//! The tallies count orders per UTC day of `createdAt` and per combination of the columns the
+//! filters and tab rules read, so a whole day is either in a view or not, except on the days the
+//! ends of a date filter split. Those days ("split days", at most two) are counted from the orders
+//! themselves, through the list index; every other day from the tallies (the folded ones and the
+//! changes not folded yet). The `tracking_pending` cut-off splits its day too, but only the orders
+//! created after it, a couple of hours' worth, need reading: its day is tallied whole and they are
+//! taken off. `delayed`
+//! compares `in_transit_since`, which no day holds, so it is counted from its own partial index:
+//! it holds only the orders in transit, a small part of a shop.
+//!
+//! The result equals counting the view row by row (`server/tests/store_contract.rs` checks it
+//! against the in-memory store, and `tallies.rs` against a direct count after random writes).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use orders_core::query::{AssigneeFilter, OrderFilter};
+use orders_core::record::to_micros;
+use orders_core::{ReturnState, Tab, TabCounts};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+
+use super::{ceil_micros, classify, push_filter, push_tab, word, Cutoffs, StoreError};
+
+#[derive(sqlx::FromRow)]
+struct CountsRow {
+    all_orders: i64,
+    unfulfilled: i64,
+    tracking_pending: i64,
+    delayed: i64,
+    returns: i64,
+    support: i64,
+}
+
+fn day_of(t: DateTime<Utc>) -> NaiveDate {
+    t.date_naive()
+}
+
+fn start_of(day: NaiveDate) -> DateTime<Utc> {
+    day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
+}
+
+/// The days a date filter's ends split.
+fn split_days(filter: &OrderFilter) -> Vec<NaiveDate> {
+    let mut days = Vec::new();
+    if let Some(from) = filter.created_from {
+        days.push(day_of(ceil_micros(from)));
+    }
+    if let Some(until) = filter.created_until {
+        days.push(day_of(to_micros(until)));
+    }
+    days.sort_unstable();
+    days.dedup();
+    days
+}
+
+/// Pushes one tally table's rows of the view: its whole days, as `(status, has_tracking,
+/// has_open_return, has_support, n, tp)` where `tp` says the day is not after the tracking
+/// cut-off's (the orders of that day created at or after the cut-off are taken off again).
+fn push_tally_rows(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    table: &str,
+    shop_id: i64,
+    filter: &OrderFilter,
+    split: &[NaiveDate],
+    cut_day: NaiveDate,
+) {
+    qb.push(
+        "SELECT status, has_tracking, return_state NOT IN ('', 'completed', 'denied', 'cancelled') AS has_open_return, \
+         has_support, n, day <= ",
+    )
+        .push_bind(cut_day)
+        .push(" AS tp FROM ")
+        .push(table)
+        .push(" WHERE shop_id = ")
+        .push_bind(shop_id)
+        .push(" AND day <> ALL(")
+        .push_bind(split.to_vec())
+        .push(")");
+    push_tally_filter(qb, filter);
+}
+
+/// Pushes the filters over a tally table's columns, each as ` AND …`; the days of a date filter's
+/// ends must be left out by the caller (they are split).
+fn push_tally_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &OrderFilter) {
+    if !filter.statuses.is_empty() {
+        let words: Vec<String> = filter
+            .statuses
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect();
+        qb.push(" AND status = ANY(").push_bind(words).push(")");
+    }
+    if !filter.priorities.is_empty() {
+        let words: Vec<String> = filter
+            .priorities
+            .iter()
+            .map(|p| p.as_str().to_owned())
+            .collect();
+        qb.push(" AND priority = ANY(").push_bind(words).push(")");
+    }
+    match &filter.assigned_to {
+        None => {}
+        Some(AssigneeFilter::Unassigned) => {
+            qb.push(" AND assignee = ''");
+        }
+        Some(AssigneeFilter::Person(p)) => {
+            qb.push(" AND assignee = ").push_bind(p.clone());
+        }
+    }
+    // Split days are excluded above, so whole days compare by date exactly.
+    if let Some(from) = filter.created_from {
+        qb.push(" AND day >= ").push_bind(day_of(ceil_micros(from)));
+    }
+    if let Some(until) = filter.created_until {
+        qb.push(" AND day <= ").push_bind(day_of(to_micros(until)));
+    }
+}
+
+/// The six counts of the view `filter` describes in shop `shop_id`, at the cut-offs `cut`, in one
+/// statement (so from one snapshot, whatever the caller's transaction).
+pub(super) async fn tab_counts(
+    conn: &mut PgConnection,
+    shop_id: i64,
+    filter: &OrderFilter,
+    cut: &Cutoffs,
+) -> Result<TabCounts, StoreError> {
+    let split = split_days(filter);
+    let cut_day = day_of(cut.tracking_pending);
+    let cut_day_is_whole = !split.contains(&cut_day);
+
+    let mut qb = QueryBuilder::<Postgres>::new(
+        "SELECT coalesce(sum(n), 0)::int8 AS all_orders, \
+         coalesce(sum(n) FILTER (WHERE status IN ('unfulfilled', 'partially_fulfilled')), 0)::int8 AS unfulfilled, \
+         coalesce(sum(n) FILTER (WHERE status <> 'cancelled' AND NOT has_tracking AND tp), 0)::int8",
+    );
+    if cut_day_is_whole {
+        // The cut-off's day counted whole: take off its orders from the cut-off on (a couple of
+        // hours' worth, through the tracking tab's index).
+        qb.push(" - (SELECT count(*) FROM orders o WHERE o.shop_id = ")
+            .push_bind(shop_id)
+            .push(" AND o.status <> 'cancelled' AND NOT o.has_tracking AND o.created_at >= ")
+            .push_bind(cut.tracking_pending)
+            .push(" AND o.created_at < ")
+            .push_bind(start_of(cut_day + Duration::days(1)));
+        push_filter(&mut qb, filter);
+        qb.push(")");
+    }
+    qb.push(
+        " AS tracking_pending, \
+         coalesce(sum(n) FILTER (WHERE has_open_return), 0)::int8 AS returns, \
+         coalesce(sum(n) FILTER (WHERE has_support), 0)::int8 AS support, \
+         (SELECT count(*) FROM orders o WHERE o.shop_id = ",
+    );
+    qb.push_bind(shop_id)
+        .push(" AND o.in_transit_since < ")
+        .push_bind(cut.delayed);
+    push_filter(&mut qb, filter);
+    qb.push(") AS delayed FROM (");
+    push_tally_rows(&mut qb, "order_tallies", shop_id, filter, &split, cut_day);
+    qb.push(" UNION ALL ");
+    push_tally_rows(
+        &mut qb,
+        "order_tally_changes",
+        shop_id,
+        filter,
+        &split,
+        cut_day,
+    );
+    if split.is_empty() {
+        qb.push(") c");
+        return finish(qb, conn).await;
+    }
+    // The split days, order by order.
+    qb.push(
+        " UNION ALL SELECT o.status, o.has_tracking, o.has_open_return, o.support_thread IS NOT NULL, \
+         1::int8, o.created_at < ",
+    )
+    .push_bind(cut.tracking_pending)
+    .push(" FROM orders o WHERE o.shop_id = ")
+    .push_bind(shop_id)
+    .push(" AND (");
+    push_day_ranges(&mut qb, &split);
+    qb.push(")");
+    push_filter(&mut qb, filter);
+    qb.push(") c");
+    finish(qb, conn).await
+}
+
+/// Pushes `o.created_at` within any of `days`, as OR-ed ranges the list index serves.
+fn push_day_ranges(qb: &mut QueryBuilder<'_, Postgres>, days: &[NaiveDate]) {
+    for (i, day) in days.iter().enumerate() {
+        if i > 0 {
+            qb.push(" OR ");
+        }
+        qb.push("(o.created_at >= ")
+            .push_bind(start_of(*day))
+            .push(" AND o.created_at < ")
+            .push_bind(start_of(*day + Duration::days(1)))
+            .push(")");
+    }
+}
+
+async fn finish(
+    mut qb: QueryBuilder<'_, Postgres>,
+    conn: &mut PgConnection,
+) -> Result<TabCounts, StoreError> {
+    let c = qb
+        .build_query_as::<CountsRow>()
+        .fetch_one(conn)
+        .await
+        .map_err(classify)?;
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    Ok(TabCounts {
+        all: count(c.all_orders),
+        unfulfilled: count(c.unfulfilled),
+        tracking_pending: count(c.tracking_pending),
+        delayed: count(c.delayed),
+        returns: count(c.returns),
+        support: count(c.support),
+    })
+}
+
+/// Folds the tally changes into the tallies (see the migration); answers how many change rows
+/// were moved (0 when another fold is running).
+pub(super) async fn fold(conn: &mut PgConnection) -> Result<i64, StoreError> {
+    sqlx::query_scalar("SELECT fold_order_tallies()")
+        .fetch_one(conn)
+        .await
+        .map_err(classify)
+}
+
+/// Pushes the tab rule of `tab` over a tally table's columns (not for `delayed`, which no tally
+/// holds): `(TRUE)` for `all`.
+fn push_tally_tab(qb: &mut QueryBuilder<'_, Postgres>, tab: Tab, cut_day: NaiveDate) {
+    match tab {
+        Tab::All | Tab::Delayed => {
+            qb.push("(TRUE)");
+        }
+        Tab::Unfulfilled => {
+            qb.push("(status IN ('unfulfilled', 'partially_fulfilled'))");
+        }
+        Tab::TrackingPending => {
+            qb.push("(status <> 'cancelled' AND NOT has_tracking AND day <= ")
+                .push_bind(cut_day)
+                .push(")");
+        }
+        Tab::Returns => {
+            qb.push("(return_state NOT IN ('', 'completed', 'denied', 'cancelled'))");
+        }
+        Tab::Support => {
+            qb.push("(has_support)");
+        }
+    }
+}
+
+/// The returns funnel (the state of each order's newest return) and the orders per day of the
+/// view (`tab` and `filter`), all pages: per-day counts from `since` on. From the tallies as the
+/// counts are, in one statement; the `delayed` tab from its own index.
+pub(super) async fn view_stats(
+    conn: &mut PgConnection,
+    shop_id: i64,
+    tab: Tab,
+    filter: &OrderFilter,
+    cut: &Cutoffs,
+    since: NaiveDate,
+) -> Result<(Vec<(ReturnState, u64)>, Vec<(NaiveDate, u64)>), StoreError> {
+    let mut qb =
+        QueryBuilder::<Postgres>::new("SELECT day, return_state, sum(n)::int8 AS n FROM (");
+    let exact = |qb: &mut QueryBuilder<'_, Postgres>, n: &str| {
+        qb.push("SELECT (o.created_at AT TIME ZONE 'UTC')::date AS day, coalesce(o.return_state, '') AS return_state, ")
+            .push(n)
+            .push("::int8 AS n FROM orders o WHERE o.shop_id = ")
+            .push_bind(shop_id)
+            .push(" AND ");
+        push_tab(qb, tab, cut);
+        push_filter(qb, filter);
+    };
+    if tab == Tab::Delayed {
+        exact(&mut qb, "1");
+    } else {
+        let split = split_days(filter);
+        let cut_day = day_of(cut.tracking_pending);
+        for (i, table) in ["order_tallies", "order_tally_changes"].iter().enumerate() {
+            if i > 0 {
+                qb.push(" UNION ALL ");
+            }
+            qb.push("SELECT day, return_state, n FROM ")
+                .push(*table)
+                .push(" WHERE shop_id = ")
+                .push_bind(shop_id)
+                .push(" AND day <> ALL(")
+                .push_bind(split.clone())
+                .push(") AND ");
+            push_tally_tab(&mut qb, tab, cut_day);
+            push_tally_filter(&mut qb, filter);
+        }
+        if !split.is_empty() {
+            qb.push(" UNION ALL ");
+            exact(&mut qb, "1");
+            qb.push(" AND (");
+            push_day_ranges(&mut qb, &split);
+            qb.push(")");
+        }
+        if tab == Tab::TrackingPending && !split.contains(&cut_day) {
+            // The cut-off's day was tallied whole: take off its orders from the cut-off on.
+            qb.push(" UNION ALL SELECT (o.created_at AT TIME ZONE 'UTC')::date, coalesce(o.return_state, ''), -1::int8 \
+                     FROM orders o WHERE o.shop_id = ")
+                .push_bind(shop_id)
+                .push(" AND o.status <> 'cancelled' AND NOT o.has_tracking AND o.created_at >= ")
+                .push_bind(cut.tracking_pending)
+                .push(" AND o.created_at < ")
+                .push_bind(start_of(cut_day + Duration::days(1)));
+            push_filter(&mut qb, filter);
+        }
+    }
+    qb.push(") v GROUP BY day, return_state");
+    let rows = qb
+        .build_query_as::<(NaiveDate, String, i64)>()
+        .fetch_all(conn)
+        .await
+        .map_err(classify)?;
+    let mut funnel: HashMap<ReturnState, u64> = HashMap::new();
+    let mut days: HashMap<NaiveDate, u64> = HashMap::new();
+    for (day, state, n) in rows {
+        let n = u64::try_from(n).unwrap_or(0);
+        if n == 0 {
+            continue;
+        }
+        if !state.is_empty() {
+            *funnel
+                .entry(word("orders.return_state", &state)?)
+                .or_default() += n;
+        }
+        if day >= since {
+            *days.entry(day).or_default() += n;
+        }
+    }
+    Ok((funnel.into_iter().collect(), days.into_iter().collect()))
+}

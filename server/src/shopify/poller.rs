@@ -39,7 +39,7 @@ use orders_core::shopify::payload::{
 use orders_core::shopify::{Ingest, ShopifyOrder};
 use serde_json::json;
 
-use crate::service::Service;
+use crate::service::{Scope, Service};
 use crate::settings::Settings;
 use crate::store::postgres::shopify::{PollClaim, PollEnd, PollLease};
 use crate::store::{IngestOutcome, PgStore, StoreError};
@@ -627,12 +627,12 @@ pub async fn tick_until(
         // Each order commits on its own, so what was stored stays; the window is read again.
         release(pg, &claim, lease).await;
         if report.tally.changed() {
-            service.changed(shop, RefreshReason::Poller);
+            service.changed(shop, RefreshReason::Poller, Scope::Shop);
         }
         return Ok(Tick::Stopped);
     };
     if report.tally.changed() {
-        service.changed(shop, RefreshReason::Poller);
+        service.changed(shop, RefreshReason::Poller, Scope::Shop);
     }
     let failure = match read {
         Ok(Read::Whole) if report.tally.failed == 0 => None,

@@ -14,11 +14,12 @@ use orders_core::query::parse_shop_domain;
 use orders_core::record::to_micros;
 use orders_core::shopify::payload::{parse_webhook, PayloadError};
 use orders_core::shopify::Topic;
+use orders_core::OrderRef;
 use serde::Serialize;
 
 use super::signature::verify_any;
 use crate::error::ApiError;
-use crate::service::Service;
+use crate::service::{Scope, Service};
 use crate::store::{Delivery, IngestOutcome, Store};
 
 /// The largest webhook body accepted (an order with hundreds of lines stays well under it).
@@ -115,7 +116,11 @@ pub async fn receive(
     };
     let outcome = pg.ingest(&shop, Some(&delivery), &fact, now).await?;
     if outcome.changed() {
-        service.changed(&shop, RefreshReason::Webhook);
+        let scope = match fact.order() {
+            OrderRef::Id(gid) => Scope::Orders(vec![gid]),
+            OrderRef::Name(_) => Scope::Shop,
+        };
+        service.changed(&shop, RefreshReason::Webhook, scope);
     }
     let message = match outcome {
         IngestOutcome::Created { order_id } => format!("{topic}: order {order_id} stored"),

@@ -341,14 +341,16 @@ impl Store {
         dispatch!(self, s => s.timeline(shop, order_id).await)
     }
 
-    /// Raises and resolves the shop's shipment alerts to match its orders at `now`.
+    /// Raises and resolves the shop's shipment alerts to match its orders at `now`: all of them,
+    /// or only those of the orders `only` names (after a write that changed just those).
     pub async fn evaluate_alerts(
         &self,
         shop: &str,
         now: DateTime<Utc>,
         th: &Thresholds,
+        only: Option<&[String]>,
     ) -> Result<AlertChanges, StoreError> {
-        dispatch!(self, s => s.evaluate_alerts(shop, now, th).await)
+        dispatch!(self, s => s.evaluate_alerts(shop, now, th, only).await)
     }
 
     /// Raises the shop's data-gap alert unless one is open; answers the new alert.

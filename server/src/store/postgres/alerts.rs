@@ -77,7 +77,9 @@ impl PgStore {
         shop: &str,
         now: DateTime<Utc>,
         th: &Thresholds,
+        only: Option<&[String]>,
     ) -> Result<AlertChanges, StoreError> {
+        let only: Option<Vec<String>> = only.map(<[String]>::to_vec);
         let mut tx = self.pool.begin().await.map_err(classify)?;
         let Some(found) = find_shop(&mut tx, shop).await? else {
             return Ok(AlertChanges::default());
@@ -91,10 +93,13 @@ impl PgStore {
         // The anti-joins below compare a shop's orders with its open alerts, tens of thousands each
         // at merchant scale: with statistics from before a big raise, a nested loop would make a
         // pass quadratic. Hash joins are right at every size here.
-        sqlx::query("SET LOCAL enable_nestloop = off")
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
+        // A pass over named orders is a few index look-ups, which nested loops serve best.
+        if only.is_none() {
+            sqlx::query("SET LOCAL enable_nestloop = off")
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+        }
         let cut = Cutoffs::new(now, th);
         let mut changes = AlertChanges::default();
         for (kind, tab) in [
@@ -107,8 +112,13 @@ impl PgStore {
                 .push(", resolved_seq = nextval('alert_resolutions') WHERE a.shop_id = ")
                 .push_bind(shop_id)
                 .push(" AND a.resolved_at IS NULL AND a.kind = ")
-                .push_bind(kind.as_str())
-                .push(" AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.shop_id = a.shop_id AND o.id = a.order_id AND ");
+                .push_bind(kind.as_str());
+            if let Some(ids) = &only {
+                qb.push(" AND a.order_id = ANY(")
+                    .push_bind(ids.clone())
+                    .push(")");
+            }
+            qb.push(" AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.shop_id = a.shop_id AND o.id = a.order_id AND ");
             push_tab(&mut qb, tab, &cut);
             qb.push(") RETURNING a.id");
             let resolved: Vec<i64> = qb
@@ -136,8 +146,11 @@ impl PgStore {
                 .push(", ")
                 .push_bind(now)
                 .push(" FROM orders o WHERE o.shop_id = ")
-                .push_bind(shop_id)
-                .push(" AND ");
+                .push_bind(shop_id);
+            if let Some(ids) = &only {
+                qb.push(" AND o.id = ANY(").push_bind(ids.clone()).push(")");
+            }
+            qb.push(" AND ");
             push_tab(&mut qb, tab, &cut);
             qb.push(
                 " AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.shop_id = o.shop_id AND a.kind = ",

@@ -165,7 +165,7 @@ require_release_build() {
 start_release_server() {
   LEPTOS_SITE_ADDR="127.0.0.1:$(free_port)"
   export LEPTOS_SITE_ADDR RUST_LOG=warn
-  target/release/orders-sync serve >/dev/null 2>&1 &
+  "${BIN:-target/release/orders-sync}" serve >/dev/null 2>&1 &
   SERVER_PID=$!
   trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
   wait_for_http "http://$LEPTOS_SITE_ADDR/healthz" 30

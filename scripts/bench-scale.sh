@@ -21,6 +21,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# pgbench plans as the server's connections do (server/src/store/postgres.rs turns JIT off).
+export PGOPTIONS="-c jit=off"
 # shellcheck source=scripts/toolchain.sh
 source scripts/toolchain.sh
 
@@ -134,6 +136,23 @@ else
   echo "PostgreSQL's log is not readable here: the pgbench column stays empty"
 fi
 
+# The plans of the list's statements (the first page of `all`, and of a filter), as docs/PERFORMANCE.md
+# records them.
+OUT=target/bench-scale
+mkdir -p "$OUT"
+: >"$OUT/explain.txt"
+if [ "$CAPTURE" = 1 ]; then
+  for i in 1 7; do
+    IFS='|' read -r label _ <<<"${FIGURES[$((i - 1))]}"
+    [ -s "$WORK/sql-$i" ] || continue
+    grep -E '^SELECT' "$WORK/sql-$i" | grep -v 'FROM shops WHERE' | while read -r stmt; do
+      printf '\n-- %s\n%s\n' "$label" "$stmt"
+      psql "$DATABASE_URL" -qAtX -c "EXPLAIN (ANALYZE, BUFFERS) ${stmt%;}"
+    done >>"$OUT/explain.txt"
+  done
+  echo "plans of the list's statements: $OUT/explain.txt"
+fi
+
 section "Endpoints (wrk, 1 connection, $SECS s each) and the same SQL (pgbench, 1 client)"
 SYNC_RATE_LIMIT=off start_release_server
 BASE="http://$LEPTOS_SITE_ADDR"
@@ -227,9 +246,11 @@ fi
 echo "  $WASM"
 
 section "Results (ms; ratio = endpoint p95 / SQL p95)"
-printf '%-34s|%9s|%9s|%9s|%9s|%6s|%s\n' "figure" "p50" "p95" "SQL p50" "SQL p95" "ratio" "target"
-printf '%s\n' "${ROWS[@]}"
-echo "throughput, 64 connections: $THROUGHPUT (target >= 2,000 req/s)"
-echo "hydrate WASM: $WASM (target <= 250 KB brotli)"
-echo "total time: $((SECONDS - SCRIPT_STARTED)) s"
+{
+  printf '%-34s|%9s|%9s|%9s|%9s|%6s|%s\n' "figure" "p50" "p95" "SQL p50" "SQL p95" "ratio" "target"
+  printf '%s\n' "${ROWS[@]}"
+  echo "throughput, 64 connections: $THROUGHPUT (target >= 2,000 req/s)"
+  echo "hydrate WASM: $WASM (target <= 250 KB brotli)"
+  echo "total time: $((SECONDS - SCRIPT_STARTED)) s"
+} | tee "$OUT/results.txt"
 rm -rf "$WORK"

@@ -283,12 +283,10 @@ async fn find_shop(conn: &mut PgConnection, domain: &str) -> Result<Option<ShopR
 
 /// A read-only snapshot of the database.
 async fn begin_read(pool: &PgPool) -> Result<Transaction<'static, Postgres>, StoreError> {
-    let mut tx = pool.begin().await.map_err(classify)?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
+    // One round trip: the snapshot's mode comes with its BEGIN.
+    pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .await
-        .map_err(classify)?;
-    Ok(tx)
+        .map_err(classify)
 }
 
 /// Turns order rows into wire orders: loads the shipments, newest returns and last timeline entries

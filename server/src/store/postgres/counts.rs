@@ -207,8 +207,12 @@ async fn finish(
     mut qb: QueryBuilder<'_, Postgres>,
     conn: &mut PgConnection,
 ) -> Result<TabCounts, StoreError> {
+    // Planned for its own values every time (a custom plan): the generic plan of a prepared
+    // statement cannot see which days are split or how large the shop is, and took 9 ms where
+    // this takes 5.
     let c = qb
         .build_query_as::<CountsRow>()
+        .persistent(false)
         .fetch_one(conn)
         .await
         .map_err(classify)?;
@@ -319,6 +323,7 @@ pub(super) async fn view_stats(
     qb.push(") v GROUP BY day, return_state");
     let rows = qb
         .build_query_as::<(NaiveDate, String, i64)>()
+        .persistent(false)
         .fetch_all(conn)
         .await
         .map_err(classify)?;

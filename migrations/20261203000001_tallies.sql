@@ -32,14 +32,12 @@ WHERE EXISTS (SELECT 1 FROM returns r WHERE r.shop_id = o.shop_id AND r.order_id
 CREATE INDEX orders_assignee_idx ON orders (shop_id, assignee, created_at DESC, id DESC)
     WHERE assignee IS NOT NULL;
 
--- The delayed tab: counted through its index alone, whatever the filters (they are included), and
--- listed in list order through a second one over the orders in transit.
+-- The delayed tab, counted and paged through this index alone, whatever the filters (they are
+-- included): its orders are the oldest in transit, so walking the list order for them would read
+-- past every recent parcel first.
 DROP INDEX orders_delayed_idx;
 CREATE INDEX orders_delayed_idx ON orders (shop_id, in_transit_since)
-    INCLUDE (status, priority, assignee, created_at)
-    WHERE in_transit_since IS NOT NULL;
-CREATE INDEX orders_in_transit_idx ON orders (shop_id, created_at DESC, id DESC)
-    INCLUDE (in_transit_since)
+    INCLUDE (status, priority, assignee, created_at, id)
     WHERE in_transit_since IS NOT NULL;
 
 -- The counted columns. `assignee` is '' for an unassigned order and `return_state` '' for an order

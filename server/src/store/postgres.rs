@@ -1037,20 +1037,37 @@ impl PgStore {
             Vec::new()
         } else {
             let mut qb = QueryBuilder::<Postgres>::new("SELECT ");
-            qb.push(ORDER_COLUMNS)
-                .push(" FROM ")
-                .push(ORDER_FROM)
-                .push(" WHERE o.shop_id = ")
-                .push_bind(shop.id);
-            push_filter(&mut qb, &query.filter);
-            if query.tab != Tab::All {
-                qb.push(" AND ");
+            qb.push(ORDER_COLUMNS).push(" FROM ").push(ORDER_FROM);
+            if query.tab == Tab::Delayed {
+                // The delayed orders are the oldest in transit: the planner, taking them to be
+                // spread evenly, would walk the list order past every recent parcel. Their page is
+                // chosen from the delayed index alone (the inner OFFSET 0 keeps it apart), then read.
+                qb.push(
+                    " JOIN (SELECT id, created_at FROM (SELECT o.id, o.created_at FROM orders o WHERE o.shop_id = ",
+                )
+                .push_bind(shop.id)
+                .push(" AND ");
                 push_tab(&mut qb, query.tab, &cut);
+                push_filter(&mut qb, &query.filter);
+                qb.push(" OFFSET 0) d ORDER BY d.created_at DESC, d.id DESC OFFSET ")
+                    .push_bind(clamp_i64(window.offset))
+                    .push(" LIMIT ")
+                    .push_bind(clamp_i64(window.limit))
+                    .push(") page ON page.id = o.id WHERE o.shop_id = ")
+                    .push_bind(shop.id)
+                    .push(" ORDER BY o.created_at DESC, o.id DESC");
+            } else {
+                qb.push(" WHERE o.shop_id = ").push_bind(shop.id);
+                push_filter(&mut qb, &query.filter);
+                if query.tab != Tab::All {
+                    qb.push(" AND ");
+                    push_tab(&mut qb, query.tab, &cut);
+                }
+                qb.push(" ORDER BY o.created_at DESC, o.id DESC OFFSET ")
+                    .push_bind(clamp_i64(window.offset))
+                    .push(" LIMIT ")
+                    .push_bind(clamp_i64(window.limit));
             }
-            qb.push(" ORDER BY o.created_at DESC, o.id DESC OFFSET ")
-                .push_bind(clamp_i64(window.offset))
-                .push(" LIMIT ")
-                .push_bind(clamp_i64(window.limit));
             let rows = qb
                 .build_query_as::<OrderRow>()
                 .fetch_all(&mut *tx)

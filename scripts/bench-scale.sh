@@ -11,7 +11,7 @@
 #   so p50/p95 are over hundreds to thousands of requests.
 # - pgbench: the statements the endpoint ran, captured from PostgreSQL's own log for one request
 #   (a second server started with log_min_duration_statement = 0 on this database), replayed
-#   with their parameters as one transaction, one client, the same duration. `ratio` is the
+#   with their parameters as one transaction, one client, the same duration. `r50` and `r95` are the
 #   endpoint's p50 and p95 over pgbench's: what the server adds to the database's own work.
 # - Throughput: wrk with 64 connections for 10 s (the same SQL: pgbench with 64 clients).
 # - Webhooks: 200 signed deliveries a second for 30 s to bench-000 (the orders it creates are

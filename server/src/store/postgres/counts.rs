@@ -7,12 +7,12 @@
 //! themselves, through the list index; every other day from the tallies (the folded ones and the
 //! changes not folded yet). The `tracking_pending` cut-off splits its day too, but only the orders
 //! created after it, a couple of hours' worth, need reading: its day is tallied whole and they are
-//! taken off. `delayed`
-//! compares `in_transit_since`, which no day holds, so it is counted from its own partial index:
-//! it holds only the orders in transit, a small part of a shop.
+//! taken off. `delayed` compares `in_transit_since`, which no day holds, so it is counted from its
+//! own partial index, which holds only the orders in transit and includes the filtered columns.
 //!
-//! The result equals counting the view row by row (`server/tests/store_contract.rs` checks it
-//! against the in-memory store, and `tallies.rs` against a direct count after random writes).
+//! The result equals counting the view row by row: `server/tests/pg_store_smoke.rs` holds the
+//! counts and pictures to the in-memory store on every tab and filter, and the tallies to a direct
+//! count of the orders after every kind of write.
 
 use std::collections::HashMap;
 

@@ -215,16 +215,30 @@ struct OutboxRow {
     payload: serde_json::Value,
 }
 
-/// Pushes the non-tab filters, each as ` AND …`.
-fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &OrderFilter) {
+/// Pushes ` AND {column} = ANY(words)` for the status and priority filters (none when the filter
+/// names nothing): the orders' columns (`o.status`) and the tallies' (`status`) alike.
+fn push_statuses_and_priorities(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    prefix: &str,
+    f: &OrderFilter,
+) {
     if !f.statuses.is_empty() {
         let words: Vec<String> = f.statuses.iter().map(|s| s.as_str().to_owned()).collect();
-        qb.push(" AND o.status = ANY(").push_bind(words).push(")");
+        qb.push(format_args!(" AND {prefix}status = ANY("))
+            .push_bind(words)
+            .push(")");
     }
     if !f.priorities.is_empty() {
         let words: Vec<String> = f.priorities.iter().map(|p| p.as_str().to_owned()).collect();
-        qb.push(" AND o.priority = ANY(").push_bind(words).push(")");
+        qb.push(format_args!(" AND {prefix}priority = ANY("))
+            .push_bind(words)
+            .push(")");
     }
+}
+
+/// Pushes the non-tab filters, each as ` AND …`.
+fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &OrderFilter) {
+    push_statuses_and_priorities(qb, "o.", f);
     match &f.assigned_to {
         None => {}
         Some(AssigneeFilter::Unassigned) => {

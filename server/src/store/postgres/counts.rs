@@ -22,7 +22,10 @@ use orders_core::record::to_micros;
 use orders_core::{ReturnState, Tab, TabCounts};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use super::{ceil_micros, classify, push_filter, push_tab, word, Cutoffs, StoreError};
+use super::{
+    ceil_micros, classify, push_filter, push_statuses_and_priorities, push_tab, word, Cutoffs,
+    StoreError,
+};
 
 #[derive(sqlx::FromRow)]
 struct CountsRow {
@@ -33,6 +36,10 @@ struct CountsRow {
     returns: i64,
     support: i64,
 }
+
+/// A tally's newest return is open (the rule of `has_open_return`, over `return_state`, which is
+/// '' without a return).
+const TALLY_OPEN_RETURN: &str = "return_state NOT IN ('', 'completed', 'denied', 'cancelled')";
 
 fn day_of(t: DateTime<Utc>) -> NaiveDate {
     t.date_naive()
@@ -56,51 +63,59 @@ fn split_days(filter: &OrderFilter) -> Vec<NaiveDate> {
     days
 }
 
-/// Pushes one tally table's rows of the view: its whole days, as `(status, has_tracking,
-/// has_open_return, has_support, n, tp)` where `tp` says the day is not after the tracking
-/// cut-off's (the orders of that day created at or after the cut-off are taken off again).
-fn push_tally_rows(
-    qb: &mut QueryBuilder<'_, Postgres>,
-    table: &str,
+/// Pushes the rows of both tally tables (folded and not) on the view's whole days: each as the
+/// select list `select` pushes (over a tally's columns), where `rule` (a predicate) holds.
+fn push_tallied<'a>(
+    qb: &mut QueryBuilder<'a, Postgres>,
     shop_id: i64,
     filter: &OrderFilter,
     split: &[NaiveDate],
-    cut_day: NaiveDate,
+    select: impl Fn(&mut QueryBuilder<'a, Postgres>),
+    rule: impl Fn(&mut QueryBuilder<'a, Postgres>),
 ) {
-    qb.push(
-        "SELECT status, has_tracking, return_state NOT IN ('', 'completed', 'denied', 'cancelled') AS has_open_return, \
-         has_support, n, day <= ",
-    )
-        .push_bind(cut_day)
-        .push(" AS tp FROM ")
-        .push(table)
-        .push(" WHERE shop_id = ")
+    for (i, table) in ["order_tallies", "order_tally_changes"]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            qb.push(" UNION ALL ");
+        }
+        qb.push("SELECT ");
+        select(qb);
+        qb.push(" FROM ")
+            .push(table)
+            .push(" WHERE shop_id = ")
+            .push_bind(shop_id)
+            .push(" AND day <> ALL(")
+            .push_bind(split.to_vec())
+            .push(") AND ");
+        rule(qb);
+        push_tally_filter(qb, filter);
+    }
+}
+
+/// Pushes ` FROM orders o WHERE …` for the shop's orders of the view that the tracking rule would
+/// hold but for their age: created from the cut-off to the end of its day. Tallied with that day
+/// as if they met it, they are taken off again.
+fn push_after_cutoff(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    shop_id: i64,
+    filter: &OrderFilter,
+    cut: &Cutoffs,
+) {
+    qb.push(" FROM orders o WHERE o.shop_id = ")
         .push_bind(shop_id)
-        .push(" AND day <> ALL(")
-        .push_bind(split.to_vec())
-        .push(")");
-    push_tally_filter(qb, filter);
+        .push(" AND o.status <> 'cancelled' AND NOT o.has_tracking AND o.created_at >= ")
+        .push_bind(cut.tracking_pending)
+        .push(" AND o.created_at < ")
+        .push_bind(start_of(day_of(cut.tracking_pending) + Duration::days(1)));
+    push_filter(qb, filter);
 }
 
 /// Pushes the filters over a tally table's columns, each as ` AND …`; the days of a date filter's
 /// ends must be left out by the caller (they are split).
 fn push_tally_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &OrderFilter) {
-    if !filter.statuses.is_empty() {
-        let words: Vec<String> = filter
-            .statuses
-            .iter()
-            .map(|s| s.as_str().to_owned())
-            .collect();
-        qb.push(" AND status = ANY(").push_bind(words).push(")");
-    }
-    if !filter.priorities.is_empty() {
-        let words: Vec<String> = filter
-            .priorities
-            .iter()
-            .map(|p| p.as_str().to_owned())
-            .collect();
-        qb.push(" AND priority = ANY(").push_bind(words).push(")");
-    }
+    push_statuses_and_priorities(qb, "", filter);
     match &filter.assigned_to {
         None => {}
         Some(AssigneeFilter::Unassigned) => {
@@ -129,23 +144,17 @@ pub(super) async fn tab_counts(
 ) -> Result<TabCounts, StoreError> {
     let split = split_days(filter);
     let cut_day = day_of(cut.tracking_pending);
-    let cut_day_is_whole = !split.contains(&cut_day);
 
     let mut qb = QueryBuilder::<Postgres>::new(
         "SELECT coalesce(sum(n), 0)::int8 AS all_orders, \
          coalesce(sum(n) FILTER (WHERE status IN ('unfulfilled', 'partially_fulfilled')), 0)::int8 AS unfulfilled, \
          coalesce(sum(n) FILTER (WHERE status <> 'cancelled' AND NOT has_tracking AND tp), 0)::int8",
     );
-    if cut_day_is_whole {
+    if !split.contains(&cut_day) {
         // The cut-off's day counted whole: take off its orders from the cut-off on (a couple of
         // hours' worth, through the tracking tab's index).
-        qb.push(" - (SELECT count(*) FROM orders o WHERE o.shop_id = ")
-            .push_bind(shop_id)
-            .push(" AND o.status <> 'cancelled' AND NOT o.has_tracking AND o.created_at >= ")
-            .push_bind(cut.tracking_pending)
-            .push(" AND o.created_at < ")
-            .push_bind(start_of(cut_day + Duration::days(1)));
-        push_filter(&mut qb, filter);
+        qb.push(" - (SELECT count(*)");
+        push_after_cutoff(&mut qb, shop_id, filter, cut);
         qb.push(")");
     }
     qb.push(
@@ -159,54 +168,36 @@ pub(super) async fn tab_counts(
         .push_bind(cut.delayed);
     push_filter(&mut qb, filter);
     qb.push(") AS delayed FROM (");
-    push_tally_rows(&mut qb, "order_tallies", shop_id, filter, &split, cut_day);
-    qb.push(" UNION ALL ");
-    push_tally_rows(
+    push_tallied(
         &mut qb,
-        "order_tally_changes",
         shop_id,
         filter,
         &split,
-        cut_day,
+        |qb| {
+            qb.push("status, has_tracking, ")
+                .push(TALLY_OPEN_RETURN)
+                .push(" AS has_open_return, has_support, n, day <= ")
+                .push_bind(cut_day)
+                .push(" AS tp");
+        },
+        |qb| push_tally_tab(qb, Tab::All, cut_day),
     );
-    if split.is_empty() {
-        qb.push(") c");
-        return finish(qb, conn).await;
+    if !split.is_empty() {
+        // The split days, order by order.
+        qb.push(
+            " UNION ALL SELECT o.status, o.has_tracking, o.has_open_return, \
+             o.support_thread IS NOT NULL, 1::int8, o.created_at < ",
+        )
+        .push_bind(cut.tracking_pending)
+        .push(" FROM orders o WHERE o.shop_id = ")
+        .push_bind(shop_id)
+        .push(" AND (");
+        push_day_ranges(&mut qb, &split);
+        qb.push(")");
+        push_filter(&mut qb, filter);
     }
-    // The split days, order by order.
-    qb.push(
-        " UNION ALL SELECT o.status, o.has_tracking, o.has_open_return, o.support_thread IS NOT NULL, \
-         1::int8, o.created_at < ",
-    )
-    .push_bind(cut.tracking_pending)
-    .push(" FROM orders o WHERE o.shop_id = ")
-    .push_bind(shop_id)
-    .push(" AND (");
-    push_day_ranges(&mut qb, &split);
-    qb.push(")");
-    push_filter(&mut qb, filter);
     qb.push(") c");
-    finish(qb, conn).await
-}
 
-/// Pushes `o.created_at` within any of `days`, as OR-ed ranges the list index serves.
-fn push_day_ranges(qb: &mut QueryBuilder<'_, Postgres>, days: &[NaiveDate]) {
-    for (i, day) in days.iter().enumerate() {
-        if i > 0 {
-            qb.push(" OR ");
-        }
-        qb.push("(o.created_at >= ")
-            .push_bind(start_of(*day))
-            .push(" AND o.created_at < ")
-            .push_bind(start_of(*day + Duration::days(1)))
-            .push(")");
-    }
-}
-
-async fn finish(
-    mut qb: QueryBuilder<'_, Postgres>,
-    conn: &mut PgConnection,
-) -> Result<TabCounts, StoreError> {
     // Planned for its own values every time (a custom plan): the generic plan of a prepared
     // statement cannot see which days are split or how large the shop is, and took 9 ms where
     // this takes 5.
@@ -225,6 +216,20 @@ async fn finish(
         returns: count(c.returns),
         support: count(c.support),
     })
+}
+
+/// Pushes `o.created_at` within any of `days`, as OR-ed ranges the list index serves.
+fn push_day_ranges(qb: &mut QueryBuilder<'_, Postgres>, days: &[NaiveDate]) {
+    for (i, day) in days.iter().enumerate() {
+        if i > 0 {
+            qb.push(" OR ");
+        }
+        qb.push("(o.created_at >= ")
+            .push_bind(start_of(*day))
+            .push(" AND o.created_at < ")
+            .push_bind(start_of(*day + Duration::days(1)))
+            .push(")");
+    }
 }
 
 /// Folds the tally changes into the tallies (see the migration); answers how many change rows
@@ -252,7 +257,7 @@ fn push_tally_tab(qb: &mut QueryBuilder<'_, Postgres>, tab: Tab, cut_day: NaiveD
                 .push(")");
         }
         Tab::Returns => {
-            qb.push("(return_state NOT IN ('', 'completed', 'denied', 'cancelled'))");
+            qb.push("(").push(TALLY_OPEN_RETURN).push(")");
         }
         Tab::Support => {
             qb.push("(has_support)");
@@ -287,20 +292,16 @@ pub(super) async fn view_stats(
     } else {
         let split = split_days(filter);
         let cut_day = day_of(cut.tracking_pending);
-        for (i, table) in ["order_tallies", "order_tally_changes"].iter().enumerate() {
-            if i > 0 {
-                qb.push(" UNION ALL ");
-            }
-            qb.push("SELECT day, return_state, n FROM ")
-                .push(*table)
-                .push(" WHERE shop_id = ")
-                .push_bind(shop_id)
-                .push(" AND day <> ALL(")
-                .push_bind(split.clone())
-                .push(") AND ");
-            push_tally_tab(&mut qb, tab, cut_day);
-            push_tally_filter(&mut qb, filter);
-        }
+        push_tallied(
+            &mut qb,
+            shop_id,
+            filter,
+            &split,
+            |qb| {
+                qb.push("day, return_state, n");
+            },
+            |qb| push_tally_tab(qb, tab, cut_day),
+        );
         if !split.is_empty() {
             qb.push(" UNION ALL ");
             exact(&mut qb, "1");
@@ -310,14 +311,11 @@ pub(super) async fn view_stats(
         }
         if tab == Tab::TrackingPending && !split.contains(&cut_day) {
             // The cut-off's day was tallied whole: take off its orders from the cut-off on.
-            qb.push(" UNION ALL SELECT (o.created_at AT TIME ZONE 'UTC')::date, coalesce(o.return_state, ''), -1::int8 \
-                     FROM orders o WHERE o.shop_id = ")
-                .push_bind(shop_id)
-                .push(" AND o.status <> 'cancelled' AND NOT o.has_tracking AND o.created_at >= ")
-                .push_bind(cut.tracking_pending)
-                .push(" AND o.created_at < ")
-                .push_bind(start_of(cut_day + Duration::days(1)));
-            push_filter(&mut qb, filter);
+            qb.push(
+                " UNION ALL SELECT (o.created_at AT TIME ZONE 'UTC')::date, \
+                 coalesce(o.return_state, ''), -1::int8",
+            );
+            push_after_cutoff(&mut qb, shop_id, filter, cut);
         }
     }
     qb.push(") v GROUP BY day, return_state");

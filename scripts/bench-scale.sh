@@ -167,8 +167,7 @@ wrk_run() { # connections seconds url [bodies]
 pgbench_run() { # script seconds
   rm -f "$WORK"/pgbench_log*
   (cd "$WORK" && pgbench -n -M prepared -c1 -j1 -T"$2" -l --log-prefix=pgbench_log -f "$1" "$DATABASE_URL" >/dev/null 2>&1) || return 1
-  cat "$WORK"/pgbench_log* | awk '{ print $3 / 1000 }' | sort -n |
-    awk '{ t[NR] = $1 } END { if (NR) printf "%.3f %.3f\n", t[int((NR + 1) / 2)], t[int(NR * 0.95 + 0.5)] }'
+  cat "$WORK"/pgbench_log* | awk '{ print $3 / 1000 }' | median_p95
 }
 
 ROWS=()
@@ -210,12 +209,7 @@ echo "  p50 $p50 ms, p95 $p95 ms, $errors errors"
 
 section "Time to first byte of /orders ($RUNS requests each, after 5 warm-up requests)"
 ttfb() { # label url
-  local samples
-  for _ in 1 2 3 4 5; do curl -s -o /dev/null "$2"; done
-  samples="$(for _ in $(seq 1 "$RUNS"); do curl -s -o /dev/null -w '%{http_code} %{time_starttransfer}\n' "$2"; done)"
-  grep -qv '^200 ' <<<"$samples" && echo "$1: some answers were not 200" >&2
-  read -r p50 p95 < <(awk '{ printf "%.3f\n", $2 * 1000 }' <<<"$samples" | sort -n |
-    awk '{ t[NR] = $1 } END { printf "%.3f %.3f\n", t[int((NR + 1) / 2)], t[int(NR * 0.95 + 0.5)] }')
+  read -r p50 p95 < <(ttfb_median_p95 "$1" "$2" "$RUNS")
   row "$1" "$p50" "$p95" "" "" "" "" "p95 <= 30 ms"
   echo "  $1: p50 $p50 ms, p95 $p95 ms"
 }

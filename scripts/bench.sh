@@ -47,18 +47,9 @@ section "Time to first byte (median / p95 of $BENCH_RUNS, after 5 warm-up reques
 start_release_server
 
 measure() {
-  local label=$1 url=$2 samples
-  for _ in 1 2 3 4 5; do curl -s -o /dev/null "$url"; done
-  samples="$(for _ in $(seq 1 "$BENCH_RUNS"); do
-    curl -s -o /dev/null -w '%{http_code} %{time_starttransfer}\n' "$url"
-  done)"
-  if grep -qv '^200 ' <<<"$samples"; then
-    echo "$label: some answers were not 200:" >&2
-    grep -v '^200 ' <<<"$samples" | sort | uniq -c >&2
-  fi
-  awk '{ printf "%.3f\n", $2 * 1000 }' <<<"$samples" | sort -n | awk -v label="$label" '
-    { t[NR] = $1 }
-    END { printf "%-44s median %7.1f ms   p95 %7.1f ms\n", label, t[int((NR + 1) / 2)], t[int(NR * 0.95 + 0.5)] }'
+  local p50 p95
+  read -r p50 p95 < <(ttfb_median_p95 "$1" "$2" "$BENCH_RUNS")
+  printf '%-44s median %7.1f ms   p95 %7.1f ms\n' "$1" "$p50" "$p95"
 }
 BASE="http://$LEPTOS_SITE_ADDR"
 measure "/orders (all, first page)" "$BASE/orders?shop=$BENCH_SHOP"

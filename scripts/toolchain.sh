@@ -160,6 +160,26 @@ require_release_build() {
   }
 }
 
+# Reads numbers, one a line, and prints their median and p95 ("12.345 15.678"); nothing for none.
+median_p95() {
+  sort -n | awk '{ t[NR] = $1 } END { if (NR) printf "%.3f %.3f\n", t[int((NR + 1) / 2)], t[int(NR * 0.95 + 0.5)] }'
+}
+
+# Time to first byte of a GET of URL, in ms: "median p95" over RUNS requests after five warm-up
+# ones. Answers other than 200 are counted on stderr under LABEL.
+ttfb_median_p95() { # label url runs
+  local samples
+  for _ in 1 2 3 4 5; do curl -s -o /dev/null "$2"; done
+  samples="$(for _ in $(seq 1 "$3"); do
+    curl -s -o /dev/null -w '%{http_code} %{time_starttransfer}\n' "$2"
+  done)"
+  if grep -qv '^200 ' <<<"$samples"; then
+    echo "$1: some answers were not 200:" >&2
+    grep -v '^200 ' <<<"$samples" | sort | uniq -c >&2
+  fi
+  awk '{ printf "%.3f\n", $2 * 1000 }' <<<"$samples" | median_p95
+}
+
 # Starts the release server on a free port with the current DATABASE_URL, quietly; sets
 # LEPTOS_SITE_ADDR and SERVER_PID, stops it when the script exits, and waits until it answers.
 start_release_server() {

@@ -46,7 +46,7 @@ use crate::store::{IngestOutcome, PgStore, StoreError};
 
 /// The Admin API version the poller speaks. Shopify supports a version for a year after its
 /// release; move this (and check `ORDERS_QUERY` against the release notes) before it expires.
-pub const API_VERSION: &str = "2025-07";
+pub const API_VERSION: &str = "2026-10";
 
 /// How long one request to Shopify may take, connection included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -986,12 +986,12 @@ mod tests {
         let default = ShopifyClient::new("https://{shop}").unwrap();
         assert_eq!(
             default.endpoint("acme.myshopify.com"),
-            "https://acme.myshopify.com/admin/api/2025-07/graphql.json"
+            "https://acme.myshopify.com/admin/api/2026-10/graphql.json"
         );
         let fake = ShopifyClient::new("http://127.0.0.1:9/").unwrap();
         assert_eq!(
             fake.endpoint("acme.myshopify.com"),
-            "http://127.0.0.1:9/admin/api/2025-07/graphql.json"
+            "http://127.0.0.1:9/admin/api/2026-10/graphql.json"
         );
     }
 

@@ -30,6 +30,13 @@ pub trait OrdersBackend: Send + Sync + 'static {
         write: crate::sync::SyncWrite,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value);
+    /// Whether this request may see `shop` at all (the server's one access rule): `Err` carries
+    /// the HTTP status (401: a credential of the shop is needed; 403: it is another shop's) and
+    /// why. Checked before anything of the shop is read.
+    async fn admit(&self, shop: &str) -> Result<(), crate::sync::SyncFailure> {
+        let _ = shop;
+        Ok(())
+    }
     /// Who is signed in, if anyone: then the dashboard shows their shop only.
     fn signed_in(&self) -> Option<SignedIn> {
         None

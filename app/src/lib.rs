@@ -4,6 +4,7 @@
 //! Server-only code sits behind `#[cfg(feature = "ssr")]`: the [`backend`] port the server
 //! implements, and the bodies of the server functions. Everything else compiles for both sides.
 
+pub mod app_bridge;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod live;
@@ -16,13 +17,32 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-/// The HTML document around the app: what the server sends before the app's own markup.
+/// Shopify's App Bridge, which an embedded page loads first (SPEC §10): the app's client id and
+/// where the script comes from. The server provides it through context when `SHOPIFY_API_KEY` is
+/// set; without it, pages have no App Bridge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppBridge {
+    pub api_key: String,
+    pub script_url: String,
+}
+
+/// The HTML document around the app: what the server sends before the app's own markup. App
+/// Bridge's script is the first script of `<head>`: not async, not deferred, not a module.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let app_bridge = use_context::<AppBridge>();
+    let nonce = use_nonce();
+    let app_bridge = app_bridge.map(|ab| {
+        view! {
+            <meta name="shopify-api-key" content=ab.api_key/>
+            <script src=ab.script_url nonce=nonce></script>
+        }
+    });
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
+                {app_bridge}
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>

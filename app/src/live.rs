@@ -5,11 +5,17 @@
 //! When the stream fails, the page closes it, asks the JSON fallback for the open alerts every few
 //! seconds, and tries the stream again after 1, 2, 4 … 30 s; the stream's own replay then replaces
 //! what polling found. All of it runs in the browser only: the server's HTML has no banners.
+//!
+//! Inside Shopify's admin an EventSource cannot carry App Bridge's `Authorization` header, so each
+//! connection and each reconnection takes a fresh session token and passes it as `id_token=`
+//! (SPEC §10); the server checks it once, when the stream starts.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 use orders_core::AlertKind;
+
+use crate::orders::Embedding;
 
 /// How often the page asks for the open alerts while the stream is down.
 pub const POLL_EVERY: Duration = Duration::from_secs(5);
@@ -84,6 +90,15 @@ fn banner_tab(kind: AlertKind) -> Option<&'static str> {
     }
 }
 
+/// Where the banner of `kind` leads: its tab of `shop`, inside the admin when the page is.
+fn banner_href(kind: AlertKind, shop: &str, embedding: &Embedding) -> String {
+    let href = match banner_tab(kind) {
+        Some(tab) => format!("/orders?shop={shop}&tab={tab}"),
+        None => format!("/orders?shop={shop}"),
+    };
+    embedding.keep_in(&href)
+}
+
 /// Starts following the alerts of whatever shop `shop` names (`None` until the page knows it), in
 /// the browser; `refresh` reloads the page's data. Call once per page, above its data.
 pub fn follow_alerts(shop: RwSignal<Option<String>>, refresh: Callback<()>) -> LiveAlerts {
@@ -100,11 +115,11 @@ pub fn follow_alerts(shop: RwSignal<Option<String>>, refresh: Callback<()>) -> L
     live
 }
 
-/// The banners and the freshness line of `shop`.
+/// The banners and the freshness line of `shop`; their links keep the admin's `embedding`.
 #[component]
-pub fn LiveBanners(live: LiveAlerts, shop: String) -> impl IntoView {
+pub fn LiveBanners(live: LiveAlerts, shop: String, embedding: Embedding) -> impl IntoView {
     let slot = move |kind: AlertKind| {
-        let shop = shop.clone();
+        let href = banner_href(kind, &shop, &embedding);
         move || {
             let n = live
                 .open
@@ -115,14 +130,10 @@ pub fn LiveBanners(live: LiveAlerts, shop: String) -> impl IntoView {
             } else {
                 "flex items-center justify-between gap-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-amber-950"
             };
-            let href = match banner_tab(kind) {
-                Some(tab) => format!("/orders?shop={shop}&tab={tab}"),
-                None => format!("/orders?shop={shop}"),
-            };
             let text = banner_text(kind, n);
             Some(view! {
                 <div role="status" class=class data-banner=kind.as_str() data-count=n>
-                    <a href=href class="font-medium underline-offset-2 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60">
+                    <a href=href.clone() class="font-medium underline-offset-2 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60">
                         <span class="mr-2 rounded bg-white/70 px-1.5 py-0.5 text-xs font-semibold uppercase">
                             {if critical { "Critical" } else { "Warning" }}
                         </span>
@@ -267,11 +278,51 @@ mod client {
         });
     }
 
+    /// The stream's URL for `shop`, with the session token the admin gave (if any).
+    fn stream_url(shop: &str, token: Option<&str>) -> String {
+        let url = format!("/sync/orders/alerts?shop_domain={}", encode(shop));
+        match token {
+            Some(token) => format!("{url}&id_token={}", encode(token)),
+            None => url,
+        }
+    }
+
+    /// Opens the stream: at once outside the admin; inside, once App Bridge has given a fresh
+    /// session token (none: the stream is down, and the backoff tries again).
     fn connect(state: State, shop: String, live: LiveAlerts, refresh: Callback<()>) {
         let generation = state.with_value(|r| r.generation);
-        let current = move || state.try_with_value(|r| r.generation) == Some(generation);
         live.link.set(Link::Connecting);
-        let url = format!("/sync/orders/alerts?shop_domain={}", encode(&shop));
+        if !crate::app_bridge::present() {
+            let url = stream_url(&shop, None);
+            open(state, generation, url, shop, live, refresh);
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let token = crate::app_bridge::session_token().await;
+            // Stopped, restarted or failed meanwhile: that run decides.
+            if state.try_with_value(|r| r.generation) != Some(generation) {
+                return;
+            }
+            match token {
+                Some(token) => {
+                    let url = stream_url(&shop, Some(&token));
+                    open(state, generation, url, shop, live, refresh);
+                }
+                None => fall_back(state, shop, live, refresh),
+            }
+        });
+    }
+
+    /// Follows the stream at `url` for the run `generation`.
+    fn open(
+        state: State,
+        generation: u32,
+        url: String,
+        shop: String,
+        live: LiveAlerts,
+        refresh: Callback<()>,
+    ) {
+        let current = move || state.try_with_value(|r| r.generation) == Some(generation);
         let Ok(source) = web_sys::EventSource::new(&url) else {
             fall_back(state, shop, live, refresh);
             return;
@@ -470,6 +521,32 @@ mod tests {
     fn reconnection_backs_off_exponentially_to_thirty_seconds() {
         let waits: Vec<u64> = (0..8).map(|a| backoff(a).as_secs()).collect();
         assert_eq!(waits, vec![1, 2, 4, 8, 16, 30, 30, 30]);
+    }
+
+    #[test]
+    fn banner_links_keep_the_admins_host_and_embedded() {
+        let embedding = Embedding {
+            host: Some("YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ".into()),
+            embedded: Some("1".into()),
+        };
+        assert_eq!(
+            banner_href(AlertKind::Delayed, "acme.myshopify.com", &embedding),
+            "/orders?shop=acme.myshopify.com&tab=delayed\
+             &host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ&embedded=1"
+        );
+        assert_eq!(
+            banner_href(AlertKind::DataGap, "acme.myshopify.com", &embedding),
+            "/orders?shop=acme.myshopify.com&host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ&embedded=1"
+        );
+    }
+
+    #[test]
+    fn banner_links_outside_the_admin_grow_no_host_or_embedded() {
+        let outside = Embedding::default();
+        assert_eq!(
+            banner_href(AlertKind::TrackingPending, "acme.myshopify.com", &outside),
+            "/orders?shop=acme.myshopify.com&tab=tracking_pending"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Toasts: what an action did, or why it failed, said once in a corner of the screen and read out
 //! by screen readers (a polite live region for successes, an assertive one for failures).
+//! Inside the Shopify admin, App Bridge's own toasts say it instead (SPEC §10), and the page's
+//! region stays empty.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -38,13 +40,23 @@ impl Toasts {
         toasts
     }
 
+    /// Says what worked: App Bridge's toast inside the admin, else ours, which fades by itself.
     pub fn success(self, text: impl Into<String>) {
-        let id = self.push(ToastKind::Success, text.into());
+        let text = text.into();
+        if crate::app_bridge::show_toast(&text, false) {
+            return;
+        }
+        let id = self.push(ToastKind::Success, text);
         set_timeout(move || self.dismiss(id), SUCCESS_VISIBLE);
     }
 
+    /// Says what failed: App Bridge's error toast inside the admin, else ours, which stays.
     pub fn failure(self, text: impl Into<String>) {
-        self.push(ToastKind::Failure, text.into());
+        let text = text.into();
+        if crate::app_bridge::show_toast(&text, true) {
+            return;
+        }
+        self.push(ToastKind::Failure, text);
     }
 
     pub fn dismiss(self, id: u64) {

@@ -45,7 +45,9 @@ test("the development sign-in opens a session, and 'mine' shows the staff member
 test("a page sends a Content-Security-Policy whose nonce its inline scripts carry", async ({ request }) => {
   const res = await request.get(`/orders?shop=${SHOP}`);
   const csp = res.headers()["content-security-policy"];
-  expect(csp).toContain("frame-ancestors https://admin.shopify.com");
+  // Framed by the admin and the page's own shop only (SPEC §10): no wildcard.
+  expect(csp).toContain(`frame-ancestors https://${SHOP} https://admin.shopify.com`);
+  expect(csp).not.toContain("*");
   const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
   expect(nonce).toBeTruthy();
   const html = await res.text();

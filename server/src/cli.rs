@@ -686,6 +686,8 @@ async fn shop(settings: Settings, cmd: ShopCommand) -> Result<()> {
 
 async fn serve(settings: Settings) -> Result<()> {
     tracing::info!(settings = ?settings, "starting");
+    // Before the database: an address that may not be served is refused at once.
+    settings.trust.check_address(&settings.site_addr)?;
     let service = build_service(&settings).await?;
     let mut leptos_options = crate::dashboard::leptos_options()?;
     leptos_options.site_addr = settings.site_addr;

@@ -24,11 +24,21 @@ use crate::service::Service;
 use crate::state::AppState;
 use crate::trust::gate::Viewer;
 use crate::trust::headers::ScriptNonce;
-use crate::trust::Session;
+use crate::trust::{Credential, Door, Trust};
 
 /// The page routes, the server functions and, as the fallback, the static files.
 pub fn router(state: AppState) -> Router {
     let service = state.service.clone();
+    let trust = state.trust.clone();
+    // App Bridge in every page's head, with the app's client id (SPEC §10).
+    let app_bridge = trust
+        .settings()
+        .shopify_api_key
+        .clone()
+        .map(|api_key| app::AppBridge {
+            api_key,
+            script_url: trust.settings().app_bridge_url.clone(),
+        });
     // Per request: the page's script nonce (see `trust::headers`) and a backend that knows who is
     // signed in (see `trust::gate`), both read from the request the door let through.
     let context = move || {
@@ -43,9 +53,14 @@ pub fn router(state: AppState) -> Router {
         if let Some(ScriptNonce(nonce)) = nonce {
             provide_context(Nonce::from_value(nonce));
         }
+        if let Some(app_bridge) = app_bridge.clone() {
+            provide_context(app_bridge);
+        }
         let backend: Arc<dyn OrdersBackend> = Arc::new(Dashboard {
             service: service.clone(),
-            session: viewer.and_then(|v| v.0),
+            trust: trust.clone(),
+            // The door put the request's credential here; a request it did not see has none.
+            credential: viewer.map_or(Credential::Anonymous, |v| v.0),
         });
         provide_context(backend);
     };
@@ -62,53 +77,66 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The dashboard's backend for one request: the service, seen by whoever is signed in. A signed-in
-/// staff member reads and writes their own shop only.
+/// The dashboard's backend for one request: the service, seen through the request's credential.
+/// Every shop it touches is first admitted by the one access rule ([`Trust::admit`]).
 struct Dashboard {
     service: Service,
-    session: Option<Session>,
+    trust: Trust,
+    credential: Credential,
 }
 
 impl Dashboard {
-    /// 403 when a session is open for another shop than `shop`.
-    fn check_shop(&self, shop: &str) -> Result<(), ApiError> {
-        self.session.as_ref().map_or(Ok(()), |s| s.admits(shop))
+    /// 401 or 403 unless the credential may see `shop` through the dashboard.
+    async fn check_shop(&self, shop: &str) -> Result<(), ApiError> {
+        self.trust
+            .admit(&self.service, &self.credential, shop, Door::Dashboard)
+            .await
+    }
+}
+
+fn failure(e: ApiError) -> SyncFailure {
+    SyncFailure {
+        status: e.status_code().as_u16(),
+        message: e.to_string(),
     }
 }
 
 #[async_trait::async_trait]
 impl OrdersBackend for Dashboard {
+    async fn admit(&self, shop: &str) -> Result<(), SyncFailure> {
+        self.check_shop(shop).await.map_err(failure)
+    }
+
     async fn list_orders(&self, query: ListQuery) -> Result<Listing, String> {
         self.check_shop(&query.shop_domain)
+            .await
             .map_err(|e| e.to_string())?;
         OrdersBackend::list_orders(&self.service, query).await
     }
 
     async fn stats(&self, query: ListQuery) -> Result<(OrderStats, bool), String> {
         self.check_shop(&query.shop_domain)
+            .await
             .map_err(|e| e.to_string())?;
         OrdersBackend::stats(&self.service, query).await
     }
 
     async fn undelivered(&self, shop: &str) -> u64 {
-        if self.check_shop(shop).is_err() {
+        if self.check_shop(shop).await.is_err() {
             return 0;
         }
         OrdersBackend::undelivered(&self.service, shop).await
     }
 
     async fn shops(&self) -> (Vec<String>, bool) {
-        match &self.session {
+        match self.credential.session() {
             Some(s) => (vec![s.shop.clone()], false),
             None => OrdersBackend::shops(&self.service).await,
         }
     }
 
     async fn order(&self, shop: &str, id: &str) -> Result<Option<Order>, SyncFailure> {
-        self.check_shop(shop).map_err(|e| SyncFailure {
-            status: e.status_code().as_u16(),
-            message: e.to_string(),
-        })?;
+        self.check_shop(shop).await.map_err(failure)?;
         OrdersBackend::order(&self.service, shop, id).await
     }
 
@@ -117,7 +145,7 @@ impl OrdersBackend for Dashboard {
             .get("shop_domain")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if let Err(e) = self.check_shop(shop) {
+        if let Err(e) = self.check_shop(shop).await {
             return (
                 e.status_code().as_u16(),
                 json(Envelope::<Value>::failure(e.to_string())),
@@ -127,7 +155,7 @@ impl OrdersBackend for Dashboard {
     }
 
     fn signed_in(&self) -> Option<SignedIn> {
-        self.session.as_ref().map(|s| SignedIn {
+        self.credential.session().map(|s| SignedIn {
             shop: s.shop.clone(),
             staff: s.staff.clone(),
         })
@@ -166,10 +194,6 @@ impl OrdersBackend for Service {
     }
 
     async fn order(&self, shop: &str, id: &str) -> Result<Option<Order>, SyncFailure> {
-        let failure = |e: ApiError| SyncFailure {
-            status: e.status_code().as_u16(),
-            message: e.to_string(),
-        };
         let shop = parse_shop_domain(shop).map_err(|m| SyncFailure {
             status: 400,
             message: format!("invalid shop_domain: {m}"),

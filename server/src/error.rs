@@ -16,6 +16,10 @@ use crate::store::StoreError;
 /// Seconds a client should wait before retrying while the database is away.
 pub const RETRY_AFTER_SECS: u32 = 5;
 
+/// Tells App Bridge that the session token was refused and that it should retry the request
+/// with a fresh one.
+pub const RETRY_INVALID_SESSION: &str = "x-shopify-retry-invalid-session-request";
+
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -23,6 +27,10 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Unauthorized(String),
+    /// A Shopify session token that is invalid or expired: 401, with the header that tells App
+    /// Bridge to fetch a fresh token and retry (SPEC §10).
+    #[error("{0}")]
+    InvalidSession(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -49,7 +57,7 @@ impl ApiError {
     pub fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::InvalidSession(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -81,6 +89,9 @@ impl IntoResponse for ApiError {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"sync\""),
                 );
+            }
+            ApiError::InvalidSession(_) => {
+                headers.insert(RETRY_INVALID_SESSION, HeaderValue::from_static("1"));
             }
             _ => {}
         }

@@ -54,7 +54,7 @@ pub struct Settings {
 }
 
 /// Who may use the Sync API and the dashboard.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct TrustSettings {
     /// `SYNC_API_AUTH=required`: every `/sync` request needs a token (or a dashboard session);
     /// by default (`per-shop`) a shop needs one once a token has been issued for it.
@@ -67,9 +67,27 @@ pub struct TrustSettings {
     /// `SHOPIFY_API_SECRET`: the app's client secret, which signs Shopify's session tokens. When
     /// set, the dashboard needs a sign-in and the development sign-in is off.
     pub shopify_api_secret: Option<String>,
-    /// `SESSION_SECRET`: signs the dashboard's session cookies (derived from
-    /// `SHOPIFY_API_SECRET`, else random at start-up, when unset).
+    /// `SESSION_SECRET`: signs the development sign-in's session cookies (random at start-up
+    /// when unset).
     pub session_secret: Option<String>,
+    /// `APP_BRIDGE_URL`: where pages load Shopify's App Bridge from (with `SHOPIFY_API_KEY`).
+    pub app_bridge_url: String,
+}
+
+/// Shopify's App Bridge script, which every embedded page loads first.
+pub const DEFAULT_APP_BRIDGE_URL: &str = "https://cdn.shopify.com/shopifycloud/app-bridge.js";
+
+impl Default for TrustSettings {
+    fn default() -> Self {
+        TrustSettings {
+            tokens_required: false,
+            rate_limit: None,
+            shopify_api_key: None,
+            shopify_api_secret: None,
+            session_secret: None,
+            app_bridge_url: DEFAULT_APP_BRIDGE_URL.to_owned(),
+        }
+    }
 }
 
 /// Requests a second each token may make when `SYNC_RATE_LIMIT` is not set.
@@ -92,12 +110,25 @@ impl TrustSettings {
                 format!("SYNC_RATE_LIMIT must be a number of requests a second, or off, not '{v}'")
             })?),
         };
+        let shopify_api_key = var("SHOPIFY_API_KEY").map(|v| v.trim().to_owned());
+        let shopify_api_secret = var("SHOPIFY_API_SECRET").map(|v| v.trim().to_owned());
+        if shopify_api_secret.is_some() && shopify_api_key.is_none() {
+            anyhow::bail!(
+                "SHOPIFY_API_SECRET is set without SHOPIFY_API_KEY: set both, the app's client \
+                 secret and its client id (the session tokens' audience)"
+            );
+        }
+        let app_bridge_url = var("APP_BRIDGE_URL")
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| DEFAULT_APP_BRIDGE_URL.to_owned());
+        script_url("APP_BRIDGE_URL", &app_bridge_url)?;
         Ok(TrustSettings {
             tokens_required,
             rate_limit,
-            shopify_api_key: var("SHOPIFY_API_KEY").map(|v| v.trim().to_owned()),
-            shopify_api_secret: var("SHOPIFY_API_SECRET").map(|v| v.trim().to_owned()),
+            shopify_api_key,
+            shopify_api_secret,
             session_secret: var("SESSION_SECRET").map(|v| v.trim().to_owned()),
+            app_bridge_url,
         })
     }
 }
@@ -113,6 +144,7 @@ impl std::fmt::Debug for TrustSettings {
                 &self.shopify_api_secret.as_ref().map(|_| "…"),
             )
             .field("session_secret", &self.session_secret.as_ref().map(|_| "…"))
+            .field("app_bridge_url", &self.app_bridge_url)
             .finish()
     }
 }
@@ -324,6 +356,42 @@ fn bool_var(name: &str) -> Result<bool> {
         Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
         Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
         Some(v) => anyhow::bail!("{name} must be true or false, not '{v}'"),
+    }
+}
+
+/// An absolute `http(s)` URL, or a path on this site (`/…`, not `//…`), for a page's script.
+fn script_url(name: &str, raw: &str) -> Result<()> {
+    let ok = match reqwest::Url::parse(raw) {
+        Ok(url) => matches!(url.scheme(), "http" | "https") && url.host_str().is_some(),
+        Err(_) => raw.starts_with('/') && !raw.starts_with("//"),
+    };
+    if ok && !raw.contains(['"', '<', '>', ' ']) {
+        Ok(())
+    } else {
+        anyhow::bail!("{name} must be an http(s) URL or a path on this site, not '{raw}'")
+    }
+}
+
+impl TrustSettings {
+    /// Whether the dashboard and the development sign-in are served on `addr` (SPEC §11): always
+    /// with the app's secret; without it, on a loopback address only.
+    pub fn serves_dashboard(&self, addr: &SocketAddr) -> bool {
+        self.shopify_api_secret.is_some() || addr.ip().is_loopback()
+    }
+
+    /// Refuses, with a message naming `SHOPIFY_API_SECRET`, to serve without the app's secret on
+    /// an address other machines reach, unless the deployment is API-only
+    /// (`SYNC_API_AUTH=required`: then the dashboard is not served at all).
+    pub fn check_address(&self, addr: &SocketAddr) -> Result<()> {
+        if self.serves_dashboard(addr) || self.tokens_required {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "refusing to serve on {addr} without SHOPIFY_API_SECRET: without the app's secret the \
+             dashboard has no sign-in, so it is served on a loopback address only \
+             (LEPTOS_SITE_ADDR=127.0.0.1:3000). Set SHOPIFY_API_SECRET and SHOPIFY_API_KEY to \
+             serve the embedded app, or SYNC_API_AUTH=required for the Sync API alone"
+        )
     }
 }
 

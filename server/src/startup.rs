@@ -72,31 +72,45 @@ pub struct Application {
 const WORKER_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Application {
-    /// Binds the listener (port 0 picks a free port) and assembles the routes.
+    /// Binds the listener (port 0 picks a free port) and assembles the routes. Refuses an address
+    /// other machines reach without the app's secret (SPEC §11, [`TrustSettings::check_address`]).
+    ///
+    /// [`TrustSettings::check_address`]: crate::settings::TrustSettings::check_address
     pub async fn build(
         settings: &Settings,
         service: Service,
         leptos_options: LeptosOptions,
     ) -> Result<Self> {
+        settings.trust.check_address(&settings.site_addr)?;
         let listener = TcpListener::bind(settings.site_addr)
             .await
             .with_context(|| format!("could not listen on {}", settings.site_addr))?;
+        let dashboard = settings.trust.serves_dashboard(&settings.site_addr);
+        if !dashboard {
+            tracing::warn!(
+                addr = %settings.site_addr,
+                "API-only: no SHOPIFY_API_SECRET on an address other machines reach, so the \
+                 dashboard is not served (SYNC_API_AUTH=required)"
+            );
+        }
         let trust = Trust::new(&settings.trust);
         let state = AppState {
             service: service.clone(),
             leptos_options,
             trust: trust.clone(),
         };
-        let router = crate::routes::router(trust.clone())
-            .with_state(state.clone())
-            .merge(
-                crate::dashboard::router(state).layer(axum::middleware::from_fn_with_state(
-                    trust.clone(),
-                    gate::dashboard_gate,
-                )),
-            )
-            .merge(gate::router(trust))
-            .layer(axum::middleware::from_fn(headers::security_headers))
+        let mut router = crate::routes::router(state.clone(), dashboard).with_state(state.clone());
+        if dashboard {
+            router = router.merge(crate::dashboard::router(state.clone()).layer(
+                axum::middleware::from_fn_with_state(state, gate::dashboard_gate),
+            ));
+        }
+        let router = router
+            .merge(gate::router(trust.clone(), dashboard))
+            .layer(axum::middleware::from_fn_with_state(
+                trust,
+                headers::security_headers,
+            ))
             .layer(TraceLayer::new_for_http());
         Ok(Application {
             listener,

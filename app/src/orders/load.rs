@@ -45,6 +45,14 @@ pub async fn load_orders(
             }
         }
     };
+    // Nothing of a shop is read before the access rule has admitted this request to it.
+    if let Err(refused) = backend.admit(&chosen).await {
+        ssr::set_status(refused.status);
+        return Err(LoadError::BadQuery {
+            param: "shop".into(),
+            message: refused.message,
+        });
+    }
     // `assigned_to=mine`: the signed-in staff member's orders.
     let mut query = query;
     for (k, v) in query.iter_mut() {

@@ -1,6 +1,8 @@
 //! The `/orders` page: tabs with count badges, the orders table and cursor pagination. The whole
 //! view state lives in the URL (the read API's own parameters, plus `shop`), and every control is
 //! a plain link, so the page works before the WASM loads and a shared link shows the same view.
+//! Inside Shopify's admin every link and form also keeps the admin's `host` and `embedded`
+//! (SPEC §10), and the CSV link takes a session token when clicked.
 //!
 //! Branches are `Either`, not `AnyView`: an erased view carries an async hydration path the page
 //! never takes, and it cost a third of the WASM. The crate raises the recursion limit instead, for
@@ -10,8 +12,11 @@ mod actions;
 #[cfg(feature = "ssr")]
 mod charts;
 mod drawer;
+mod links;
 mod load;
 mod model;
+#[cfg(all(test, feature = "ssr"))]
+mod tests;
 
 use actions::Actions;
 
@@ -21,6 +26,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use orders_core::{AlertKind, FinancialStatus, OrderStatus, Priority, ReturnState};
 
+pub use links::Embedding;
+use links::{home_href, load_arguments, with_param};
 pub use load::{load_orders, LoadOrders};
 pub use model::{tab_label, FilterState, LoadError, OrderRow, OrdersView, TabLink, PAGE_SIZES};
 
@@ -28,22 +35,14 @@ pub use model::{tab_label, FilterState, LoadError, OrderRow, OrdersView, TabLink
 const SAMPLE_RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The orders page: reads the URL, loads the page through [`load_orders`] (on the server for the
-/// first render, by a server-function call on later navigations) and renders it.
+/// first render, by a server-function call on later navigations) and renders it, its links keeping
+/// the admin's parameters of the URL.
 #[component]
 pub fn OrdersPage() -> impl IntoView {
     let params = use_query_map();
+    // The admin's parameters are for links only: the server function never sees them.
     let page = Resource::new(
-        move || {
-            params.with(|p| {
-                let shop = p.get("shop");
-                let rest: Vec<(String, String)> = p
-                    .into_iter()
-                    .filter(|(k, _)| *k != "shop")
-                    .map(|(k, v)| (k.to_string(), v.to_owned()))
-                    .collect();
-                (shop, rest)
-            })
-        },
+        move || params.with(|p| load_arguments(p.into_iter().map(|(k, v)| (&**k, v)))),
         |(shop, query)| load_orders(shop, query),
     );
 
@@ -69,9 +68,18 @@ pub fn OrdersPage() -> impl IntoView {
             view! { <p class="px-4 py-8 text-zinc-500">"Loading orders…"</p> }
         }>
             {move || Suspend::new(async move {
-                match page.await {
-                    Ok(view) => Either::Left(view! { <OrdersScreen view refetch keep live live_shop/> }),
-                    Err(error) => Either::Right(view! { <LoadFailed error/> }),
+                let answer = page.await;
+                let (shop, embedding) = params
+                    .with_untracked(|p| (p.get("shop"), Embedding::from_url(|k| p.get(k))));
+                match answer {
+                    Ok(view) => {
+                        let view = view.with_embedding(&embedding);
+                        Either::Left(view! { <OrdersScreen view refetch keep live live_shop/> })
+                    }
+                    Err(error) => {
+                        let home = home_href(shop.as_deref(), &embedding);
+                        Either::Right(view! { <LoadFailed error home/> })
+                    }
                 }
             })}
         </Transition>
@@ -88,9 +96,9 @@ struct Keep {
 
 /// Side effects of this shop that could not be delivered (SPEC §7: visible, never lost).
 #[component]
-fn Undelivered(shop: String, count: u64) -> impl IntoView {
+fn Undelivered(shop: String, count: u64, embedding: Embedding) -> impl IntoView {
     let noun = if count == 1 { "event" } else { "events" };
-    let href = format!("/sync/outbox?shop_domain={shop}&state=dead");
+    let href = embedding.keep_in(&format!("/sync/outbox?shop_domain={shop}&state=dead"));
     view! {
         <p
             role="status"
@@ -149,6 +157,17 @@ fn OrdersScreen(
             }
         });
     }
+    let embedding = filters.embedding.clone();
+    let on_export = {
+        let href = export_href.clone();
+        let toasts = crate::toast::use_toasts();
+        move |ev: leptos::ev::MouseEvent| {
+            if crate::app_bridge::present() {
+                ev.prevent_default();
+                export_with_token(href.clone(), toasts);
+            }
+        }
+    };
     // Live alerts follow the shop on screen (the sample shop, too).
     let followed = shop.clone();
     let banner_shop = shop.clone();
@@ -204,6 +223,7 @@ fn OrdersScreen(
                                 rel="external"
                                 class="rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus:ring-2 focus:ring-sky-600/50"
                                 data-testid="export-csv"
+                                on:click=on_export
                             >
                                 "Export CSV"
                                 <span class="sr-only">" of every page of this view"</span>
@@ -215,8 +235,11 @@ fn OrdersScreen(
         </header>
         <main class="mx-auto max-w-7xl space-y-3 px-4 py-4 text-sm">
             {sample.then(|| view! { <SampleBanner/> })}
-            {(undelivered > 0).then(|| view! { <Undelivered shop=outbox_shop count=undelivered/> })}
-            <crate::live::LiveBanners live shop=banner_shop/>
+            {(undelivered > 0).then(|| {
+                let embedding = embedding.clone();
+                view! { <Undelivered shop=outbox_shop count=undelivered embedding/> }
+            })}
+            <crate::live::LiveBanners live shop=banner_shop embedding/>
             <TabBar tabs/>
             <Filters filters mine=signed_in_as/>
             {pictures.map(|html| view! { <div inner_html=html></div> })}
@@ -226,6 +249,22 @@ fn OrdersScreen(
         </main>
         {drawer}
     }
+}
+
+/// Follows the CSV link with a fresh session token as `id_token=`: inside the admin the link cannot
+/// carry App Bridge's `Authorization` header. The server answers with an attachment, so the page
+/// stays where it is.
+fn export_with_token(href: String, toasts: crate::toast::Toasts) {
+    leptos::task::spawn_local(async move {
+        let Some(token) = crate::app_bridge::session_token().await else {
+            toasts.failure("Could not export: Shopify gave no session token. Try again.");
+            return;
+        };
+        let url = with_param(&href, "id_token", &token);
+        if window().location().set_href(&url).is_err() {
+            toasts.failure("Could not start the export. Try again.");
+        }
+    });
 }
 
 /// Assign and fulfill for the selected rows. The selection is this page's rows only, and the bar
@@ -394,6 +433,7 @@ fn TabBar(tabs: Vec<TabLink>) -> impl IntoView {
 fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoView {
     let FilterState {
         shop,
+        embedding,
         tab,
         statuses,
         priorities,
@@ -443,6 +483,10 @@ fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoView {
             data-testid="filters"
         >
             {shop.map(|s| view! { <input type="hidden" name="shop" value=s/> })}
+            {embedding
+                .pairs()
+                .map(|(name, value)| view! { <input type="hidden" name=name value=value.to_owned()/> })
+                .collect_view()}
             {(tab != orders_core::Tab::All).then(|| view! { <input type="hidden" name="tab" value=tab.as_str()/> })}
             <details class="relative" data-filter="status">
                 <summary class=format!("{field} cursor-pointer list-none select-none")>{status_summary}</summary>
@@ -839,16 +883,16 @@ fn Pagination(
     }
 }
 
-/// The page could not be loaded; says why and how to get back.
+/// The page could not be loaded; says why and how to get back (`home`: every order of the shop).
 #[component]
-fn LoadFailed(error: LoadError) -> impl IntoView {
+fn LoadFailed(error: LoadError, home: String) -> impl IntoView {
     view! {
         <main class="mx-auto max-w-3xl px-4 py-10">
             <div role="alert" class="rounded-md border border-red-300 bg-red-50 px-4 py-3 text-red-900">
                 <p class="font-medium">"This view cannot be shown"</p>
                 <p class="mt-1 text-sm">{error.to_string()}</p>
                 <p class="mt-2 text-sm">
-                    <a class="underline" href="/orders">
+                    <a class="underline" href=home>
                         "Back to all orders"
                     </a>
                 </p>

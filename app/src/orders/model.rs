@@ -8,6 +8,8 @@ use orders_core::{
 use serde::{Deserialize, Serialize};
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 
+use super::links::Embedding;
+
 /// One rendered page of the orders table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct OrdersView {
@@ -51,6 +53,9 @@ pub struct OrdersView {
 pub struct FilterState {
     /// The shop named in the URL, carried by the form so a filter keeps the shop.
     pub shop: Option<String>,
+    /// The admin's `host` and `embedded`, carried by the form like the shop (set by
+    /// [`OrdersView::with_embedding`]).
+    pub embedding: Embedding,
     pub tab: Tab,
     pub statuses: Vec<OrderStatus>,
     pub priorities: Vec<Priority>,
@@ -63,6 +68,24 @@ pub struct FilterState {
     pub active: bool,
     /// The current tab with no filters.
     pub clear_href: String,
+}
+
+impl OrdersView {
+    /// This view with every link and the filter form keeping `embedding`. The server function
+    /// builds the view without it (it is the page URL's, not the read API's); the page adds it,
+    /// alike on the server and in the browser.
+    pub fn with_embedding(mut self, embedding: &Embedding) -> Self {
+        let keep = |href: &mut String| *href = embedding.keep_in(href);
+        self.tabs.iter_mut().for_each(|t| keep(&mut t.href));
+        self.rows.iter_mut().for_each(|r| keep(&mut r.detail_href));
+        self.previous_href.iter_mut().for_each(&keep);
+        self.next_href.iter_mut().for_each(&keep);
+        keep(&mut self.self_href);
+        keep(&mut self.export_href);
+        keep(&mut self.filters.clear_href);
+        self.filters.embedding = embedding.clone();
+        self
+    }
 }
 
 /// The page sizes the dashboard offers (the API takes any size from 1 to 250).
@@ -200,25 +223,10 @@ mod build {
 
     use orders_core::stats::OrderStats;
 
+    use super::super::links::{encode, with_param, Embedding, PATH};
     use super::{
         FilterState, OrderDetail, OrderRow, OrdersView, ShipmentLine, TabLink, TimelineLine,
     };
-
-    /// The page's path.
-    const PATH: &str = "/orders";
-
-    /// Percent-encodes a query component: everything but RFC 3986's unreserved characters.
-    fn encode(raw: &str) -> String {
-        let mut out = String::with_capacity(raw.len());
-        for b in raw.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                out.push(b as char);
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-        out
-    }
 
     /// The link to the view `query` describes. `shop` is carried only when the URL named one, so
     /// links stay short for the configured shop.
@@ -250,8 +258,7 @@ mod build {
 
     /// `href` with the drawer of order `id` open.
     pub fn with_order(href: &str, id: &str) -> String {
-        let join = if href.contains('?') { '&' } else { '?' };
-        format!("{href}{join}order={}", encode(id))
+        with_param(href, "order", id)
     }
 
     impl OrderRow {
@@ -367,6 +374,7 @@ mod build {
                 .collect();
             let filters = FilterState {
                 shop: shop.map(str::to_owned),
+                embedding: Embedding::default(),
                 tab: query.tab,
                 statuses: query.filter.statuses.clone(),
                 priorities: query.filter.priorities.clone(),
@@ -528,6 +536,84 @@ mod build {
             let view = OrdersView::build(&q, list(&q, 0, 0), true, None, Utc::now());
             assert_eq!((view.first_row, view.last_row, view.total), (0, 0, 0));
             assert!(view.sample && view.next_href.is_none());
+        }
+
+        fn inside_the_admin() -> Embedding {
+            Embedding {
+                host: Some("YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ==".into()),
+                embedded: Some("1".into()),
+            }
+        }
+
+        /// Every link the view holds.
+        fn links(view: &OrdersView) -> Vec<&str> {
+            let mut links: Vec<&str> = view.tabs.iter().map(|t| t.href.as_str()).collect();
+            links.extend(view.rows.iter().map(|r| r.detail_href.as_str()));
+            links.extend(view.previous_href.as_deref());
+            links.extend(view.next_href.as_deref());
+            links.extend([
+                view.self_href.as_str(),
+                view.export_href.as_str(),
+                view.filters.clear_href.as_str(),
+            ]);
+            links
+        }
+
+        #[test]
+        fn every_link_and_the_filter_form_keep_the_admins_host_and_embedded() {
+            let q = query(&[
+                ("tab", "returns"),
+                ("cursor", "ofs:p"),
+                ("priority", "high"),
+            ]);
+            let mut l = list(&q, 2, 100);
+            l.page_info = PageWindow::new(Cursor(25), Direction::Next, 25).page_info(2, 100);
+            let view = OrdersView::build(&q, l, false, Some("acme.myshopify.com"), Utc::now())
+                .with_embedding(&inside_the_admin());
+            let kept = "host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ%3D%3D&embedded=1";
+            let links = links(&view);
+            assert_eq!(links.len(), 6 + 2 + 2 + 3);
+            for link in links {
+                assert!(link.starts_with("/orders"), "{link}");
+                assert!(link.contains("shop=acme.myshopify.com"), "{link}");
+                assert_eq!(link.matches(kept).count(), 1, "{link}");
+            }
+            assert_eq!(
+                view.next_href.as_deref(),
+                Some(
+                    "/orders?shop=acme.myshopify.com&tab=returns&cursor=ofs%3Ar&priority=high\
+                     &host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ%3D%3D&embedded=1"
+                )
+            );
+            assert_eq!(
+                view.export_href,
+                "/orders/export.csv?shop=acme.myshopify.com&tab=returns&cursor=ofs%3Ap\
+                 &priority=high&host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ%3D%3D&embedded=1"
+            );
+            assert_eq!(
+                view.rows[0].detail_href,
+                "/orders?shop=acme.myshopify.com&tab=returns&cursor=ofs%3Ap&priority=high\
+                 &order=gid%3A%2F%2Fshopify%2FOrder%2F0\
+                 &host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ%3D%3D&embedded=1"
+            );
+            assert_eq!(view.filters.embedding, inside_the_admin());
+        }
+
+        #[test]
+        fn a_page_without_host_or_embedded_does_not_grow_them() {
+            let q = query(&[("tab", "returns"), ("cursor", "ofs:p")]);
+            let mut l = list(&q, 2, 100);
+            l.page_info = PageWindow::new(Cursor(25), Direction::Next, 25).page_info(2, 100);
+            let built = OrdersView::build(&q, l, false, None, Utc::now());
+            let view = built.clone().with_embedding(&Embedding::default());
+            assert_eq!(view, built);
+            for link in links(&view) {
+                assert!(
+                    !link.contains("host=") && !link.contains("embedded="),
+                    "{link}"
+                );
+            }
+            assert_eq!(view.filters.embedding, Embedding::default());
         }
 
         #[test]

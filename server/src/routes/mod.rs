@@ -11,12 +11,13 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
-use crate::trust::Trust;
 
 /// `/sync/orders*`, `/sync/outbox`, the OpenAPI document of them (`/sync/openapi.json`), the CSV export (behind the dashboard's door), Shopify's
 /// webhooks, `/healthz` and `/readyz`.
-pub fn router(trust: Trust) -> Router<AppState> {
-    Router::new()
+///
+/// `dashboard`: whether the dashboard is served (SPEC §11); without it, the export is not either.
+pub fn router(state: AppState, dashboard: bool) -> Router<AppState> {
+    let router = Router::new()
         .route("/sync/orders", get(orders::list_orders))
         .route("/sync/orders/assign", post(orders::assign_orders))
         .route("/sync/orders/fulfill", post(orders::fulfill_orders))
@@ -27,17 +28,20 @@ pub fn router(trust: Trust) -> Router<AppState> {
         .route("/sync/outbox", get(outbox::list_outbox))
         .route("/sync/openapi.json", get(crate::openapi::openapi_json))
         .route(
-            "/orders/export.csv",
-            get(export::export_csv).layer(axum::middleware::from_fn_with_state(
-                trust,
-                crate::trust::gate::dashboard_gate,
-            )),
-        )
-        .route(
             "/webhooks/shopify",
             post(crate::shopify::webhook::receive)
                 .layer(DefaultBodyLimit::max(crate::shopify::webhook::MAX_BODY)),
         )
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+        .route("/readyz", get(health::readyz));
+    if !dashboard {
+        return router;
+    }
+    router.route(
+        crate::trust::gate::EXPORT_PATH,
+        get(export::export_csv).layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::trust::gate::dashboard_gate,
+        )),
+    )
 }

@@ -1,17 +1,23 @@
-//! The dashboard's door: who is signed in, the sign-in routes, and CSRF protection.
+//! The dashboard's door: who is asking, Shopify's bounce, the sign-in routes, and CSRF protection.
 //!
-//! - Every dashboard request (pages, server functions, the CSV export) has its session read from
-//!   the cookie; a `GET` carrying Shopify's `id_token` signs in first and is redirected to the same
-//!   address without it.
-//! - When sign-in is required (`SHOPIFY_API_SECRET` set), a request without a session is a 401.
-//!   Without it (local development) the dashboard stays open, and `/auth/dev` signs in by name.
+//! - Every dashboard request (pages, server functions, the CSV export) has its credential read
+//!   ([`Trust::credential`]): Shopify's session token in `Authorization: Bearer` (App Bridge adds it
+//!   to `fetch`) or, on a `GET`, in `id_token=`; else the development cookie. The request goes on
+//!   with it as its [`Viewer`]; which shop it may see is decided per shop by the one access rule
+//!   ([`Trust::admit`]), by the page, the server functions and the export.
+//! - With `SHOPIFY_API_SECRET` set, a page load without a valid token is bounced (SPEC §10): 302 to
+//!   `/auth/session-token?shopify-reload=<the URL without id_token>`, App Bridge's page, which
+//!   reloads it with a fresh token; a second failure shows an error page instead of looping, and
+//!   outside the admin (no `shop`, no `host`) a page says to open the app from Shopify. Anything
+//!   else without a valid token is a 401 with `X-Shopify-Retry-Invalid-Session-Request: 1`.
+//! - Without it (local development), `/auth/dev` signs in by name.
 //! - **CSRF**: a request that writes (any method but `GET`/`HEAD`/`OPTIONS`) must come from this
 //!   site: a browser's `Sec-Fetch-Site` must be `same-origin` (or `none`: typed by the user), and
 //!   an `Origin` must be this host. A cross-site form or script is refused with 403 before anything
 //!   runs. The session cookie adds `SameSite` on top.
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -19,12 +25,15 @@ use axum::{Form, Router};
 use orders_core::query::parse_shop_domain;
 use serde::Deserialize;
 
+use super::access::query_value;
 use super::session::{SessionKeys, SignIn, SESSION_LIFETIME};
-use super::{Session, Trust};
+use super::{Carried, Credential, Session, Trust};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Who the dashboard is serving, put in the request's extensions for the Leptos context.
-#[derive(Debug, Clone, Default)]
-pub struct Viewer(pub Option<Session>);
+#[derive(Debug, Clone)]
+pub struct Viewer(pub Credential);
 
 /// Whether a writing request came from another site (see the module's documentation).
 pub fn cross_site(headers: &HeaderMap) -> bool {
@@ -57,8 +66,15 @@ fn is_asset(path: &str) -> bool {
     path.starts_with("/pkg/") || path == "/favicon.svg"
 }
 
+/// Where the CSV export is served (behind this door, but not a page).
+pub const EXPORT_PATH: &str = "/orders/export.csv";
+/// Shopify's bounce page: App Bridge alone, which reloads `shopify-reload` with a fresh token.
+pub const BOUNCE_PATH: &str = "/auth/session-token";
+/// Marks a URL the bounce sent back, so that a second failure shows an error instead of looping.
+const BOUNCED: &str = "bounced";
+
 /// The dashboard's door (see the module's documentation).
-pub async fn dashboard_gate(State(trust): State<Trust>, mut req: Request, next: Next) -> Response {
+pub async fn dashboard_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if is_asset(req.uri().path()) {
         return next.run(req).await;
     }
@@ -70,57 +86,108 @@ pub async fn dashboard_gate(State(trust): State<Trust>, mut req: Request, next: 
         )
             .into_response();
     }
-    if req.method() == Method::GET {
-        if let Some(jwt) = query_value(req.uri().query(), "id_token") {
-            return sign_in_with_shopify(trust.sessions(), req.uri(), &jwt);
-        }
-    }
-    let session = trust.sessions().from_headers(req.headers());
-    if session.is_none() && trust.sign_in_required() {
-        return not_signed_in(req.method() == Method::GET);
-    }
-    req.extensions_mut().insert(Viewer(session));
-    next.run(req).await
-}
-
-fn query_value(query: Option<&str>, name: &str) -> Option<String> {
-    form_urlencoded::parse(query?.as_bytes())
-        .find(|(k, v)| k == name && !v.is_empty())
-        .map(|(_, v)| v.into_owned())
-}
-
-/// Verifies Shopify's `id_token`, opens the session and sends the browser to the same page without
-/// the token in its address.
-fn sign_in_with_shopify(keys: &SessionKeys, uri: &axum::http::Uri, jwt: &str) -> Response {
-    let now = chrono::Utc::now().timestamp();
-    match keys.verify_session_token(jwt, now) {
-        Ok(session) => {
-            let rest: Vec<(String, String)> = form_urlencoded::parse(
-                uri.query().unwrap_or("").as_bytes(),
+    let (mut parts, body) = req.into_parts();
+    // A page load, as opposed to a server function, the export or a script's fetch.
+    let document = parts.method == Method::GET && parts.uri.path() != EXPORT_PATH;
+    let carried = Carried {
+        cookie_for_writes: true,
+    };
+    let credential = match state
+        .trust
+        .credential(&state.service, &parts, carried)
+        .await
+    {
+        Ok(credential) => credential,
+        Err(ApiError::InvalidSession(why)) if document => return bounce(&parts.uri, &why),
+        Err(e) => return e.into_response(),
+    };
+    if credential == Credential::Anonymous && state.trust.sign_in_required() {
+        return if document {
+            bounce(&parts.uri, "there was no session token")
+        } else {
+            ApiError::InvalidSession(
+                "a Shopify session token is required (Authorization: Bearer …, or id_token=)"
+                    .into(),
             )
-            .filter(|(k, _)| k != "id_token")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-            let mut target = uri.path().to_owned();
-            if !rest.is_empty() {
-                target.push('?');
-                target.push_str(
-                    &form_urlencoded::Serializer::new(String::new())
-                        .extend_pairs(rest)
-                        .finish(),
-                );
-            }
-            with_cookie(Redirect::to(&target).into_response(), keys, &session)
-        }
-        Err(e) => (
+            .into_response()
+        };
+    }
+    parts.extensions.insert(Viewer(credential));
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// The query pairs of `uri` but `id_token` (and the bounce's own marker).
+fn pairs_without_token(uri: &Uri) -> Vec<(String, String)> {
+    form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter(|(k, _)| k != "id_token" && k != BOUNCED)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn encode(pairs: &[(String, String)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// A page load without a valid session token (SPEC §10): inside the admin (`shop` or `host`
+/// given), a redirect to the bounce page, which reloads the same URL with a fresh token; a second
+/// failure, an error page; outside the admin, a page saying where to open the app.
+fn bounce(uri: &Uri, why: &str) -> Response {
+    let pairs = pairs_without_token(uri);
+    let named = |k: &str| pairs.iter().any(|(name, v)| name == k && !v.is_empty());
+    if !named("shop") && !named("host") {
+        return (
             StatusCode::UNAUTHORIZED,
             Html(page(
-                "Sign-in refused",
-                &format!("Shopify's session token was refused: {e}. Open Orders again from your Shopify admin."),
+                "Open Orders ↔ Sync from Shopify",
+                "<p>Orders ↔ Sync runs inside your Shopify admin: open it from <b>Apps</b> there.</p>",
             )),
         )
-            .into_response(),
+            .into_response();
     }
+    if query_value(uri.query(), BOUNCED).is_some() {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Html(page(
+                "Could not sign in",
+                &format!(
+                    "<p>Shopify's session token was refused again ({}). Reload the app from your \
+                     Shopify admin; if this persists, the app's SHOPIFY_API_KEY and \
+                     SHOPIFY_API_SECRET may not match the app in Shopify.</p>",
+                    escape(why)
+                ),
+            )),
+        )
+            .into_response();
+    }
+    let mut reload_pairs = pairs.clone();
+    reload_pairs.push((BOUNCED.into(), "1".into()));
+    let reload = format!("{}?{}", uri.path(), encode(&reload_pairs));
+    let mut bounce_pairs = pairs;
+    bounce_pairs.push(("shopify-reload".into(), reload));
+    // 302, as Shopify's own libraries answer.
+    (
+        StatusCode::FOUND,
+        [(
+            header::LOCATION,
+            format!("{BOUNCE_PATH}?{}", encode(&bounce_pairs)),
+        )],
+    )
+        .into_response()
+}
+
+/// `GET /auth/session-token`: the bounce page, App Bridge and nothing else (SPEC §10).
+async fn bounce_page(State(trust): State<Trust>) -> Response {
+    let settings = trust.settings();
+    Html(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"shopify-api-key\" content=\"{}\"><script src=\"{}\"></script>\
+         <title>Orders ↔ Sync</title></head><body></body></html>",
+        escape(settings.shopify_api_key.as_deref().unwrap_or("")),
+        escape(&settings.app_bridge_url)
+    ))
+    .into_response()
 }
 
 fn with_cookie(mut response: Response, keys: &SessionKeys, session: &Session) -> Response {
@@ -128,19 +195,6 @@ fn with_cookie(mut response: Response, keys: &SessionKeys, session: &Session) ->
         .headers_mut()
         .append(header::SET_COOKIE, keys.set_cookie(session));
     response
-}
-
-fn not_signed_in(page_request: bool) -> Response {
-    let message = "Sign in first: open Orders from your Shopify admin.";
-    if page_request {
-        (
-            StatusCode::UNAUTHORIZED,
-            Html(page("Sign in to Orders", message)),
-        )
-            .into_response()
-    } else {
-        (StatusCode::UNAUTHORIZED, message).into_response()
-    }
 }
 
 fn escape(text: &str) -> String {
@@ -159,14 +213,18 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// `/auth/dev` (the development sign-in, while there are no Shopify credentials), `/auth/session`
-/// (App Bridge's session token in `Authorization: Bearer`) and `/auth/sign-out`.
-pub fn router(trust: Trust) -> Router {
-    Router::new()
-        .route("/auth/dev", get(dev_form).post(dev_sign_in))
-        .route("/auth/session", axum::routing::post(session_from_bearer))
-        .route("/auth/sign-out", axum::routing::post(sign_out))
-        .with_state(trust)
+/// `/auth/session-token` (the bounce page) always; `/auth/dev` (the development sign-in, while
+/// there are no Shopify credentials) and `/auth/sign-out` where the dashboard is served.
+pub fn router(trust: Trust, dashboard: bool) -> Router {
+    let router = Router::new().route(BOUNCE_PATH, get(bounce_page));
+    let router = if dashboard {
+        router
+            .route("/auth/dev", get(dev_form).post(dev_sign_in))
+            .route("/auth/sign-out", axum::routing::post(sign_out))
+    } else {
+        router
+    };
+    router.with_state(trust)
 }
 
 async fn dev_form(State(trust): State<Trust>) -> Response {
@@ -233,25 +291,6 @@ async fn dev_sign_in(
         trust.sessions(),
         &session,
     )
-}
-
-async fn session_from_bearer(State(trust): State<Trust>, headers: HeaderMap) -> Response {
-    let jwt = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    match trust
-        .sessions()
-        .verify_session_token(jwt, chrono::Utc::now().timestamp())
-    {
-        Ok(session) => with_cookie(
-            StatusCode::NO_CONTENT.into_response(),
-            trust.sessions(),
-            &session,
-        ),
-        Err(e) => (StatusCode::UNAUTHORIZED, e.to_string()).into_response(),
-    }
 }
 
 async fn sign_out(headers: HeaderMap) -> Response {

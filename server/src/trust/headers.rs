@@ -1,13 +1,15 @@
 //! Security headers on every response, fit for a page embedded in Shopify's admin:
-//! - `Content-Security-Policy`: pages may run only this site's scripts, the inline scripts Leptos
-//!   writes (each carries the request's nonce) and the WASM (`'wasm-unsafe-eval'`); they may be
-//!   framed only by Shopify's admin (`frame-ancestors`), never by anyone else. Everything else
+//! - `Content-Security-Policy`: pages may run only this site's scripts, App Bridge (from
+//!   `APP_BRIDGE_URL`'s origin), the inline scripts Leptos writes (each carries the request's
+//!   nonce) and the WASM (`'wasm-unsafe-eval'`); they may be framed only by Shopify's admin and
+//!   the admin of the shop the page names (`frame-ancestors https://{shop} https://admin.shopify.com`,
+//!   SPEC §10), never by anyone else. Everything else
 //!   (JSON, CSV, event streams) gets `default-src 'none'`, and may not be framed.
 //! - Requests with more than 16 KiB of headers are refused (431).
 //! - `X-Content-Type-Options: nosniff` and a `Referrer-Policy` that keeps URLs (with their shop and
 //!   filters) to this site.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -19,17 +21,38 @@ use base64::Engine;
 #[derive(Debug, Clone)]
 pub struct ScriptNonce(pub String);
 
-/// Who may frame the dashboard: Shopify's admin and the shops' own admin domains.
-pub const FRAME_ANCESTORS: &str = "https://admin.shopify.com https://*.myshopify.com";
+/// Shopify's admin, which frames every embedded app.
+pub const SHOPIFY_ADMIN: &str = "https://admin.shopify.com";
 
-/// The policy of an HTML page whose inline scripts carry `nonce`.
-pub fn page_policy(nonce: &str) -> String {
+/// The policy of an HTML page whose inline scripts carry `nonce`: scripts from this site, the
+/// nonce and App Bridge's origin (`script_origin`, when it is elsewhere); framed by Shopify's admin
+/// and by the admin of `shop` when the page names one (no wildcard).
+pub fn page_policy(nonce: &str, script_origin: Option<&str>, shop: Option<&str>) -> String {
+    let scripts = script_origin.map(|o| format!(" {o}")).unwrap_or_default();
+    let ancestors = match shop {
+        Some(shop) => format!("https://{shop} {SHOPIFY_ADMIN}"),
+        None => SHOPIFY_ADMIN.to_owned(),
+    };
     format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}'{scripts} 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'{scripts}; \
          font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
-         frame-ancestors {FRAME_ANCESTORS}"
+         frame-ancestors {ancestors}"
     )
+}
+
+/// The origin (`https://host[:port]`) of an absolute script URL; `None` for a path on this site.
+pub fn origin_of(url: &str) -> Option<String> {
+    let url = reqwest::Url::parse(url).ok()?;
+    Some(url.origin().ascii_serialization()).filter(|o| o != "null")
+}
+
+/// The shop a request names in `?shop=`, when it is a `*.myshopify.com` domain.
+fn shop_of(req: &Request) -> Option<String> {
+    let shop = super::access::query_value(req.uri().query(), "shop")?;
+    orders_core::query::parse_shop_domain(&shop)
+        .ok()
+        .filter(|s| s.ends_with(".myshopify.com"))
 }
 
 /// The policy of everything that is not a page.
@@ -40,7 +63,11 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// Adds the headers (see the module's documentation), after refusing requests whose headers are
 /// larger than [`MAX_HEADER_BYTES`].
-pub async fn security_headers(mut req: Request, next: Next) -> Response {
+pub async fn security_headers(
+    State(trust): State<super::Trust>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let header_bytes: usize = req
         .headers()
         .iter()
@@ -65,6 +92,7 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
     }
     let nonce = URL_SAFE_NO_PAD.encode(super::random_bytes::<16>());
     req.extensions_mut().insert(ScriptNonce(nonce.clone()));
+    let shop = shop_of(&req);
     let mut response = next.run(req).await;
     let is_html = response
         .headers()
@@ -72,7 +100,7 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/html"));
     let policy = if is_html {
-        page_policy(&nonce)
+        page_policy(&nonce, trust.app_bridge_origin(), shop.as_deref())
     } else {
         OTHER_POLICY.to_owned()
     };

@@ -1,19 +1,23 @@
 //! Who may do what: the Sync API's bearer tokens and rate limits, the dashboard's sessions, the
 //! `Idempotency-Key` of the writes, and the security headers of every response.
 //!
-//! Policy of the Sync API (`/sync/*`):
-//! - A request may carry `Authorization: Bearer <token>`. A token that is malformed, unknown or
-//!   revoked is a 401, whatever the request; a valid one opens its own shop only (403 for another
-//!   `shop_domain`).
-//! - Without a token, a `GET` may ride on the dashboard's session cookie (the live-alert stream and
-//!   its polling fallback do), for the session's shop only. Writes never do: the dashboard writes
-//!   through its server functions, which check the session and the request's origin.
-//! - A request with neither is a 401 when tokens are required (`SYNC_API_AUTH=required`) or when
-//!   the shop has ever had a token; otherwise it is served (a development set-up, or a shop that
-//!   has not been given tokens yet).
+//! Policy of the Sync API (`/sync/*`), one rule with the dashboard's ([`access`]):
+//! - A request may carry `Authorization: Bearer <token>`: a Sync API token, or Shopify's session
+//!   token (the embedded dashboard's `/sync` reads). One that is malformed, unknown, revoked or
+//!   expired is a 401, whatever the request; a valid one opens its own shop only (403 for another
+//!   `shop_domain`). The live stream, which cannot send headers, may carry the session token as
+//!   `id_token=`.
+//! - Without one, a `GET` may ride on the development sign-in's cookie, for the session's shop
+//!   only. Writes never do: the dashboard writes through its server functions, which check the
+//!   credential and the request's origin.
+//! - A request with neither (or with only a development cookie) is a 401 when tokens are required
+//!   (`SYNC_API_AUTH=required`, implied by `SHOPIFY_API_SECRET`) or when the shop has ever had a
+//!   token; otherwise it is served (a development set-up, or a shop that has not been given
+//!   tokens yet).
 //! - Each token may make `SYNC_RATE_LIMIT` requests a second on average, with bursts of twice as
 //!   many; beyond, 429 with `Retry-After`.
 
+pub mod access;
 pub mod gate;
 pub mod headers;
 pub mod idempotency;
@@ -24,16 +28,17 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::{header, request::Parts, Method};
+use axum::http::request::Parts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::service::{now, Service};
+use crate::service::Service;
 use crate::settings::TrustSettings;
 use crate::store::Store;
 
+pub use access::{Carried, Credential, Door};
 pub use session::{Session, SessionKeys};
 
 /// What every token starts with, so that one pasted in the wrong place is recognisable.
@@ -74,16 +79,23 @@ struct TrustInner {
     settings: TrustSettings,
     limiter: limit::Limiter,
     sessions: SessionKeys,
+    /// The origin App Bridge is loaded from, when it is not this site.
+    app_bridge_origin: Option<String>,
     /// Shops known to need a token: a shop never stops needing one, so this only grows.
     protected: Mutex<HashSet<String>>,
 }
 
 impl Trust {
     pub fn new(settings: &TrustSettings) -> Self {
+        let mut settings = settings.clone();
+        // Production (the app's secret is set): every shop's `/sync` needs a credential.
+        settings.tokens_required |= settings.shopify_api_secret.is_some();
+        let settings = &settings;
         Trust {
             inner: Arc::new(TrustInner {
                 limiter: limit::Limiter::new(settings.rate_limit),
                 sessions: SessionKeys::new(settings),
+                app_bridge_origin: headers::origin_of(&settings.app_bridge_url),
                 settings: settings.clone(),
                 protected: Mutex::new(HashSet::new()),
             }),
@@ -94,11 +106,17 @@ impl Trust {
         &self.inner.settings
     }
 
+    /// The origin pages load App Bridge from, for their CSP (`None`: this site).
+    pub fn app_bridge_origin(&self) -> Option<&str> {
+        self.inner.app_bridge_origin.as_deref()
+    }
+
     pub fn sessions(&self) -> &SessionKeys {
         &self.inner.sessions
     }
 
-    /// Whether the dashboard needs a sign-in: when the app's Shopify secret is configured.
+    /// Whether every door needs a credential of the shop: when the app's Shopify secret is
+    /// configured (production, embedded in Shopify's admin).
     pub fn sign_in_required(&self) -> bool {
         self.inner.settings.shopify_api_secret.is_some()
     }
@@ -135,21 +153,10 @@ impl Trust {
     }
 }
 
-/// Who is calling the Sync API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    /// A valid bearer token of `shop`.
-    Token { id: i64, shop: String },
-    /// A dashboard session (reads only).
-    Session(Session),
-    /// Neither.
-    Anonymous,
-}
-
 /// The caller of a `/sync` request, with what deciding needs. Rejects a bad token at once (401),
 /// and a token over its rate (429).
 pub struct ApiCaller {
-    pub caller: Caller,
+    pub credential: Credential,
     trust: Trust,
     service: Service,
 }
@@ -165,39 +172,22 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let trust = Trust::from_ref(state);
         let service = Service::from_ref(state);
-        let caller = match parts.headers.get(header::AUTHORIZATION) {
-            Some(value) => {
-                let token = bearer(value.to_str().unwrap_or(""))?;
-                let owner = match service.store() {
-                    Store::Postgres(pg) => pg.token_owner(&token_hash(token), now()).await?,
-                    Store::Memory(_) => None,
-                };
-                let owner = owner.ok_or_else(|| {
-                    ApiError::Unauthorized(
-                        "the bearer token is not valid (unknown or revoked)".into(),
-                    )
-                })?;
-                trust.inner.limiter.check(owner.id)?;
-                Caller::Token {
-                    id: owner.id,
-                    shop: owner.shop,
-                }
-            }
-            None if parts.method == Method::GET || parts.method == Method::HEAD => {
-                match trust.sessions().from_headers(&parts.headers) {
-                    Some(session) => Caller::Session(session),
-                    None => Caller::Anonymous,
-                }
-            }
-            None => Caller::Anonymous,
-        };
-        if caller == Caller::Anonymous && trust.inner.settings.tokens_required {
+        let credential = trust
+            .credential(
+                &service,
+                parts,
+                Carried {
+                    cookie_for_writes: false,
+                },
+            )
+            .await?;
+        if credential == Credential::Anonymous && trust.inner.settings.tokens_required {
             return Err(ApiError::Unauthorized(
                 "a bearer token is required (Authorization: Bearer …)".into(),
             ));
         }
         Ok(ApiCaller {
-            caller,
+            credential,
             trust,
             service,
         })
@@ -205,31 +195,17 @@ where
 }
 
 impl ApiCaller {
-    /// Succeeds when the caller may act on `shop`; else 401 (no credentials where some are needed)
-    /// or 403 (credentials of another shop).
+    /// Succeeds when the caller may act on `shop` (the one rule, [`Trust::admit`]); else 401 (no
+    /// credentials where some are needed) or 403 (credentials of another shop).
     pub async fn authorize(&self, shop: &str) -> Result<(), ApiError> {
-        match &self.caller {
-            Caller::Token { shop: own, .. } | Caller::Session(Session { shop: own, .. }) => {
-                if own == shop {
-                    Ok(())
-                } else {
-                    Err(ApiError::Forbidden(format!(
-                        "these credentials are for {own}, not for {shop}"
-                    )))
-                }
-            }
-            Caller::Anonymous => {
-                if self.trust.open_to_anonymous(&self.service, shop).await? {
-                    Ok(())
-                } else {
-                    Err(ApiError::Unauthorized(format!(
-                        "a bearer token for {shop} is required (Authorization: Bearer …)"
-                    )))
-                }
-            }
-        }
+        self.trust
+            .admit(&self.service, &self.credential, shop, Door::Sync)
+            .await
     }
 }
+
+/// The longest bearer read: Shopify's session tokens (JWTs) run to several hundred bytes.
+const MAX_BEARER: usize = 4096;
 
 /// The token of an `Authorization: Bearer …` header.
 fn bearer(value: &str) -> Result<&str, ApiError> {
@@ -240,7 +216,7 @@ fn bearer(value: &str) -> Result<&str, ApiError> {
         return Err(malformed());
     }
     let token = token.trim();
-    if token.is_empty() || token.len() > 200 {
+    if token.is_empty() || token.len() > MAX_BEARER {
         return Err(malformed());
     }
     Ok(token)
@@ -268,6 +244,7 @@ mod tests {
         assert!(bearer("Basic abc").is_err());
         assert!(bearer("Bearer").is_err());
         assert!(bearer("Bearer ").is_err());
-        assert!(bearer(&format!("Bearer {}", "x".repeat(201))).is_err());
+        assert!(bearer(&format!("Bearer {}", "x".repeat(MAX_BEARER))).is_ok());
+        assert!(bearer(&format!("Bearer {}", "x".repeat(MAX_BEARER + 1))).is_err());
     }
 }

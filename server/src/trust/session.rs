@@ -1,5 +1,5 @@
-//! The dashboard's sign-in: Shopify's embedded-app session tokens, the session cookie they open, and
-//! the development sign-in.
+//! The dashboard's sign-in: Shopify's embedded-app session tokens (verified on every request) and
+//! the development sign-in's cookie.
 //!
 //! - **Session token.** Shopify's admin hands the embedded app a JWT (`id_token` on the first load,
 //!   or `Authorization: Bearer` from App Bridge), signed HS256 with the app's client secret. It is
@@ -7,11 +7,12 @@
 //!   the past (5 s of leeway for clocks), `dest` names a `*.myshopify.com` shop, `iss` is that
 //!   shop's admin, and `aud` is the app's client id (when `SHOPIFY_API_KEY` is set). `dest` gives
 //!   the shop, `sub` the staff member.
-//! - **Session cookie.** `sync_session`: the shop, the staff member, how the session was opened and
-//!   when it ends, signed HMAC-SHA256 with the session key. It is `HttpOnly`, `Secure`, and
-//!   `SameSite=None; Partitioned` when signed in through Shopify (the page lives in the admin's
-//!   iframe), `SameSite=Lax` for the development sign-in. A cookie, not a row: signing in keeps
-//!   working while the database is away and the dashboard shows sample data.
+//! - **Session cookie** (development only). `sync_session`: the shop, the staff member, how the
+//!   session was opened and when it ends, signed HMAC-SHA256 with the session key; `HttpOnly`,
+//!   `Secure`, `SameSite=Lax`. A cookie, not a row: signing in keeps working while the database is
+//!   away and the dashboard shows sample data. The embedded app never uses it: browsers block
+//!   third-party cookies in the admin's iframe, and Shopify asks for its session token on every
+//!   request instead (`trust::access`).
 //! - **Development sign-in.** `/auth/dev`, a form naming a shop and a staff member, for local use.
 //!   It exists only while `SHOPIFY_API_SECRET` is unset; with it set, it is a 404.
 
@@ -229,10 +230,10 @@ impl SessionKeys {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or(TokenError::Malformed)?;
-        match claims.exp {
-            Some(exp) if exp + LEEWAY_SECS > now => {}
+        let exp = match claims.exp {
+            Some(exp) if exp + LEEWAY_SECS > now => exp,
             _ => return Err(TokenError::Expired),
-        }
+        };
         if claims.nbf.is_some_and(|nbf| nbf - LEEWAY_SECS > now) {
             return Err(TokenError::NotYetValid);
         }
@@ -263,7 +264,7 @@ impl SessionKeys {
             shop,
             staff,
             method: SignIn::Shopify,
-            exp: now + SESSION_LIFETIME.as_secs() as i64,
+            exp,
         })
     }
 }

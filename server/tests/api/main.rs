@@ -3,6 +3,7 @@
 
 mod alerts;
 mod bodies;
+mod embedded;
 mod export;
 mod health;
 mod helpers;

@@ -1,0 +1,56 @@
+//! The page's markup as the server renders it, before any WASM: what a click or a submit then
+//! sends.
+
+use leptos::prelude::*;
+use orders_core::Tab;
+
+use super::{Embedding, FilterState, Filters};
+
+fn filters(embedding: Embedding) -> FilterState {
+    FilterState {
+        shop: Some("acme.myshopify.com".into()),
+        embedding,
+        tab: Tab::Returns,
+        statuses: vec![],
+        priorities: vec![],
+        assigned_to: String::new(),
+        date_start: String::new(),
+        date_end: String::new(),
+        page_size: 50,
+        active: false,
+        clear_href: "/orders?shop=acme.myshopify.com&tab=returns".into(),
+    }
+}
+
+fn rendered(filters: FilterState) -> String {
+    Owner::new().with(|| view! { <Filters filters mine=None/> }.to_html())
+}
+
+#[test]
+fn the_filter_form_keeps_the_admins_host_and_embedded_as_hidden_inputs() {
+    let html = rendered(filters(Embedding {
+        host: Some("YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ".into()),
+        embedded: Some("1".into()),
+    }));
+    for (name, value) in [
+        ("shop", "acme.myshopify.com"),
+        ("host", "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ"),
+        ("embedded", "1"),
+        ("tab", "returns"),
+    ] {
+        assert!(
+            html.contains(&format!(
+                r#"<input type="hidden" name="{name}" value="{value}""#
+            )),
+            "no hidden {name} in {html}"
+        );
+    }
+}
+
+#[test]
+fn the_filter_form_outside_the_admin_has_no_host_or_embedded() {
+    let html = rendered(filters(Embedding::default()));
+    assert!(html.contains(r#"name="shop""#), "{html}");
+    assert!(!html.contains(r#"name="host""#), "{html}");
+    assert!(!html.contains(r#"name="embedded""#), "{html}");
+}

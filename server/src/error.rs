@@ -48,6 +48,9 @@ pub enum ApiError {
     TooManyRequests(u64),
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
+    /// Shopify could not be reached or answered badly (the token exchange).
+    #[error("Shopify is unavailable ({0}); try again shortly")]
+    ShopifyUnavailable(String),
     #[error("something went wrong on our side; it has been logged")]
     Internal,
 }
@@ -65,7 +68,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::ShopifyUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -78,7 +83,7 @@ impl IntoResponse for ApiError {
             (status, Json(Envelope::<Value>::failure(self.to_string()))).into_response();
         let headers = response.headers_mut();
         match self {
-            ApiError::Unavailable => {
+            ApiError::Unavailable | ApiError::ShopifyUnavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
             }
             ApiError::TooManyRequests(secs) => {

@@ -12,6 +12,7 @@ pub mod live;
 pub mod openapi;
 pub mod outbox;
 pub mod routes;
+pub mod secrets;
 pub mod service;
 pub mod settings;
 pub mod shopify;

@@ -51,6 +51,8 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     /// Who may use the Sync API and the dashboard.
     pub trust: TrustSettings,
+    /// `SECRETS_KEY`: encrypts the shops' stored secrets (`crate::secrets`); plaintext without it.
+    pub secrets: crate::secrets::Secrets,
 }
 
 /// Who may use the Sync API and the dashboard.
@@ -209,6 +211,7 @@ impl std::fmt::Debug for Settings {
             .field("delayed_after", &self.delayed_after)
             .field("outbox", &self.outbox)
             .field("trust", &self.trust)
+            .field("secrets", &self.secrets)
             .finish()
     }
 }
@@ -359,6 +362,18 @@ fn bool_var(name: &str) -> Result<bool> {
     }
 }
 
+/// `SECRETS_KEY`, required with `SHOPIFY_API_SECRET` (SPEC §10).
+fn secrets_key() -> Result<crate::secrets::Secrets> {
+    match var("SECRETS_KEY") {
+        Some(raw) => crate::secrets::Secrets::from_base64(&raw),
+        None if var("SHOPIFY_API_SECRET").is_some() => anyhow::bail!(
+            "SECRETS_KEY is required with SHOPIFY_API_SECRET: 32 random bytes, base64, which \
+             encrypt the shops' access tokens and webhook secrets (openssl rand -base64 32)"
+        ),
+        None => Ok(crate::secrets::Secrets::plaintext()),
+    }
+}
+
 /// An absolute `http(s)` URL, or a path on this site (`/…`, not `//…`), for a page's script.
 fn script_url(name: &str, raw: &str) -> Result<()> {
     let ok = match reqwest::Url::parse(raw) {
@@ -417,6 +432,7 @@ impl Settings {
             delayed_after: duration_var("DELAYED_AFTER", Duration::from_secs(24 * 3600))?,
             outbox: OutboxSettings::from_env()?,
             trust: TrustSettings::from_env()?,
+            secrets: secrets_key()?,
         })
     }
 

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use axum::Router;
@@ -33,11 +34,20 @@ pub fn sample_store(settings: &Settings) -> MemoryStore {
 pub async fn open_database(settings: &Settings) -> Result<PgStore> {
     let url = redact(&settings.database_url);
     let store = PgStore::connect_lazy(&settings.database_url)
-        .with_context(|| format!("DATABASE_URL '{url}' is not a valid PostgreSQL URL"))?;
+        .with_context(|| format!("DATABASE_URL '{url}' is not a valid PostgreSQL URL"))?
+        .with_secrets(settings.secrets.clone());
     store
         .migrate()
         .await
         .with_context(|| format!("could not apply the database migrations to {url}"))?;
+    // Secrets stored before SECRETS_KEY was set are encrypted at the first start with it.
+    let sealed = store
+        .encrypt_plaintext_secrets()
+        .await
+        .with_context(|| format!("could not encrypt the stored secrets in {url}"))?;
+    if sealed > 0 {
+        tracing::info!(sealed, "stored secrets encrypted with SECRETS_KEY");
+    }
     Ok(store)
 }
 
@@ -45,6 +55,12 @@ pub async fn open_database(settings: &Settings) -> Result<PgStore> {
 /// the sample store as the dashboard's fallback.
 pub async fn build_service(settings: &Settings) -> Result<Service> {
     let sample = sample_store(settings);
+    if !settings.secrets.encrypts() && !settings.use_mock_data {
+        tracing::warn!(
+            "SECRETS_KEY is not set: shops' access tokens and webhook secrets are stored in \
+             plaintext (development only; required with SHOPIFY_API_SECRET)"
+        );
+    }
     let primary = if settings.use_mock_data {
         tracing::warn!("USE_MOCK_DATA is set: serving the in-memory sample data, no database");
         Store::Memory(sample.clone())
@@ -93,7 +109,16 @@ impl Application {
                  dashboard is not served (SYNC_API_AUTH=required)"
             );
         }
-        let trust = Trust::new(&settings.trust);
+        let mut trust = Trust::new(&settings.trust);
+        if let Store::Postgres(pg) = service.store() {
+            if let Some(installer) = crate::shopify::install::Installer::from_settings(settings, pg)
+            {
+                trust = trust.with_installer(
+                    Arc::new(installer),
+                    crate::shopify::install::backfill_in_background(settings, pg.clone()),
+                );
+            }
+        }
         let state = AppState {
             service: service.clone(),
             leptos_options,

@@ -147,6 +147,8 @@ pub struct ShopifyClient {
     http: reqwest::Client,
     base_url: String,
     page_size: Arc<AtomicU32>,
+    /// Refreshes expiring offline tokens before a tick (the embedded app's shops).
+    installer: Option<Arc<super::install::Installer>>,
 }
 
 impl std::fmt::Debug for ShopifyClient {
@@ -169,7 +171,15 @@ impl ShopifyClient {
             http,
             base_url: base_url.trim().trim_end_matches('/').to_owned(),
             page_size: Arc::new(AtomicU32::new(INITIAL_PAGE_SIZE)),
+            installer: None,
         })
+    }
+
+    /// This client, refreshing a shop's expiring offline token through `installer` before each
+    /// tick (SPEC §10).
+    pub fn with_installer(mut self, installer: Arc<super::install::Installer>) -> Self {
+        self.installer = Some(installer);
+        self
     }
 
     /// The GraphQL endpoint of `shop`.
@@ -788,6 +798,10 @@ pub async fn poll_forever(service: Service, pg: PgStore, settings: Settings) {
             return;
         }
     };
+    let client = match super::install::Installer::from_settings(&settings, &pg) {
+        Some(installer) => client.with_installer(Arc::new(installer)),
+        None => client,
+    };
     let closed = service.live().closed();
     tokio::pin!(closed);
     let mut ticker = tokio::time::interval(interval);
@@ -824,6 +838,12 @@ async fn round(
             continue;
         }
         let shop = target.domain.as_str();
+        if let Some(installer) = &client.installer {
+            // A token about to expire is refreshed first; if that fails, the tick reports it.
+            if let Err(e) = installer.fresh_token(shop).await {
+                tracing::warn!(shop, error = %e, "could not refresh the shop's offline token");
+            }
+        }
         let stop = service.live().closed();
         let unheard = match tick_until(service, pg, client, shop, now, stop).await {
             Ok(Tick::Stopped) => return false,

@@ -44,6 +44,7 @@ use super::{new_shipment_id, ExportKey, Idempotent, Page, StoreError, Written};
 pub mod alerts;
 mod copy;
 mod counts;
+pub mod install;
 pub mod outbox;
 pub mod shopify;
 pub mod trust;
@@ -60,6 +61,8 @@ pub const SEED_CHUNK: usize = 10_000;
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    /// Seals and opens the shops' stored secrets (`crate::secrets`).
+    secrets: crate::secrets::Secrets,
 }
 
 /// Sorts a database error into "try again later" or "a bug".
@@ -1005,7 +1008,21 @@ impl PgStore {
             .max_connections(max_connections)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options);
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            secrets: crate::secrets::Secrets::plaintext(),
+        })
+    }
+
+    /// This store, sealing and opening the shops' secrets with `secrets` (`SECRETS_KEY`).
+    pub fn with_secrets(mut self, secrets: crate::secrets::Secrets) -> PgStore {
+        self.secrets = secrets;
+        self
+    }
+
+    /// The cipher of the shops' secrets.
+    pub fn secrets(&self) -> &crate::secrets::Secrets {
+        &self.secrets
     }
 
     /// Applies the pending migrations of `migrations/`.

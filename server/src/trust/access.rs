@@ -14,6 +14,7 @@ use super::session::{Session, SignIn};
 use super::{bearer, token_hash, Trust};
 use crate::error::ApiError;
 use crate::service::{now, Service};
+use crate::shopify::install::InstallError;
 use crate::store::Store;
 
 /// What a request carries to prove who it is.
@@ -89,7 +90,7 @@ impl Trust {
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let token = bearer(value.to_str().unwrap_or(""))?;
             if looks_like_jwt(token) {
-                return self.session_token(token);
+                return self.installed_session(token).await;
             }
             let owner = match service.store() {
                 Store::Postgres(pg) => pg.token_owner(&token_hash(token), now()).await?,
@@ -106,7 +107,7 @@ impl Trust {
         }
         if read {
             if let Some(jwt) = query_value(parts.uri.query(), "id_token") {
-                return self.session_token(&jwt);
+                return self.installed_session(&jwt).await;
             }
         }
         if read || carried.cookie_for_writes {
@@ -115,6 +116,34 @@ impl Trust {
             }
         }
         Ok(Credential::Anonymous)
+    }
+
+    /// A Shopify session token, verified, of a shop that is installed: a shop without a usable
+    /// offline token is installed (or reinstalled) now by exchanging this token
+    /// ([`crate::shopify::install`]), and its history backfilled in the background.
+    async fn installed_session(&self, jwt: &str) -> Result<Credential, ApiError> {
+        let credential = self.session_token(jwt)?;
+        let (Credential::SessionToken(session), Some(installer)) = (&credential, self.installer())
+        else {
+            return Ok(credential);
+        };
+        match installer.ensure(&session.shop, jwt).await {
+            Ok(false) => Ok(credential),
+            Ok(true) => {
+                self.after_install(&session.shop);
+                Ok(credential)
+            }
+            Err(InstallError::InvalidSubjectToken) => Err(ApiError::InvalidSession(
+                "Shopify refused to exchange the session token: open the app again from the \
+                 Shopify admin"
+                    .into(),
+            )),
+            Err(InstallError::Store(e)) => Err(e.into()),
+            Err(e) => {
+                tracing::warn!(shop = %session.shop, error = %e, "the shop could not be installed");
+                Err(ApiError::ShopifyUnavailable(e.to_string()))
+            }
+        }
     }
 
     /// A Shopify session token, verified (SPEC §10).

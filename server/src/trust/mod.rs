@@ -69,6 +69,12 @@ pub fn token_shown_prefix(token: &str) -> String {
     token.chars().take(TOKEN_PREFIX.len() + 6).collect()
 }
 
+/// The installer and what runs after an install.
+struct Installation {
+    installer: Arc<crate::shopify::install::Installer>,
+    backfill: Arc<dyn Fn(String) + Send + Sync>,
+}
+
 /// The trust settings and state the doors share; cheap to clone.
 #[derive(Clone)]
 pub struct Trust {
@@ -81,6 +87,8 @@ struct TrustInner {
     sessions: SessionKeys,
     /// The origin App Bridge is loaded from, when it is not this site.
     app_bridge_origin: Option<String>,
+    /// Installs shops on their first session token (with the app's secret, on PostgreSQL).
+    installer: std::sync::OnceLock<Installation>,
     /// Shops known to need a token: a shop never stops needing one, so this only grows.
     protected: Mutex<HashSet<String>>,
 }
@@ -98,7 +106,32 @@ impl Trust {
                 app_bridge_origin: headers::origin_of(&settings.app_bridge_url),
                 settings: settings.clone(),
                 protected: Mutex::new(HashSet::new()),
+                installer: std::sync::OnceLock::new(),
             }),
+        }
+    }
+
+    /// Installs shops through `installer`, backfilling a new one's history with `backfill`.
+    pub fn with_installer(
+        self,
+        installer: Arc<crate::shopify::install::Installer>,
+        backfill: Arc<dyn Fn(String) + Send + Sync>,
+    ) -> Self {
+        let _ = self.inner.installer.set(Installation {
+            installer,
+            backfill,
+        });
+        self
+    }
+
+    fn installer(&self) -> Option<&crate::shopify::install::Installer> {
+        self.inner.installer.get().map(|i| &*i.installer)
+    }
+
+    /// Starts the backfill of a shop just installed.
+    fn after_install(&self, shop: &str) {
+        if let Some(i) = self.inner.installer.get() {
+            (i.backfill)(shop.to_owned());
         }
     }
 

@@ -5,6 +5,7 @@ use orders_sync::settings::Settings;
 use orders_sync::trust::session::sign_session_token;
 use serde_json::{json, Value};
 
+use crate::fake_shopify::FakeShopify;
 use crate::helpers::*;
 use crate::trust::{cookie_of, issue, no_redirects, post_write_path, urlencode};
 
@@ -24,10 +25,19 @@ fn session_token(shop: &str, staff: &str, exp_in: i64) -> String {
     )
 }
 
-fn embedded(s: &mut Settings) {
-    s.trust.shopify_api_secret = Some(SECRET.into());
-    s.trust.shopify_api_key = Some(API_KEY.into());
-    s.trust.app_bridge_url = APP_BRIDGE.into();
+/// The server with the app's secret, installing shops through a fake Shopify (kept alive by the
+/// caller).
+async fn embedded_app() -> (TestApp, FakeShopify) {
+    let shopify = FakeShopify::start(&[]).await;
+    let base_url = shopify.base_url.clone();
+    let app = spawn_with(Backend::Postgres, move |s: &mut Settings| {
+        s.trust.shopify_api_secret = Some(SECRET.into());
+        s.trust.shopify_api_key = Some(API_KEY.into());
+        s.trust.app_bridge_url = APP_BRIDGE.into();
+        s.shopify_api_base_url = base_url;
+    })
+    .await;
+    (app, shopify)
 }
 
 fn load_orders_path() -> &'static str {
@@ -117,7 +127,7 @@ fn refused(name: &str, a: &Answer) -> Option<u16> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_tokens_open_their_own_shop_at_every_door_and_no_other() {
-    let app = spawn_with(Backend::Postgres, embedded).await;
+    let (app, _shopify) = embedded_app().await;
     seed_two_shops(&app).await;
     let client = no_redirects();
 
@@ -231,7 +241,7 @@ async fn seed_two_shops(app: &TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_load_takes_the_token_from_its_url_and_bounces_without_one() {
-    let app = spawn_with(Backend::Postgres, embedded).await;
+    let (app, _shopify) = embedded_app().await;
     seed_two_shops(&app).await;
     assign(&app, SHOP, 5001, "42").await;
     let client = no_redirects();
@@ -336,7 +346,7 @@ async fn a_page_load_takes_the_token_from_its_url_and_bounces_without_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_secret_closes_sync_to_anyone_without_a_credential_of_the_shop() {
-    let app = spawn_with(Backend::Postgres, embedded).await;
+    let (app, _shopify) = embedded_app().await;
     seed_two_shops(&app).await;
     let client = no_redirects();
     let sync = |shop: &str| {

@@ -2,199 +2,22 @@
 //! GraphQL API served from the test, answering pages in the published shape
 //! (`tests/fixtures/shopify/graphql_orders_page.json`) and recording what it was asked.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use orders_sync::settings::Settings;
-use orders_sync::shopify::poller::{
-    self, BackfillError, FetchError, ShopifyClient, Tick, TickError, TickReport, API_VERSION,
-};
+use orders_sync::shopify::poller::{self, BackfillError, FetchError, Tick, TickError, TickReport};
 use orders_sync::shopify::signature::sign;
 use orders_sync::store::postgres::shopify::{PollEnd, PollLease};
 use orders_sync::store::{PgStore, Store};
 use serde_json::{json, Value};
 
+use crate::fake_shopify::{iso, order_node, page, Answer, FakeShopify, PAGE_TEMPLATE};
 use crate::helpers::{now, spawn_app, test_settings, Backend, TestApp, OTHER_SHOP, SHOP};
 
 const SECRET: &str = "hush-webhook-secret";
 const TOKEN: &str = "shpat_test_token_acme";
 const OTHER_TOKEN: &str = "shpat_test_token_other";
-const PAGE_TEMPLATE: &str =
-    include_str!("../../../tests/fixtures/shopify/graphql_orders_page.json");
-
-/// What the fake answers to one request.
-#[derive(Clone, Debug)]
-enum Answer {
-    /// A page of order nodes; `end_cursor` is `pageInfo.endCursor`.
-    Page {
-        orders: Vec<Value>,
-        has_next: bool,
-        end_cursor: Option<String>,
-    },
-    /// A `THROTTLED` error with an empty bucket that refills at `restore_rate` a second.
-    Throttled { cost: f64, restore_rate: f64 },
-    /// A bare HTTP status.
-    Status(u16),
-}
-
-fn page(orders: Vec<Value>, has_next: bool, end_cursor: &str) -> Answer {
-    Answer::Page {
-        orders,
-        has_next,
-        end_cursor: Some(end_cursor.to_owned()),
-    }
-}
-
-/// A request the fake received.
-#[derive(Clone, Debug)]
-struct Seen {
-    at: Instant,
-    token: String,
-    first: Option<i64>,
-    after: Option<String>,
-    query: Option<String>,
-}
-
-#[derive(Default)]
-struct FakeState {
-    /// The tokens the fake accepts.
-    tokens: Vec<String>,
-    /// Answers, in order; an empty page once they run out.
-    script: VecDeque<Answer>,
-    seen: Vec<Seen>,
-}
-
-/// A fake Shopify Admin API on a random port.
-struct FakeShopify {
-    base_url: String,
-    state: Arc<Mutex<FakeState>>,
-}
-
-impl FakeShopify {
-    async fn start(tokens: &[&str]) -> Self {
-        let state = Arc::new(Mutex::new(FakeState {
-            tokens: tokens.iter().map(|t| t.to_string()).collect(),
-            ..FakeState::default()
-        }));
-        let router = Router::new()
-            .route(
-                &format!("/admin/api/{API_VERSION}/graphql.json"),
-                post(graphql),
-            )
-            .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        FakeShopify { base_url, state }
-    }
-
-    fn answer(&self, answers: impl IntoIterator<Item = Answer>) {
-        self.state.lock().unwrap().script.extend(answers);
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.state.lock().unwrap().seen.clone()
-    }
-
-    fn client(&self) -> ShopifyClient {
-        ShopifyClient::new(&self.base_url).unwrap()
-    }
-}
-
-async fn graphql(
-    State(state): State<Arc<Mutex<FakeState>>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    let token = headers
-        .get("x-shopify-access-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let mut state = state.lock().unwrap();
-    let vars = &body["variables"];
-    state.seen.push(Seen {
-        at: Instant::now(),
-        token: token.clone(),
-        first: vars["first"].as_i64(),
-        after: vars["after"].as_str().map(str::to_owned),
-        query: vars["query"].as_str().map(str::to_owned),
-    });
-    if !state.tokens.contains(&token) {
-        let body = json!({ "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)" });
-        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-    }
-    assert!(
-        body["query"]
-            .as_str()
-            .is_some_and(|q| q.contains("orders(first: $first")),
-        "the poller sends the orders query"
-    );
-    let answer = state.script.pop_front().unwrap_or(Answer::Page {
-        orders: vec![],
-        has_next: false,
-        end_cursor: None,
-    });
-    match answer {
-        Answer::Page {
-            orders,
-            has_next,
-            end_cursor,
-        } => {
-            let mut body: Value = serde_json::from_str(PAGE_TEMPLATE).unwrap();
-            let edges: Vec<Value> = orders
-                .into_iter()
-                .enumerate()
-                .map(|(i, node)| json!({ "cursor": format!("edge-{i}"), "node": node }))
-                .collect();
-            body["data"]["orders"]["edges"] = Value::Array(edges);
-            body["data"]["orders"]["pageInfo"] =
-                json!({ "hasNextPage": has_next, "endCursor": end_cursor });
-            body["extensions"]["cost"] = json!({
-                "requestedQueryCost": 20,
-                "actualQueryCost": 10,
-                "throttleStatus": { "maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0 }
-            });
-            Json(body).into_response()
-        }
-        Answer::Throttled { cost, restore_rate } => Json(json!({
-            "errors": [{ "message": "Throttled", "extensions": {
-                "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits" } }],
-            "extensions": { "cost": {
-                "requestedQueryCost": cost, "actualQueryCost": null,
-                "throttleStatus": { "maximumAvailable": 2000.0, "currentlyAvailable": 0, "restoreRate": restore_rate } } }
-        }))
-        .into_response(),
-        Answer::Status(code) => (
-            StatusCode::from_u16(code).unwrap(),
-            "Internal Server Error",
-        )
-            .into_response(),
-    }
-}
-
-/// An order node in the published shape (the fixture's second order), as `n` named `#n`.
-fn order_node(n: u64, created: DateTime<Utc>, updated: DateTime<Utc>) -> Value {
-    let template: Value = serde_json::from_str(PAGE_TEMPLATE).unwrap();
-    let mut node = template["data"]["orders"]["edges"][1]["node"].clone();
-    node["id"] = json!(format!("gid://shopify/Order/{n}"));
-    node["legacyResourceId"] = json!(n.to_string());
-    node["name"] = json!(format!("#{n}"));
-    node["createdAt"] = json!(iso(created));
-    node["updatedAt"] = json!(iso(updated));
-    node
-}
-
-fn iso(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
 
 fn hours_ago(h: i64) -> DateTime<Utc> {
     now() - chrono::Duration::hours(h)

@@ -14,6 +14,7 @@ use orders_core::OrderRef;
 use sqlx::PgConnection;
 
 use super::{classify, insert_timeline, refresh_derived, word, PgStore, ShipmentRow};
+use crate::secrets::Column;
 use crate::store::{Delivery, IngestOutcome, ShopRegistration, StoreError};
 
 /// How long the previous webhook secret stays valid after a rotation (SPEC §9).
@@ -399,21 +400,34 @@ impl PgStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(classify)?;
+        // Stored sealed (`crate::secrets`); the old secret is compared, and kept, in the open.
+        let existing = existing
+            .map(|(id, old)| {
+                old.map(|old| self.open_secret(Column::WebhookSecret, &old))
+                    .transpose()
+                    .map(|old| (id, old))
+            })
+            .transpose()?;
+        let sealed_secret = self.secrets.seal(Column::WebhookSecret, webhook_secret);
+        let sealed_token = access_token.map(|t| self.secrets.seal(Column::AccessToken, t));
         let outcome = match existing {
             None => {
                 sqlx::query(
                     "INSERT INTO shops (domain, webhook_secret, access_token) VALUES ($1, $2, $3)",
                 )
                 .bind(domain)
-                .bind(webhook_secret)
-                .bind(access_token)
+                .bind(&sealed_secret)
+                .bind(&sealed_token)
                 .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
                 ShopRegistration::Created
             }
             Some((id, old)) => {
-                let rotated = old.as_deref().filter(|old| *old != webhook_secret);
+                let rotated = old
+                    .as_deref()
+                    .filter(|old| *old != webhook_secret)
+                    .map(|old| self.secrets.seal(Column::PreviousWebhookSecret, old));
                 sqlx::query(
                     "UPDATE shops SET webhook_secret = $2, access_token = COALESCE($3, access_token), \
                          previous_webhook_secret = CASE WHEN $4::text IS NULL THEN previous_webhook_secret ELSE $4 END, \
@@ -421,9 +435,9 @@ impl PgStore {
                      WHERE id = $1",
                 )
                 .bind(id)
-                .bind(webhook_secret)
-                .bind(access_token)
-                .bind(rotated)
+                .bind(&sealed_secret)
+                .bind(&sealed_token)
+                .bind(&rotated)
                 .bind(now + SECRET_OVERLAP)
                 .execute(&mut *tx)
                 .await
@@ -461,15 +475,16 @@ impl PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)?;
-        Ok(row.and_then(|(current, previous, until, seen)| {
-            let mut secrets = vec![current?];
-            if let (Some(previous), Some(until)) = (previous, until) {
-                if now < until {
-                    secrets.push(previous);
-                }
+        let Some((Some(current), previous, until, seen)) = row else {
+            return Ok(None);
+        };
+        let mut secrets = vec![self.open_secret(Column::WebhookSecret, &current)?];
+        if let (Some(previous), Some(until)) = (previous, until) {
+            if now < until {
+                secrets.push(self.open_secret(Column::PreviousWebhookSecret, &previous)?);
             }
-            Some(WebhookGate { secrets, seen })
-        }))
+        }
+        Ok(Some(WebhookGate { secrets, seen }))
     }
 
     /// Applies one fact Shopify reported about a shop's order, in one transaction. With a
@@ -646,13 +661,58 @@ impl PgStore {
 
     /// The shop's access token; `None` when the shop is unknown, `Some(None)` when it has none.
     pub async fn access_token(&self, domain: &str) -> Result<Option<Option<String>>, StoreError> {
-        sqlx::query_scalar::<_, Option<String>>(
+        let stored = sqlx::query_scalar::<_, Option<String>>(
             "SELECT NULLIF(access_token, '') FROM shops WHERE domain = $1",
         )
         .bind(domain)
         .fetch_optional(&self.pool)
         .await
-        .map_err(classify)
+        .map_err(classify)?;
+        stored
+            .map(|token| {
+                token
+                    .map(|t| self.open_secret(Column::AccessToken, &t))
+                    .transpose()
+            })
+            .transpose()
+    }
+
+    /// The secret a stored value of `column` holds; a value that does not open is an internal
+    /// error naming `SECRETS_KEY` (never used as if it were the secret).
+    pub(crate) fn open_secret(&self, column: Column, stored: &str) -> Result<String, StoreError> {
+        self.secrets
+            .open(column, stored)
+            .map_err(|e| StoreError::Internal(anyhow::anyhow!("shops.{}: {e}", column.name())))
+    }
+
+    /// Encrypts, under the configured `SECRETS_KEY`, every shop secret still stored in plaintext
+    /// (from before the key); one transaction. Answers how many values were sealed.
+    pub async fn encrypt_plaintext_secrets(&self) -> Result<u64, StoreError> {
+        if !self.secrets.encrypts() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut sealed = 0;
+        for column in Column::ALL {
+            let name = column.name();
+            let rows = sqlx::query_as::<_, (i64, String)>(&format!(
+                "SELECT id, {name} FROM shops WHERE {name} IS NOT NULL AND {name} NOT LIKE 'enc:v1:%' FOR UPDATE"
+            ))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(classify)?;
+            for (id, plain) in rows {
+                sqlx::query(&format!("UPDATE shops SET {name} = $2 WHERE id = $1"))
+                    .bind(id)
+                    .bind(self.secrets.seal(column, &plain))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                sealed += 1;
+            }
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(sealed)
     }
 
     /// Claims the shop for one tick for `lease`, unless another tick holds it: one guarded
@@ -670,7 +730,8 @@ impl PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)?;
-        if let Some(claim) = claimed {
+        if let Some(mut claim) = claimed {
+            claim.access_token = self.open_secret(Column::AccessToken, &claim.access_token)?;
             return Ok(PollLease::Claimed(claim));
         }
         let polled = self.access_token(domain).await?.flatten().is_some();

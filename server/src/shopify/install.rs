@@ -1,0 +1,388 @@
+//! Managed installation and token exchange (SPEC §10), as Shopify's own libraries do it
+//! (shopify-app-js: `tokenExchange`, `refreshToken`).
+//!
+//! - On a valid session token of a shop that has no usable offline token (none, uninstalled, or
+//!   expired with no refresh token left), the session token is exchanged at
+//!   `POST {origin}/admin/oauth/access_token` for an **expiring** offline token. The answer
+//!   (`access_token`, `scope`, `expires_in`, `refresh_token`, `refresh_token_expires_in`) is stored
+//!   in one statement, registering the shop, whose poller then takes it over.
+//! - A token within [`REFRESH_MARGIN`] of expiring is refreshed (`grant_type: refresh_token`) and
+//!   the new pair stored in one statement: by the dashboard's door and by the poller before a tick.
+//! - Both run under the shop's install lock (an advisory lock in PostgreSQL), re-reading the state
+//!   under it, so two processes never exchange or refresh one shop at once: the second finds the
+//!   first one's token.
+//! - A `400 invalid_subject_token` means the session token cannot be exchanged (Shopify says the
+//!   app is not installed for it): [`InstallError::InvalidSubjectToken`], which the door answers
+//!   with the bounce, not an error page.
+//! - Shops whose token does not expire (`shop add`, custom apps) count as installed and are never
+//!   exchanged.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::store::postgres::install::{InstallState, OfflineToken};
+use crate::store::{PgStore, StoreError};
+
+/// How long before its expiry a token is refreshed (shopify-app-js uses five minutes).
+pub const REFRESH_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
+/// How long a shop found installed is not asked about again by this process.
+pub const INSTALLED_CACHE: Duration = Duration::from_secs(30);
+/// One request to Shopify's token endpoint.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
+const OFFLINE_TOKEN: &str = "urn:shopify:params:oauth:token-type:offline-access-token";
+
+/// Why a shop could not be given a token.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// Shopify refused the session token (`400 invalid_subject_token`): bounce for a fresh one.
+    #[error("Shopify refused to exchange the session token (invalid_subject_token)")]
+    InvalidSubjectToken,
+    /// The refresh token was refused or has expired, and there is no session token to exchange.
+    #[error("the shop's refresh token was refused or has expired; it is exchanged again when the app is next opened")]
+    RefreshRefused,
+    #[error("Shopify's token endpoint failed: {0}")]
+    Shopify(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the token endpoint answers.
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    scope: Option<String>,
+    expires_in: Option<i64>,
+    refresh_token: Option<String>,
+    refresh_token_expires_in: Option<i64>,
+}
+
+/// What it answers when it refuses.
+#[derive(Deserialize)]
+struct TokenRefusal {
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// What a shop's state calls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needed {
+    Nothing,
+    Refresh,
+    Exchange,
+}
+
+/// The rule of the module's documentation, for a shop in `state` at `now`.
+pub fn needed(state: Option<&InstallState>, now: DateTime<Utc>) -> Needed {
+    let Some(state) = state else {
+        return Needed::Exchange;
+    };
+    if state.uninstalled_at.is_some() || state.access_token.is_none() {
+        return Needed::Exchange;
+    }
+    match state.access_token_expires_at {
+        Some(expires) if expires - REFRESH_MARGIN <= now => {
+            let refreshable = state.refresh_token.is_some()
+                && state
+                    .refresh_token_expires_at
+                    .is_none_or(|until| until > now);
+            if refreshable {
+                Needed::Refresh
+            } else {
+                Needed::Exchange
+            }
+        }
+        _ => Needed::Nothing,
+    }
+}
+
+/// The app's credentials and the way to Shopify's token endpoint; cheap to share.
+pub struct Installer {
+    http: reqwest::Client,
+    /// `SHOPIFY_API_BASE_URL`, `{shop}` standing for the domain.
+    base_url: String,
+    client_id: String,
+    client_secret: String,
+    pg: PgStore,
+    installed: Mutex<HashMap<String, Instant>>,
+}
+
+impl std::fmt::Debug for Installer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Installer")
+            .field("base_url", &self.base_url)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Installer {
+    pub fn new(
+        base_url: &str,
+        client_id: &str,
+        client_secret: &str,
+        pg: PgStore,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("orders-sync/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Installer {
+            http,
+            base_url: base_url.trim().trim_end_matches('/').to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            pg,
+            installed: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The installer of the app configured in `settings` (its client id and secret), `None`
+    /// without them (development).
+    pub fn from_settings(settings: &crate::settings::Settings, pg: &PgStore) -> Option<Self> {
+        let trust = &settings.trust;
+        let (Some(id), Some(secret)) = (&trust.shopify_api_key, &trust.shopify_api_secret) else {
+            return None;
+        };
+        match Installer::new(&settings.shopify_api_base_url, id, secret, pg.clone()) {
+            Ok(installer) => Some(installer),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build the Shopify token client");
+                None
+            }
+        }
+    }
+
+    fn token_url(&self, shop: &str) -> String {
+        format!(
+            "{}/admin/oauth/access_token",
+            self.base_url.replace("{shop}", shop)
+        )
+    }
+
+    fn cached(&self, shop: &str) -> bool {
+        let mut installed = self.installed.lock().unwrap_or_else(|p| p.into_inner());
+        match installed.get(shop) {
+            Some(at) if at.elapsed() < INSTALLED_CACHE => true,
+            Some(_) => {
+                installed.remove(shop);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn remember(&self, shop: &str) {
+        let mut installed = self.installed.lock().unwrap_or_else(|p| p.into_inner());
+        // A bound on what a stream of shops can make this hold.
+        if installed.len() > 10_000 {
+            installed.retain(|_, at| at.elapsed() < INSTALLED_CACHE);
+        }
+        installed.insert(shop.to_owned(), Instant::now());
+    }
+
+    /// Forgets what this process knows of `shop` (after an uninstall).
+    pub fn forget(&self, shop: &str) {
+        self.installed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(shop);
+    }
+
+    /// Makes sure `shop`, whose staff member sent the verified `session_token`, has a usable
+    /// offline token: exchanging or refreshing as its state calls for (see the module's
+    /// documentation). Answers `true` when this call installed the shop (a first install or a
+    /// reinstall), so its history can be backfilled.
+    pub async fn ensure(&self, shop: &str, session_token: &str) -> Result<bool, InstallError> {
+        if self.cached(shop) {
+            return Ok(false);
+        }
+        let now = Utc::now();
+        let state = self.pg.install_state(shop).await?;
+        if needed(state.as_ref(), now) == Needed::Nothing {
+            self.remember(shop);
+            return Ok(false);
+        }
+        let (tx, state) = self.pg.lock_install(shop).await?;
+        let installed = match needed(state.as_ref(), Utc::now()) {
+            // Another process did it while this one waited for the lock.
+            Needed::Nothing => {
+                self.pg.release_install(tx).await?;
+                false
+            }
+            Needed::Refresh => {
+                let refresh = state.and_then(|s| s.refresh_token).unwrap_or_default();
+                match self.request_refresh(shop, &refresh).await {
+                    Ok(token) => {
+                        self.pg.store_offline_token(tx, shop, &token).await?;
+                        false
+                    }
+                    // A refused refresh: the session token at hand is exchanged instead.
+                    Err(InstallError::RefreshRefused) => {
+                        let token = self.request_exchange(shop, session_token).await?;
+                        self.pg.store_offline_token(tx, shop, &token).await?;
+                        false
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Needed::Exchange => {
+                let reinstall = state.is_some_and(|s| s.uninstalled_at.is_some());
+                let token = self.request_exchange(shop, session_token).await?;
+                self.pg.store_offline_token(tx, shop, &token).await?;
+                tracing::info!(
+                    shop,
+                    reinstall,
+                    "installed: the session token was exchanged for an offline token"
+                );
+                true
+            }
+        };
+        self.remember(shop);
+        Ok(installed)
+    }
+
+    /// Refreshes `shop`'s token when it is due (the poller, before a tick): answers the token to
+    /// use, `None` when the shop has none.
+    pub async fn fresh_token(&self, shop: &str) -> Result<Option<String>, InstallError> {
+        let state = self.pg.install_state(shop).await?;
+        if needed(state.as_ref(), Utc::now()) != Needed::Refresh {
+            return Ok(state.and_then(|s| s.access_token));
+        }
+        let (tx, state) = self.pg.lock_install(shop).await?;
+        match needed(state.as_ref(), Utc::now()) {
+            Needed::Refresh => {
+                let refresh = state.and_then(|s| s.refresh_token).unwrap_or_default();
+                let token = self.request_refresh(shop, &refresh).await?;
+                let access = token.access_token.clone();
+                self.pg.store_offline_token(tx, shop, &token).await?;
+                tracing::info!(shop, "the offline token was refreshed");
+                Ok(Some(access))
+            }
+            _ => {
+                self.pg.release_install(tx).await?;
+                Ok(state.and_then(|s| s.access_token))
+            }
+        }
+    }
+
+    async fn request_exchange(
+        &self,
+        shop: &str,
+        session_token: &str,
+    ) -> Result<OfflineToken, InstallError> {
+        let body = json!({
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "grant_type": TOKEN_EXCHANGE,
+            "subject_token": session_token,
+            "subject_token_type": ID_TOKEN,
+            "requested_token_type": OFFLINE_TOKEN,
+            "expiring": "1",
+        });
+        self.request(&self.token_url(shop), body, false).await
+    }
+
+    async fn request_refresh(
+        &self,
+        shop: &str,
+        refresh_token: &str,
+    ) -> Result<OfflineToken, InstallError> {
+        let body = json!({
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+        });
+        self.request(&self.token_url(shop), body, true).await
+    }
+
+    async fn request(
+        &self,
+        url: &str,
+        body: serde_json::Value,
+        refreshing: bool,
+    ) -> Result<OfflineToken, InstallError> {
+        let sent_at = Utc::now();
+        let response = self
+            .http
+            .post(url)
+            .header("accept", "application/json")
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| InstallError::Shopify(e.without_url().to_string()))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| InstallError::Shopify(e.without_url().to_string()))?;
+        if !status.is_success() {
+            let refusal: Option<TokenRefusal> = serde_json::from_str(&text).ok();
+            let error = refusal.as_ref().and_then(|r| r.error.as_deref());
+            if status.as_u16() == 400 && error == Some("invalid_subject_token") {
+                return Err(InstallError::InvalidSubjectToken);
+            }
+            if refreshing && (400..500).contains(&status.as_u16()) {
+                return Err(InstallError::RefreshRefused);
+            }
+            let detail = refusal
+                .and_then(|r| r.error_description.or(r.error))
+                .unwrap_or_default();
+            return Err(InstallError::Shopify(format!("HTTP {status} {detail}")));
+        }
+        let answer: TokenAnswer = serde_json::from_str(&text)
+            .map_err(|e| InstallError::Shopify(format!("unreadable answer: {e}")))?;
+        let after = |secs: Option<i64>| {
+            secs.filter(|s| *s > 0)
+                .map(|s| sent_at + chrono::Duration::seconds(s))
+        };
+        Ok(OfflineToken {
+            access_token: answer.access_token,
+            scope: answer.scope,
+            expires_at: after(answer.expires_in),
+            refresh_token: answer.refresh_token,
+            refresh_token_expires_at: after(answer.refresh_token_expires_in),
+        })
+    }
+}
+
+/// What starts the history backfill of a shop just installed: a task per shop reading its whole
+/// order history through the poller's client and ingestion, logging its progress (SPEC §10).
+pub fn backfill_in_background(
+    settings: &crate::settings::Settings,
+    pg: PgStore,
+) -> std::sync::Arc<dyn Fn(String) + Send + Sync> {
+    let base_url = settings.shopify_api_base_url.clone();
+    std::sync::Arc::new(move |shop: String| {
+        let pg = pg.clone();
+        let client = match super::poller::ShopifyClient::new(&base_url) {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::error!(shop, error = %e, "cannot build the Shopify client; no backfill");
+                return;
+            }
+        };
+        tokio::spawn(async move {
+            tracing::info!(shop, "backfill of the order history started");
+            let result = super::poller::backfill(&pg, &client, &shop, None, |p| {
+                tracing::info!(shop, pages = p.pages, "backfill: a page of history read");
+            })
+            .await;
+            match result {
+                Ok(p) => {
+                    tracing::info!(shop, pages = p.pages, "backfill of the order history done")
+                }
+                Err(e) => tracing::warn!(shop, error = %e, "the backfill stopped"),
+            }
+        });
+    })
+}

@@ -3,7 +3,9 @@
 # clippy on the server and on the WASM frontend, the Rust unit and integration tests (against the
 # local PostgreSQL, among them the crash tests that SIGKILL and SIGTERM the real binary under load),
 # the release build of the whole site, the browser tests against that build running on a fresh
-# database, and Schemathesis against the Sync API's OpenAPI document (scripts/schemathesis.sh).
+# database (and, for the embedded app's install, a second one configured as the Shopify app against
+# a fake Shopify, end2end/fake-shopify.mjs), and Schemathesis against the Sync API's OpenAPI
+# document (scripts/schemathesis.sh).
 # Stops at the first failure with a non-zero exit.
 #
 # Environment: TEST_DATABASE_URL (or DATABASE_URL), the admin connection the tests create their
@@ -18,6 +20,11 @@ ADMIN_URL="${TEST_DATABASE_URL:-${DATABASE_URL:-postgres://postgres@127.0.0.1:54
 E2E_SHOP="e2e.myshopify.com"
 E2E_ORDERS=300
 E2E_ACTIONS_SHOP="e2e-actions.myshopify.com"
+# The embedded app's browser tests: the app's test credentials (the fake Shopify knows them too)
+# and how many orders the fake Shopify holds for the shop the tests install.
+EMBEDDED_API_KEY="e2e-client-id"
+EMBEDDED_API_SECRET="e2e-secret-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+EMBEDDED_ORDERS="${FAKE_SHOPIFY_ORDERS:-5000}"
 
 section "Tools"
 ensure_wasm_target
@@ -60,20 +67,36 @@ cargo leptos build --release
 
 section "Browser tests"
 SERVER_PID=""
+EMBEDDED_PID=""
+FAKE_PID=""
 E2E_DB="orders_e2e_$(date +%s)_$RANDOM"
+EMBEDDED_DB="${E2E_DB}_embedded"
 SERVER_LOG="$(mktemp -t orders-sync-e2e.XXXXXX.log)"
+EMBEDDED_LOG="$(mktemp -t orders-sync-e2e-embedded.XXXXXX.log)"
+FAKE_LOG="$(mktemp -t fake-shopify.XXXXXX.log)"
+stop() { # pid
+  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+  fi
+}
 cleanup() {
   local status=$?
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
+  stop "$SERVER_PID"
+  stop "$EMBEDDED_PID"
+  stop "$FAKE_PID"
+  for db in "$E2E_DB" "$EMBEDDED_DB"; do
+    psql "$ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+  if [ "$status" -ne 0 ]; then
+    for log in "server:$SERVER_LOG" "embedded app's server:$EMBEDDED_LOG" "fake Shopify:$FAKE_LOG"; do
+      if [ -s "${log#*:}" ]; then
+        echo "---- last lines of the ${log%%:*}'s log ----"
+        tail -n 40 "${log#*:}"
+      fi
+    done
   fi
-  psql "$ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $E2E_DB WITH (FORCE)" >/dev/null 2>&1 || true
-  if [ "$status" -ne 0 ] && [ -s "$SERVER_LOG" ]; then
-    echo "---- last lines of the server's log ----"
-    tail -n 40 "$SERVER_LOG"
-  fi
-  rm -f "$SERVER_LOG"
+  rm -f "$SERVER_LOG" "$EMBEDDED_LOG" "$FAKE_LOG"
   exit "$status"
 }
 trap cleanup EXIT
@@ -101,7 +124,54 @@ for _ in $(seq 1 120); do
 done
 echo "server: http://$LEPTOS_SITE_ADDR (database $E2E_DB)"
 
-(cd end2end && BASE_URL="http://$LEPTOS_SITE_ADDR" npx playwright test)
+# The embedded app (SPEC §10, end2end/tests/embedded.spec.ts): a fake Shopify (its token
+# endpoint, the orders of the GraphQL Admin API, and a stub App Bridge that signs session tokens
+# with the test secret), and a second release server configured as the Shopify app against it, on
+# a database of its own with no shop in it: the tests install one.
+FAKE_PORT="$(free_port)"
+FAKE_URL="http://127.0.0.1:$FAKE_PORT"
+FAKE_SHOPIFY_PORT="$FAKE_PORT" FAKE_SHOPIFY_ORDERS="$EMBEDDED_ORDERS" \
+  FAKE_SHOPIFY_CLIENT_ID="$EMBEDDED_API_KEY" FAKE_SHOPIFY_CLIENT_SECRET="$EMBEDDED_API_SECRET" \
+  node end2end/fake-shopify.mjs >"$FAKE_LOG" 2>&1 &
+FAKE_PID=$!
+wait_for_http "$FAKE_URL/healthz" 30
+
+psql "$ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $EMBEDDED_DB"
+EMBEDDED_DATABASE_URL="${ADMIN_URL%/*}/$EMBEDDED_DB"
+EMBEDDED_ADDR="127.0.0.1:$(free_port)"
+EMBEDDED_SECRETS_KEY="$(head -c 32 /dev/urandom | base64)"
+embedded_env=(
+  DATABASE_URL="$EMBEDDED_DATABASE_URL"
+  LEPTOS_SITE_ADDR="$EMBEDDED_ADDR"
+  SHOPIFY_API_KEY="$EMBEDDED_API_KEY"
+  SHOPIFY_API_SECRET="$EMBEDDED_API_SECRET"
+  SECRETS_KEY="$EMBEDDED_SECRETS_KEY"
+  SHOPIFY_API_BASE_URL="$FAKE_URL"
+  APP_BRIDGE_URL="$FAKE_URL/app-bridge.js?secret=$EMBEDDED_API_SECRET&api_key=$EMBEDDED_API_KEY"
+)
+env "${embedded_env[@]}" target/release/orders-sync migrate
+env "${embedded_env[@]}" target/release/orders-sync serve >"$EMBEDDED_LOG" 2>&1 &
+EMBEDDED_PID=$!
+for _ in $(seq 1 120); do
+  kill -0 "$EMBEDDED_PID" 2>/dev/null || {
+    echo "error: the embedded app's server exited while starting" >&2
+    exit 1
+  }
+  curl -fsS -o /dev/null "http://$EMBEDDED_ADDR/healthz" 2>/dev/null && break
+  sleep 0.25
+done
+echo "embedded app: http://$EMBEDDED_ADDR (database $EMBEDDED_DB), fake Shopify: $FAKE_URL ($EMBEDDED_ORDERS orders)"
+
+ORDERS_SYNC_BIN_ABS="$PWD/target/release/orders-sync"
+(
+  cd end2end &&
+    BASE_URL="http://$LEPTOS_SITE_ADDR" \
+      EMBEDDED_BASE_URL="http://$EMBEDDED_ADDR" EMBEDDED_DATABASE_URL="$EMBEDDED_DATABASE_URL" \
+      EMBEDDED_API_KEY="$EMBEDDED_API_KEY" EMBEDDED_API_SECRET="$EMBEDDED_API_SECRET" \
+      EMBEDDED_SECRETS_KEY="$EMBEDDED_SECRETS_KEY" ORDERS_SYNC_BIN="$ORDERS_SYNC_BIN_ABS" \
+      FAKE_SHOPIFY_URL="$FAKE_URL" FAKE_SHOPIFY_ORDERS="$EMBEDDED_ORDERS" \
+      npx playwright test
+)
 
 section "Schemathesis: the Sync API against its OpenAPI document"
 ORDERS_SYNC_BIN=target/release/orders-sync TEST_DATABASE_URL="$ADMIN_URL" bash scripts/schemathesis.sh

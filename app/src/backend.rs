@@ -37,10 +37,25 @@ pub trait OrdersBackend: Send + Sync + 'static {
         let _ = shop;
         Ok(())
     }
+    /// How far the import of `shop`'s order history from Shopify has come, while one runs or
+    /// when the last one stopped short (a first install backfills it in the background).
+    async fn import_progress(&self, shop: &str) -> Option<ImportProgress> {
+        let _ = shop;
+        None
+    }
     /// Who is signed in, if anyone: then the dashboard shows their shop only.
     fn signed_in(&self) -> Option<SignedIn> {
         None
     }
+}
+
+/// The import of a shop's order history (SPEC §10: "progress visible on the dashboard").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportProgress {
+    /// Orders read from Shopify so far.
+    pub orders: u64,
+    /// Why it stopped short, if it did.
+    pub stopped: Option<String>,
 }
 
 /// A signed-in staff member and their shop.

@@ -1,5 +1,7 @@
 //! The `orders-sync` command line (SPEC §9): `serve` (the default), `migrate`, `seed`,
-//! `seed-bench`, `shop`, `backfill`, `token`, `outbox`.
+//! `seed-bench`, `shop`, `backfill`, `token`, `outbox`, `privacy`.
+
+mod privacy;
 
 use std::io::Write;
 
@@ -15,6 +17,8 @@ use crate::startup::{build_service, open_database, shutdown_signal, Application}
 use crate::store::postgres::outbox::{OutboxRecord, OutboxRetry};
 use crate::store::postgres::trust::Revoked;
 use crate::store::{PgStore, ShopRegistration};
+
+pub use privacy::{privacy, PrivacyCommand};
 
 /// Orders ↔ Sync: the orders dashboard and the Sync API of a Shopify merchant.
 #[derive(Debug, Parser)]
@@ -91,6 +95,9 @@ pub enum Command {
     /// waiting for delivery, delivered, or given up on.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Customers' privacy requests from Shopify (SPEC §10).
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -219,6 +226,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Token(cmd) => {
             let store = open_database(&settings).await?;
             token(&store, cmd, &mut std::io::stdout()).await
+        }
+        Command::Privacy(cmd) => {
+            let store = open_database(&settings).await?;
+            privacy(&store, cmd, &settings.thresholds(), &mut std::io::stdout()).await
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use app::backend::{Listing, OrdersBackend, SignedIn};
+use app::backend::{ImportProgress, Listing, OrdersBackend, SignedIn};
 use app::sync::{SyncFailure, SyncWrite};
 use axum::Router;
 use leptos::config::{get_configuration, LeptosOptions};
@@ -152,6 +152,11 @@ impl OrdersBackend for Dashboard {
             );
         }
         OrdersBackend::write(&self.service, write, body).await
+    }
+
+    async fn import_progress(&self, shop: &str) -> Option<ImportProgress> {
+        self.check_shop(shop).await.ok()?;
+        self.trust.import_progress(shop)
     }
 
     fn signed_in(&self) -> Option<SignedIn> {

@@ -21,6 +21,8 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15 * 60);
 pub const SAMPLE_ORDERS: usize = 500;
 /// How often the outbox worker looks for due events when `OUTBOX_POLL_INTERVAL` is not set.
 pub const DEFAULT_OUTBOX_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the lifecycle worker looks for due jobs when `LIFECYCLE_POLL_INTERVAL` is not set.
+pub const DEFAULT_LIFECYCLE_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// Attempts at delivering an event before it is dead, when `OUTBOX_MAX_ATTEMPTS` is not set.
 pub const DEFAULT_OUTBOX_MAX_ATTEMPTS: u32 = 10;
 /// The largest `OUTBOX_MAX_ATTEMPTS` accepted.
@@ -49,6 +51,9 @@ pub struct Settings {
     pub delayed_after: Duration,
     /// `OUTBOX_*`: where the outbox worker delivers side effects.
     pub outbox: OutboxSettings,
+    /// `LIFECYCLE_POLL_INTERVAL`: how often the worker of the app's lifecycle and privacy jobs
+    /// looks for due jobs (1 s); `None` (`off` or `0`) when this process runs none.
+    pub lifecycle_interval: Option<Duration>,
     /// Who may use the Sync API and the dashboard.
     pub trust: TrustSettings,
     /// `SECRETS_KEY`: encrypts the shops' stored secrets (`crate::secrets`); plaintext without it.
@@ -210,6 +215,7 @@ impl std::fmt::Debug for Settings {
             .field("tracking_pending_after", &self.tracking_pending_after)
             .field("delayed_after", &self.delayed_after)
             .field("outbox", &self.outbox)
+            .field("lifecycle_interval", &self.lifecycle_interval)
             .field("trust", &self.trust)
             .field("secrets", &self.secrets)
             .finish()
@@ -431,6 +437,11 @@ impl Settings {
             )?,
             delayed_after: duration_var("DELAYED_AFTER", Duration::from_secs(24 * 3600))?,
             outbox: OutboxSettings::from_env()?,
+            lifecycle_interval: interval(
+                "LIFECYCLE_POLL_INTERVAL",
+                var("LIFECYCLE_POLL_INTERVAL"),
+                DEFAULT_LIFECYCLE_POLL_INTERVAL,
+            )?,
             trust: TrustSettings::from_env()?,
             secrets: secrets_key()?,
         })

@@ -113,9 +113,15 @@ impl Application {
         if let Store::Postgres(pg) = service.store() {
             if let Some(installer) = crate::shopify::install::Installer::from_settings(settings, pg)
             {
+                let imports = crate::shopify::install::Imports::default();
                 trust = trust.with_installer(
                     Arc::new(installer),
-                    crate::shopify::install::backfill_in_background(settings, pg.clone()),
+                    crate::shopify::install::backfill_in_background(
+                        settings,
+                        pg.clone(),
+                        imports.clone(),
+                    ),
+                    imports,
                 );
             }
         }
@@ -152,9 +158,9 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves, with the alert workers and (on PostgreSQL) the Shopify poller and the outbox worker,
-    /// until `shutdown` completes; then ends the live streams, stops the workers and lets in-flight
-    /// requests finish.
+    /// Serves, with the alert workers and (on PostgreSQL) the Shopify poller, the outbox worker and
+    /// the lifecycle worker (the app's lifecycle and privacy jobs), until `shutdown` completes;
+    /// then ends the live streams, stops the workers and lets in-flight requests finish.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -178,6 +184,14 @@ impl Application {
             workers.push((
                 "the outbox worker",
                 tokio::spawn(crate::outbox::deliver_forever(
+                    service.clone(),
+                    pg.clone(),
+                    self.settings.clone(),
+                )),
+            ));
+            workers.push((
+                "the lifecycle worker",
+                tokio::spawn(crate::shopify::lifecycle::run_forever(
                     service.clone(),
                     pg.clone(),
                     self.settings.clone(),

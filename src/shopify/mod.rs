@@ -8,6 +8,7 @@
 //! [`OrderRecord`]: crate::record::OrderRecord
 
 pub mod apply;
+pub mod lifecycle;
 pub mod payload;
 
 use chrono::{DateTime, Utc};

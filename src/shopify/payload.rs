@@ -118,7 +118,7 @@ type Obj = Map<String, Value>;
 
 /// Refuses a payload with a NUL character (`\u0000`) in any string: PostgreSQL's text cannot hold
 /// one, and no field Sync keeps has a use for it.
-fn refuse_nul(value: &Value) -> Result<(), PayloadError> {
+pub(crate) fn refuse_nul(value: &Value) -> Result<(), PayloadError> {
     let mut stack = vec![value];
     while let Some(v) = stack.pop() {
         match v {
@@ -960,7 +960,10 @@ fn gid(o: &Obj, kind: &str) -> Result<String, PayloadError> {
 /// A numeric id as its exact digits, from a JSON number or string; `None` when absent or null.
 /// serde keeps integers up to 2^64 exactly; anything that is not plain digits (a float, a negative)
 /// is refused, never rounded.
-fn numeric_id(value: Option<&Value>, field: &'static str) -> Result<Option<String>, PayloadError> {
+pub(crate) fn numeric_id(
+    value: Option<&Value>,
+    field: &'static str,
+) -> Result<Option<String>, PayloadError> {
     let digits = match value {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Number(n)) => n.to_string(),

@@ -107,9 +107,17 @@ pub async fn load_orders(
         chrono::Utc::now(),
     );
     view.signed_in_as = signed_in.map(|me| me.staff);
-    // Sample data has no outbox worth showing.
+    // Sample data has no outbox, nor an import, worth showing.
     if !view.sample {
         view.undelivered = undelivered;
+        view.importing =
+            backend
+                .import_progress(&view.shop)
+                .await
+                .map(|p| super::model::Importing {
+                    orders: p.orders,
+                    stopped: p.stopped,
+                });
     }
     // The pictures are a bonus: if they cannot be counted, or were counted on other data than the
     // rows (the database came or went in between), the page shows the orders without them.

@@ -29,7 +29,9 @@ use orders_core::{AlertKind, FinancialStatus, OrderStatus, Priority, ReturnState
 pub use links::Embedding;
 use links::{home_href, load_arguments, with_param};
 pub use load::{load_orders, LoadOrders};
-pub use model::{tab_label, FilterState, LoadError, OrderRow, OrdersView, TabLink, PAGE_SIZES};
+pub use model::{
+    tab_label, FilterState, Importing, LoadError, OrderRow, OrdersView, TabLink, PAGE_SIZES,
+};
 
 /// How often a page showing sample data checks whether the database is back.
 const SAMPLE_RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
@@ -143,6 +145,7 @@ fn OrdersScreen(
         detail,
         detail_error,
         signed_in_as,
+        importing,
     } = view;
     // Controls that need the WASM are disabled in the server's HTML and come alive on hydration.
     let ready = RwSignal::new(false);
@@ -235,6 +238,7 @@ fn OrdersScreen(
         </header>
         <main class="mx-auto max-w-7xl space-y-3 px-4 py-4 text-sm">
             {sample.then(|| view! { <SampleBanner/> })}
+            {importing.map(|importing| view! { <ImportBanner importing/> })}
             {(undelivered > 0).then(|| {
                 let embedding = embedding.clone();
                 view! { <Undelivered shop=outbox_shop count=undelivered embedding/> }
@@ -383,6 +387,34 @@ fn SampleBanner() -> impl IntoView {
             <strong class="font-semibold">"Sample data. "</strong>
             "The database is unavailable, so this page shows built-in sample orders, not the shop's. \
              Changes cannot be saved until it is back; the page returns to live data by itself."
+        </div>
+    }
+}
+
+/// The import of the shop's order history from Shopify, after an install: how far it has come
+/// (the page reloads at each refresh ping, so the count moves on by itself), or why it stopped.
+#[component]
+fn ImportBanner(importing: Importing) -> impl IntoView {
+    let orders = importing.orders;
+    let text = match importing.stopped {
+        None => format!(
+            "Importing your order history from Shopify: {orders} orders so far. \
+             The rest appear as they arrive."
+        ),
+        Some(why) => format!(
+            "The import of your order history stopped after {orders} orders ({why}). \
+             The poller keeps new orders coming; an operator can finish it with \
+             `orders-sync backfill`."
+        ),
+    };
+    view! {
+        <div
+            role="status"
+            data-testid="import-progress"
+            data-orders=orders
+            class="rounded-md border border-sky-300 bg-sky-50 px-3 py-2 text-sky-900"
+        >
+            {text}
         </div>
     }
 }

@@ -46,6 +46,15 @@ pub struct OrdersView {
     pub undelivered: u64,
     /// The signed-in staff member, if any: the assignee the "mine" filter stands for.
     pub signed_in_as: Option<String>,
+    /// The import of the shop's order history from Shopify, while it runs (or if it stopped).
+    pub importing: Option<Importing>,
+}
+
+/// What the page says of the import of the shop's order history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Importing {
+    pub orders: u64,
+    pub stopped: Option<String>,
 }
 
 /// The filter bar's values: what the URL asked for, as the form shows it.
@@ -427,6 +436,7 @@ mod build {
                 detail: None,
                 detail_error: None,
                 undelivered: 0,
+                importing: None,
                 signed_in_as: None,
             }
         }

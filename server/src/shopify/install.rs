@@ -355,34 +355,104 @@ impl Installer {
     }
 }
 
-/// What starts the history backfill of a shop just installed: a task per shop reading its whole
-/// order history through the poller's client and ingestion, logging its progress (SPEC §10).
-pub fn backfill_in_background(
-    settings: &crate::settings::Settings,
-    pg: PgStore,
-) -> std::sync::Arc<dyn Fn(String) + Send + Sync> {
-    let base_url = settings.shopify_api_base_url.clone();
-    std::sync::Arc::new(move |shop: String| {
-        let pg = pg.clone();
-        let client = match super::poller::ShopifyClient::new(&base_url) {
+/// How far the history backfill of each shop installed by this process has come (SPEC §10:
+/// "progress visible on the dashboard"). A finished import is forgotten; one that stopped short
+/// stays, with why, until the next install of the shop.
+#[derive(Clone, Default)]
+pub struct Imports {
+    inner: std::sync::Arc<Mutex<HashMap<String, app::backend::ImportProgress>>>,
+}
+
+impl Imports {
+    /// The progress of `shop`'s import, while one runs or if it stopped short.
+    pub fn progress(&self, shop: &str) -> Option<app::backend::ImportProgress> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(shop)
+            .cloned()
+    }
+
+    fn set(&self, shop: &str, progress: Option<app::backend::ImportProgress>) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        match progress {
+            Some(p) => {
+                inner.insert(shop.to_owned(), p);
+            }
+            None => {
+                inner.remove(shop);
+            }
+        }
+    }
+
+    /// Starts the backfill of `shop`'s whole order history in the background, through the
+    /// poller's client and ingestion. After each page its progress is updated and open
+    /// dashboards are pinged to reload, so the orders appear as they arrive.
+    pub fn start(&self, settings_base_url: &str, pg: PgStore, shop: String) {
+        let client = match super::poller::ShopifyClient::new(settings_base_url) {
             Ok(client) => client,
             Err(e) => {
                 tracing::error!(shop, error = %e, "cannot build the Shopify client; no backfill");
                 return;
             }
         };
+        let imports = self.clone();
+        imports.set(
+            &shop,
+            Some(app::backend::ImportProgress {
+                orders: 0,
+                stopped: None,
+            }),
+        );
         tokio::spawn(async move {
             tracing::info!(shop, "backfill of the order history started");
             let result = super::poller::backfill(&pg, &client, &shop, None, |p| {
-                tracing::info!(shop, pages = p.pages, "backfill: a page of history read");
+                let t = &p.tally;
+                imports.set(
+                    &shop,
+                    Some(app::backend::ImportProgress {
+                        orders: (t.created + t.updated + t.unchanged) as u64,
+                        stopped: None,
+                    }),
+                );
+                let (pg, shop) = (pg.clone(), shop.clone());
+                tokio::spawn(async move {
+                    let refresh = orders_core::alerts::Refresh {
+                        reason: orders_core::alerts::RefreshReason::Poller,
+                        at: orders_core::record::to_micros(Utc::now()),
+                    };
+                    let _ = pg.notify_refresh(&shop, refresh).await;
+                });
             })
             .await;
             match result {
                 Ok(p) => {
-                    tracing::info!(shop, pages = p.pages, "backfill of the order history done")
+                    imports.set(&shop, None);
+                    tracing::info!(shop, pages = p.pages, "backfill of the order history done");
                 }
-                Err(e) => tracing::warn!(shop, error = %e, "the backfill stopped"),
+                Err(e) => {
+                    tracing::warn!(shop, error = %e, "the backfill stopped");
+                    let orders = imports.progress(&shop).map_or(0, |p| p.orders);
+                    imports.set(
+                        &shop,
+                        Some(app::backend::ImportProgress {
+                            orders,
+                            stopped: Some(e.to_string()),
+                        }),
+                    );
+                }
             }
         });
-    })
+    }
+}
+
+/// What starts the history backfill of a shop just installed, recording its progress in
+/// `imports` (see [`Imports::start`]).
+pub fn backfill_in_background(
+    settings: &crate::settings::Settings,
+    pg: PgStore,
+    imports: Imports,
+) -> std::sync::Arc<dyn Fn(String) + Send + Sync> {
+    let base_url = settings.shopify_api_base_url.clone();
+    std::sync::Arc::new(move |shop: String| imports.start(&base_url, pg.clone(), shop))
 }

@@ -1,9 +1,18 @@
-//! `POST /webhooks/shopify` (SPEC §7): Shopify's deliveries, verified and applied.
+//! `POST /webhooks/shopify` (SPEC §7, §10): Shopify's deliveries, verified and applied.
 //!
 //! The order of checks matters: the signature is verified before anything is read from the body,
 //! a delivery already accepted is acknowledged before its body is parsed (a redelivery changes
 //! nothing, whatever it carries), and a body that does not read is refused with nothing stored.
-//! Everything the delivery changes commits in one transaction with its webhook id.
+//! Everything the delivery changes commits in one transaction with its webhook id, and with its
+//! event id and topic (a second key: several subscriptions deliver one event under several
+//! webhook ids).
+//!
+//! A delivery verifies under the shop's own webhook secret (during a rotation, the previous one
+//! too) or, when `SHOPIFY_API_SECRET` is set, under the app's client secret, which signs every
+//! shop's deliveries, registered or not. Lifecycle and privacy topics go to
+//! [`super::lifecycle`]; order topics for a shop that is not installed (unknown, or uninstalled)
+//! are acknowledged and not stored (an install's backfill brings its history). Without the client
+//! secret an unregistered shop is a 401, as §7 says.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,15 +21,17 @@ use axum::Json;
 use orders_core::alerts::RefreshReason;
 use orders_core::query::parse_shop_domain;
 use orders_core::record::to_micros;
+use orders_core::shopify::lifecycle::LifecycleTopic;
 use orders_core::shopify::payload::{parse_webhook, PayloadError};
 use orders_core::shopify::Topic;
 use orders_core::OrderRef;
 use serde::Serialize;
 
-use super::signature::verify_any;
+use super::signature::{verify, verify_any};
 use crate::error::ApiError;
 use crate::service::{Scope, Service};
 use crate::store::{Delivery, IngestOutcome, Store};
+use crate::trust::Trust;
 
 /// The largest webhook body accepted (an order with hundreds of lines stays well under it).
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -32,7 +43,8 @@ pub struct Ack {
     pub message: String,
 }
 
-fn ack(message: impl Into<String>) -> Json<Ack> {
+/// Acknowledges a delivery.
+pub(super) fn ack(message: impl Into<String>) -> Json<Ack> {
     Json(Ack {
         success: true,
         message: message.into(),
@@ -53,6 +65,7 @@ fn shopify_header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 #[tracing::instrument(name = "webhook", skip_all, fields(shop, topic, webhook_id))]
 pub async fn receive(
     State(service): State<Service>,
+    State(trust): State<Trust>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Ack>, ApiError> {
@@ -71,14 +84,25 @@ pub async fn receive(
         )
     })?;
     let now = to_micros(chrono::Utc::now());
-    // The secrets and whether this delivery was seen come in one query; nothing is acted on
-    // before the signature is verified.
+    // The shop's secrets and state, and whether this delivery was seen, come in one query;
+    // nothing is acted on before the signature is verified.
     let webhook_id = shopify_header(&headers, "webhook-id");
-    let gate = pg
-        .webhook_gate(&shop, webhook_id, now)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized(format!("the shop {shop} is not registered")))?;
-    if !verify_any(&gate.secrets, &body, signature) {
+    let gate = pg.delivery_gate(&shop, webhook_id, now).await?;
+    let own_secrets = gate
+        .shop
+        .as_ref()
+        .map(|s| s.secrets.as_slice())
+        .unwrap_or_default();
+    let app_secret = trust.settings().shopify_api_secret.as_deref();
+    if own_secrets.is_empty() && app_secret.is_none() {
+        return Err(ApiError::Unauthorized(format!(
+            "the shop {shop} is not registered"
+        )));
+    }
+    // Both are checked, so the time taken does not tell which one signed.
+    let by_shop = verify_any(own_secrets, &body, signature);
+    let by_app = app_secret.is_some_and(|secret| verify(secret, &body, signature));
+    if !(by_shop || by_app) {
         return Err(ApiError::Unauthorized(
             "the X-Shopify-Hmac-Sha256 signature does not match the body".into(),
         ));
@@ -93,10 +117,34 @@ pub async fn receive(
     if gate.seen {
         return Ok(ack(format!("delivery {webhook_id} was already applied")));
     }
+    let delivery = |topic: &str| Delivery {
+        webhook_id: webhook_id.to_owned(),
+        event_id: shopify_header(&headers, "event-id").map(str::to_owned),
+        topic: topic.to_owned(),
+    };
+    if let Some(topic) = LifecycleTopic::parse(topic_name) {
+        let delivery = delivery(topic.as_str());
+        return super::lifecycle::accept(
+            &service,
+            pg,
+            &shop,
+            gate.shop.is_some(),
+            topic,
+            delivery,
+            &body,
+        )
+        .await;
+    }
     let Some(topic) = Topic::parse(topic_name) else {
         tracing::info!("a topic Sync does not handle; acknowledged and ignored");
         return Ok(ack(format!("topic {topic_name} is not handled; ignored")));
     };
+    if !gate.shop.as_ref().is_some_and(|s| s.installed) {
+        tracing::info!("an order delivery for a shop that is not installed; not stored");
+        return Ok(ack(format!(
+            "{topic}: {shop} is not installed here; not stored"
+        )));
+    }
     let fact = match parse_webhook(topic, &body, now) {
         Ok(fact) => fact,
         Err(PayloadError::NothingToApply(why)) => {
@@ -109,11 +157,7 @@ pub async fn receive(
             )));
         }
     };
-    let delivery = Delivery {
-        webhook_id: webhook_id.to_owned(),
-        event_id: shopify_header(&headers, "event-id").map(str::to_owned),
-        topic: topic.as_str().to_owned(),
-    };
+    let delivery = delivery(topic.as_str());
     let outcome = pg.ingest(&shop, Some(&delivery), &fact, now).await?;
     if outcome.changed() {
         let scope = match fact.order() {

@@ -111,7 +111,8 @@ pub struct AlertMark {
 pub struct Delivery {
     /// `X-Shopify-Webhook-Id`: the key that makes a redelivery change nothing.
     pub webhook_id: String,
-    /// `X-Shopify-Event-Id`, kept for tracing an event across its deliveries.
+    /// `X-Shopify-Event-Id`: with the topic, a second key that makes a repeat change nothing
+    /// (several subscriptions deliver one event under several webhook ids).
     pub event_id: Option<String>,
     /// `X-Shopify-Topic`.
     pub topic: String,
@@ -128,7 +129,8 @@ pub enum IngestOutcome {
     Unchanged { order_id: String },
     /// The order is not known yet: the fact is kept and applied when it arrives.
     Pending { order: String },
-    /// This delivery was accepted before; nothing changed.
+    /// This delivery (its webhook id, or its event id and topic) was accepted before; nothing
+    /// changed.
     Duplicate,
 }
 

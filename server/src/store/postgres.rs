@@ -45,7 +45,9 @@ pub mod alerts;
 mod copy;
 mod counts;
 pub mod install;
+pub mod lifecycle;
 pub mod outbox;
+pub mod privacy;
 pub mod shopify;
 pub mod trust;
 

@@ -105,7 +105,8 @@ impl Trust {
                 shop: owner.shop,
             });
         }
-        if read {
+        // Without the app's secret there are no session tokens: `id_token` means nothing then.
+        if read && self.sign_in_required() {
             if let Some(jwt) = query_value(parts.uri.query(), "id_token") {
                 return self.installed_session(&jwt).await;
             }

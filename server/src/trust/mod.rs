@@ -73,6 +73,7 @@ pub fn token_shown_prefix(token: &str) -> String {
 struct Installation {
     installer: Arc<crate::shopify::install::Installer>,
     backfill: Arc<dyn Fn(String) + Send + Sync>,
+    imports: crate::shopify::install::Imports,
 }
 
 /// The trust settings and state the doors share; cheap to clone.
@@ -111,17 +112,25 @@ impl Trust {
         }
     }
 
-    /// Installs shops through `installer`, backfilling a new one's history with `backfill`.
+    /// Installs shops through `installer`, backfilling a new one's history with `backfill`,
+    /// whose progress `imports` keeps.
     pub fn with_installer(
         self,
         installer: Arc<crate::shopify::install::Installer>,
         backfill: Arc<dyn Fn(String) + Send + Sync>,
+        imports: crate::shopify::install::Imports,
     ) -> Self {
         let _ = self.inner.installer.set(Installation {
             installer,
             backfill,
+            imports,
         });
         self
+    }
+
+    /// How far the import of `shop`'s order history has come, if one runs or stopped short.
+    pub fn import_progress(&self, shop: &str) -> Option<app::backend::ImportProgress> {
+        self.inner.installer.get()?.imports.progress(shop)
     }
 
     fn installer(&self) -> Option<&crate::shopify::install::Installer> {

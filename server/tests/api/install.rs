@@ -275,3 +275,46 @@ async fn plaintext_secrets_are_encrypted_at_the_first_start_with_the_key() {
         .unwrap();
     assert_eq!(gate.secrets, vec!["whsec-plain".to_owned()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_how_far_the_import_came_and_why_it_stopped() {
+    let fake = FakeShopify::start(&[]).await;
+    let at = chrono::Utc::now() - chrono::Duration::days(3);
+    fake.answer([
+        page(
+            (1..=3).map(|n| order_node(9100 + n, at, at)).collect(),
+            true,
+            "next",
+        ),
+        crate::fake_shopify::Answer::Status(500),
+        crate::fake_shopify::Answer::Status(500),
+        crate::fake_shopify::Answer::Status(500),
+        crate::fake_shopify::Answer::Status(500),
+    ]);
+    let app = embedded_app(&fake, &fresh_database_url().await).await;
+    let client = no_redirects();
+    let r = client
+        .get(page_url(&app, NEW_SHOP, &session_token(NEW_SHOP)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let html = client
+            .get(page_url(&app, NEW_SHOP, &session_token(NEW_SHOP)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if html.contains("stopped after 3 orders") {
+            assert!(html.contains(r#"data-testid="import-progress""#));
+            assert_eq!(html.matches("data-order-id=").count(), 3, "the orders read");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{html}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -9,23 +9,24 @@ use serde_json::Value;
 
 use crate::helpers::{spawn_app, spawn_on, Backend, TestApp, SHOP};
 
-const SECRET: &str = "hush-webhook-secret";
-const ORDER: &str = "gid://shopify/Order/820982911946154508";
+pub const SECRET: &str = "hush-webhook-secret";
+pub const ORDER: &str = "gid://shopify/Order/820982911946154508";
 
+#[macro_export]
 macro_rules! fixture {
     ($name:literal) => {
         include_str!(concat!("../../../tests/fixtures/shopify/", $name, ".json")).as_bytes()
     };
 }
 
-fn pg(app: &TestApp) -> &PgStore {
+pub fn pg(app: &TestApp) -> &PgStore {
     match &app.store {
         Store::Postgres(pg) => pg,
         Store::Memory(_) => panic!("webhooks are tested on PostgreSQL"),
     }
 }
 
-async fn registered_app() -> TestApp {
+pub async fn registered_app() -> TestApp {
     let app = spawn_app(Backend::Postgres).await;
     pg(&app)
         .register_shop(SHOP, SECRET, None, Utc::now())
@@ -35,39 +36,54 @@ async fn registered_app() -> TestApp {
 }
 
 /// One delivery as Shopify sends it.
-struct Hook<'a> {
-    topic: &'a str,
-    body: &'a [u8],
-    webhook_id: String,
-    signature: String,
-    shop: &'a str,
+pub struct Hook<'a> {
+    pub topic: &'a str,
+    pub body: &'a [u8],
+    pub webhook_id: String,
+    /// `X-Shopify-Event-Id`: a fresh one per delivery unless told.
+    pub event_id: String,
+    pub signature: String,
+    pub shop: &'a str,
     /// Newer deliveries name the headers without `X-`.
-    unprefixed: bool,
+    pub unprefixed: bool,
 }
 
-fn hook<'a>(topic: &'a str, body: &'a [u8]) -> Hook<'a> {
+pub fn hook<'a>(topic: &'a str, body: &'a [u8]) -> Hook<'a> {
     Hook {
         topic,
         body,
         webhook_id: uuid::Uuid::new_v4().to_string(),
+        event_id: uuid::Uuid::new_v4().to_string(),
         signature: sign(SECRET, body),
         shop: SHOP,
         unprefixed: false,
     }
 }
 
-impl Hook<'_> {
-    fn id(mut self, id: &str) -> Self {
+impl<'a> Hook<'a> {
+    pub fn id(mut self, id: &str) -> Self {
         self.webhook_id = id.to_owned();
         self
     }
 
-    fn signed_with(mut self, secret: &str) -> Self {
+    /// The delivery of event `id` (several subscriptions deliver one event under one id).
+    pub fn event(mut self, id: &str) -> Self {
+        self.event_id = id.to_owned();
+        self
+    }
+
+    /// A delivery for `shop`.
+    pub fn shop(mut self, shop: &'a str) -> Self {
+        self.shop = shop;
+        self
+    }
+
+    pub fn signed_with(mut self, secret: &str) -> Self {
         self.signature = sign(secret, self.body);
         self
     }
 
-    async fn send(&self, app: &TestApp) -> (u16, Value) {
+    pub async fn send(&self, app: &TestApp) -> (u16, Value) {
         let prefix = if self.unprefixed { "" } else { "X-" };
         let r = app
             .client
@@ -77,7 +93,7 @@ impl Hook<'_> {
             .header(format!("{prefix}Shopify-Hmac-Sha256"), &self.signature)
             .header(format!("{prefix}Shopify-Shop-Domain"), self.shop)
             .header(format!("{prefix}Shopify-Webhook-Id"), &self.webhook_id)
-            .header(format!("{prefix}Shopify-Event-Id"), "evt-1")
+            .header(format!("{prefix}Shopify-Event-Id"), &self.event_id)
             .header(format!("{prefix}Shopify-API-Version"), "2025-07")
             .body(self.body.to_vec())
             .send()
@@ -91,7 +107,7 @@ impl Hook<'_> {
         )
     }
 
-    async fn accepted(&self, app: &TestApp) -> Value {
+    pub async fn accepted(&self, app: &TestApp) -> Value {
         let (status, body) = self.send(app).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["success"], true, "{body}");
@@ -100,7 +116,7 @@ impl Hook<'_> {
 }
 
 /// The order as the read API serves it, or `None` when unknown.
-async fn served(app: &TestApp) -> Option<Value> {
+pub async fn served(app: &TestApp) -> Option<Value> {
     let r = app.get_order(ORDER, Some(SHOP)).await;
     match r.status {
         200 => Some(r.body),
@@ -397,7 +413,7 @@ async fn a_body_that_does_not_read_is_400_and_its_delivery_can_come_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unhandled_topic_is_acknowledged_and_ignored() {
     let app = registered_app().await;
-    let body = hook("app/uninstalled", b"{}").accepted(&app).await;
+    let body = hook("products/update", b"{}").accepted(&app).await;
     assert!(body["message"].as_str().unwrap().contains("not handled"));
 }
 

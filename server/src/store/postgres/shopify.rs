@@ -312,8 +312,9 @@ async fn save_record(
     refresh_derived(conn, shop_id, std::slice::from_ref(&record.id)).await
 }
 
-/// Serialises every fact about one order of a shop until the transaction ends.
-async fn lock_order_key(
+/// Serialises every fact about one order of a shop until the transaction ends (a customer's
+/// redaction takes it too: [`super::privacy`]).
+pub(super) async fn lock_order_key(
     conn: &mut PgConnection,
     shop_id: i64,
     key: &str,
@@ -547,6 +548,9 @@ impl PgStore {
 
         let outcome = match (fact, existing) {
             (Ingest::Order(order), existing) => {
+                // A redacted order's customer stays erased, whatever the payload says.
+                let stored = super::privacy::as_stored(&mut tx, shop_id, order).await?;
+                let order = &*stored;
                 let is_new = existing.is_none();
                 let mut working = match (apply_order(existing.as_ref(), order, now), existing) {
                     (Some(applied), _) => Working {

@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
             trust: trust.clone(),
             // The door put the request's credential here; a request it did not see has none.
             credential: viewer.map_or(Credential::Anonymous, |v| v.0),
+            admitted: std::sync::Mutex::new(None),
         });
         provide_context(backend);
     };
@@ -83,14 +84,24 @@ struct Dashboard {
     service: Service,
     trust: Trust,
     credential: Credential,
+    /// The shop this request was admitted to, once it was.
+    admitted: std::sync::Mutex<Option<String>>,
 }
 
 impl Dashboard {
-    /// 401 or 403 unless the credential may see `shop` through the dashboard.
+    /// 401 or 403 unless the credential may see `shop` through the dashboard. A page asks for
+    /// its shop several times (the page, its pictures, the outbox badge, the import); the rule
+    /// is asked once, and the shop it admitted remembered for the rest of the request.
     async fn check_shop(&self, shop: &str) -> Result<(), ApiError> {
+        let admitted = |s: &Option<String>| s.as_deref() == Some(shop);
+        if admitted(&self.admitted.lock().unwrap_or_else(|p| p.into_inner())) {
+            return Ok(());
+        }
         self.trust
             .admit(&self.service, &self.credential, shop, Door::Dashboard)
-            .await
+            .await?;
+        *self.admitted.lock().unwrap_or_else(|p| p.into_inner()) = Some(shop.to_owned());
+        Ok(())
     }
 }
 

@@ -113,16 +113,7 @@ impl Application {
         if let Store::Postgres(pg) = service.store() {
             if let Some(installer) = crate::shopify::install::Installer::from_settings(settings, pg)
             {
-                let imports = crate::shopify::install::Imports::default();
-                trust = trust.with_installer(
-                    Arc::new(installer),
-                    crate::shopify::install::backfill_in_background(
-                        settings,
-                        pg.clone(),
-                        imports.clone(),
-                    ),
-                    imports,
-                );
+                trust = trust.with_installer(Arc::new(installer));
             }
         }
         let state = AppState {

@@ -112,6 +112,8 @@ pub struct Installer {
     client_secret: String,
     pg: PgStore,
     installed: Mutex<HashMap<String, Instant>>,
+    /// The history imports this installer started.
+    imports: Imports,
 }
 
 impl std::fmt::Debug for Installer {
@@ -142,6 +144,7 @@ impl Installer {
             client_secret: client_secret.to_owned(),
             pg,
             installed: Mutex::new(HashMap::new()),
+            imports: Imports::default(),
         })
     }
 
@@ -187,6 +190,17 @@ impl Installer {
             installed.retain(|_, at| at.elapsed() < INSTALLED_CACHE);
         }
         installed.insert(shop.to_owned(), Instant::now());
+    }
+
+    /// The history imports this installer started, and their progress.
+    pub fn imports(&self) -> &Imports {
+        &self.imports
+    }
+
+    /// Starts the backfill of the history of `shop`, just installed (see [`Imports::start`]).
+    pub fn import_history(&self, shop: &str) {
+        self.imports
+            .start(&self.base_url, self.pg.clone(), shop.to_owned());
     }
 
     /// Forgets what this process knows of `shop` (after an uninstall).
@@ -444,15 +458,4 @@ impl Imports {
             }
         });
     }
-}
-
-/// What starts the history backfill of a shop just installed, recording its progress in
-/// `imports` (see [`Imports::start`]).
-pub fn backfill_in_background(
-    settings: &crate::settings::Settings,
-    pg: PgStore,
-    imports: Imports,
-) -> std::sync::Arc<dyn Fn(String) + Send + Sync> {
-    let base_url = settings.shopify_api_base_url.clone();
-    std::sync::Arc::new(move |shop: String| imports.start(&base_url, pg.clone(), shop))
 }

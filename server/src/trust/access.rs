@@ -131,7 +131,7 @@ impl Trust {
         match installer.ensure(&session.shop, jwt).await {
             Ok(false) => Ok(credential),
             Ok(true) => {
-                self.after_install(&session.shop);
+                installer.import_history(&session.shop);
                 Ok(credential)
             }
             Err(InstallError::InvalidSubjectToken) => Err(ApiError::InvalidSession(

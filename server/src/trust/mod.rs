@@ -69,13 +69,6 @@ pub fn token_shown_prefix(token: &str) -> String {
     token.chars().take(TOKEN_PREFIX.len() + 6).collect()
 }
 
-/// The installer and what runs after an install.
-struct Installation {
-    installer: Arc<crate::shopify::install::Installer>,
-    backfill: Arc<dyn Fn(String) + Send + Sync>,
-    imports: crate::shopify::install::Imports,
-}
-
 /// The trust settings and state the doors share; cheap to clone.
 #[derive(Clone)]
 pub struct Trust {
@@ -89,7 +82,7 @@ struct TrustInner {
     /// The origin App Bridge is loaded from, when it is not this site.
     app_bridge_origin: Option<String>,
     /// Installs shops on their first session token (with the app's secret, on PostgreSQL).
-    installer: std::sync::OnceLock<Installation>,
+    installer: std::sync::OnceLock<Arc<crate::shopify::install::Installer>>,
     /// Shops known to need a token: a shop never stops needing one, so this only grows.
     protected: Mutex<HashSet<String>>,
 }
@@ -112,36 +105,19 @@ impl Trust {
         }
     }
 
-    /// Installs shops through `installer`, backfilling a new one's history with `backfill`,
-    /// whose progress `imports` keeps.
-    pub fn with_installer(
-        self,
-        installer: Arc<crate::shopify::install::Installer>,
-        backfill: Arc<dyn Fn(String) + Send + Sync>,
-        imports: crate::shopify::install::Imports,
-    ) -> Self {
-        let _ = self.inner.installer.set(Installation {
-            installer,
-            backfill,
-            imports,
-        });
+    /// Installs shops through `installer`, which also imports a new one's history.
+    pub fn with_installer(self, installer: Arc<crate::shopify::install::Installer>) -> Self {
+        let _ = self.inner.installer.set(installer);
         self
     }
 
     /// How far the import of `shop`'s order history has come, if one runs or stopped short.
     pub fn import_progress(&self, shop: &str) -> Option<app::backend::ImportProgress> {
-        self.inner.installer.get()?.imports.progress(shop)
+        self.installer()?.imports().progress(shop)
     }
 
     fn installer(&self) -> Option<&crate::shopify::install::Installer> {
-        self.inner.installer.get().map(|i| &*i.installer)
-    }
-
-    /// Starts the backfill of a shop just installed.
-    fn after_install(&self, shop: &str) {
-        if let Some(i) = self.inner.installer.get() {
-            (i.backfill)(shop.to_owned());
-        }
+        self.inner.installer.get().map(|i| &**i)
     }
 
     pub fn settings(&self) -> &TrustSettings {

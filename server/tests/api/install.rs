@@ -269,11 +269,10 @@ async fn plaintext_secrets_are_encrypted_at_the_first_start_with_the_key() {
     assert!(plain.access_token(SHOP).await.is_err());
     // The webhook secret still verifies deliveries.
     let gate = keyed
-        .webhook_gate(SHOP, None, chrono::Utc::now())
+        .delivery_gate(SHOP, None, chrono::Utc::now())
         .await
-        .unwrap()
         .unwrap();
-    assert_eq!(gate.secrets, vec!["whsec-plain".to_owned()]);
+    assert_eq!(gate.shop.unwrap().secrets, vec!["whsec-plain".to_owned()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -338,7 +338,7 @@ impl PgStore {
 
 /// Records a delivery's webhook id (and event id with its topic); `false` when either was
 /// accepted before (`shopify_webhooks`' key and its unique index on the event).
-async fn record_delivery(
+pub(super) async fn record_delivery(
     conn: &mut PgConnection,
     shop_id: i64,
     d: &Delivery,

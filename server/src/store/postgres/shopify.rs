@@ -87,15 +87,6 @@ pub struct ShopSummary {
     pub has_access_token: bool,
 }
 
-/// What a delivery is checked against (see [`PgStore::webhook_gate`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookGate {
-    /// The secrets that may sign it, current first.
-    pub secrets: Vec<String>,
-    /// A delivery with its webhook id was already accepted.
-    pub seen: bool,
-}
-
 #[derive(sqlx::FromRow)]
 struct RecordRow {
     order_number: String,
@@ -456,38 +447,6 @@ impl PgStore {
         Ok(outcome)
     }
 
-    /// What a webhook delivery is checked against, in one query: the secrets valid for the shop at
-    /// `now` (the current one, then the previous one during its hour of overlap), and whether a
-    /// delivery with `webhook_id` was already accepted. `None` for a shop that is not registered or
-    /// has no secret.
-    pub async fn webhook_gate(
-        &self,
-        domain: &str,
-        webhook_id: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<Option<WebhookGate>, StoreError> {
-        let row = sqlx::query_as::<_, (Option<String>, Option<String>, Option<DateTime<Utc>>, bool)>(
-            "SELECT s.webhook_secret, s.previous_webhook_secret, s.previous_secret_expires_at, \
-                    EXISTS (SELECT 1 FROM shopify_webhooks w WHERE w.shop_id = s.id AND w.webhook_id = $2) \
-             FROM shops s WHERE s.domain = $1",
-        )
-        .bind(domain)
-        .bind(webhook_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(classify)?;
-        let Some((Some(current), previous, until, seen)) = row else {
-            return Ok(None);
-        };
-        let mut secrets = vec![self.open_secret(Column::WebhookSecret, &current)?];
-        if let (Some(previous), Some(until)) = (previous, until) {
-            if now < until {
-                secrets.push(self.open_secret(Column::PreviousWebhookSecret, &previous)?);
-            }
-        }
-        Ok(Some(WebhookGate { secrets, seen }))
-    }
-
     /// Applies one fact Shopify reported about a shop's order, in one transaction. With a
     /// `delivery`, the delivery's webhook id is recorded first and a redelivery changes nothing.
     #[tracing::instrument(name = "pg.ingest", skip_all, fields(shop = %shop))]
@@ -508,19 +467,7 @@ impl PgStore {
             return Err(StoreError::UnknownShop(shop.to_owned()));
         };
         if let Some(d) = delivery {
-            let fresh = sqlx::query_scalar::<_, i32>(
-                "INSERT INTO shopify_webhooks (shop_id, webhook_id, event_id, topic, received_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1",
-            )
-            .bind(shop_id)
-            .bind(&d.webhook_id)
-            .bind(&d.event_id)
-            .bind(&d.topic)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(classify)?;
-            if fresh.is_none() {
+            if !super::lifecycle::record_delivery(&mut tx, shop_id, d, now).await? {
                 return Ok(IngestOutcome::Duplicate);
             }
         }

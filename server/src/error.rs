@@ -48,6 +48,10 @@ pub enum ApiError {
     TooManyRequests(u64),
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
+    /// The server cannot take the request now (its deadline passed, or it is at its connection
+    /// ceiling): 503 with `Retry-After`.
+    #[error("{0}; try again shortly")]
+    Busy(String),
     /// Shopify could not be reached or answered badly (the token exchange).
     #[error("Shopify is unavailable ({0}); try again shortly")]
     ShopifyUnavailable(String),
@@ -68,7 +72,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable | ApiError::ShopifyUnavailable(_) => {
+            ApiError::Unavailable | ApiError::Busy(_) | ApiError::ShopifyUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -83,7 +87,7 @@ impl IntoResponse for ApiError {
             (status, Json(Envelope::<Value>::failure(self.to_string()))).into_response();
         let headers = response.headers_mut();
         match self {
-            ApiError::Unavailable | ApiError::ShopifyUnavailable(_) => {
+            ApiError::Unavailable | ApiError::Busy(_) | ApiError::ShopifyUnavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
             }
             ApiError::TooManyRequests(secs) => {

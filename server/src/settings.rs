@@ -58,6 +58,81 @@ pub struct Settings {
     pub trust: TrustSettings,
     /// `SECRETS_KEY`: encrypts the shops' stored secrets (`crate::secrets`); plaintext without it.
     pub secrets: crate::secrets::Secrets,
+    /// What one client may hold of the process: time, connections, streams.
+    pub limits: LimitSettings,
+}
+
+/// What one client may hold of the process (time, connections, streams), so that a slow or greedy
+/// client cannot take what the others need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitSettings {
+    /// `HEADER_READ_TIMEOUT`: how long a connection may take to send a request's headers (10 s;
+    /// at most 10 s). An idle keep-alive connection is closed after it as well.
+    pub header_read_timeout: Duration,
+    /// `REQUEST_TIMEOUT`: the deadline of every request that is not a live stream or an export
+    /// (30 s), answered with the envelope's 503 and `Retry-After`.
+    pub request_timeout: Duration,
+    /// `MAX_CONNECTIONS`: open connections beyond which a new one is answered 503 and closed
+    /// (10,000).
+    pub max_connections: usize,
+    /// `MAX_STREAMS_PER_CLIENT`: live streams one credential (or, for an anonymous stream of an
+    /// open shop, one client address) may hold at once (100); 429 beyond.
+    pub max_streams_per_client: usize,
+    /// `MAX_STREAMS_PER_SHOP`: live streams of one shop in this process (10,000); 429 beyond.
+    pub max_streams_per_shop: usize,
+}
+
+/// The longest `HEADER_READ_TIMEOUT` accepted.
+pub const MAX_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            header_read_timeout: MAX_HEADER_READ_TIMEOUT,
+            request_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            max_streams_per_client: 100,
+            max_streams_per_shop: 10_000,
+        }
+    }
+}
+
+impl LimitSettings {
+    /// Reads `HEADER_READ_TIMEOUT`, `REQUEST_TIMEOUT`, `MAX_CONNECTIONS`,
+    /// `MAX_STREAMS_PER_CLIENT` and `MAX_STREAMS_PER_SHOP`, with the defaults above.
+    pub fn from_env() -> Result<Self> {
+        let d = LimitSettings::default();
+        let header_read_timeout = duration_var("HEADER_READ_TIMEOUT", d.header_read_timeout)?;
+        if header_read_timeout.is_zero() || header_read_timeout > MAX_HEADER_READ_TIMEOUT {
+            anyhow::bail!(
+                "HEADER_READ_TIMEOUT must be more than 0 and at most 10s, not {}",
+                humantime::format_duration(header_read_timeout)
+            );
+        }
+        let request_timeout = duration_var("REQUEST_TIMEOUT", d.request_timeout)?;
+        if request_timeout.is_zero() {
+            anyhow::bail!("REQUEST_TIMEOUT must be more than 0");
+        }
+        Ok(LimitSettings {
+            header_read_timeout,
+            request_timeout,
+            max_connections: count_var("MAX_CONNECTIONS", d.max_connections)?,
+            max_streams_per_client: count_var("MAX_STREAMS_PER_CLIENT", d.max_streams_per_client)?,
+            max_streams_per_shop: count_var("MAX_STREAMS_PER_SHOP", d.max_streams_per_shop)?,
+        })
+    }
+}
+
+/// A whole number from 1, or `default` when unset.
+fn count_var(name: &str, default: usize) -> Result<usize> {
+    let Some(raw) = var(name) else {
+        return Ok(default);
+    };
+    raw.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .with_context(|| format!("{name} must be a whole number from 1, not '{}'", raw.trim()))
 }
 
 /// Who may use the Sync API and the dashboard.
@@ -444,6 +519,7 @@ impl Settings {
             )?,
             trust: TrustSettings::from_env()?,
             secrets: secrets_key()?,
+            limits: LimitSettings::from_env()?,
         })
     }
 

@@ -16,10 +16,13 @@
 //!   with the bounce, not an error page.
 //! - Shops whose token does not expire (`shop add`, custom apps) count as installed and are never
 //!   exchanged.
+//! - The state is read on every admitted request (one primary-key read), not remembered by the
+//!   process: an uninstall applied by any process is seen by the next request of every other, so
+//!   the first session token after it is exchanged again (a reinstall).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -30,8 +33,6 @@ use crate::store::{PgStore, StoreError};
 
 /// How long before its expiry a token is refreshed (shopify-app-js uses five minutes).
 pub const REFRESH_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
-/// How long a shop found installed is not asked about again by this process.
-pub const INSTALLED_CACHE: Duration = Duration::from_secs(30);
 /// One request to Shopify's token endpoint.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -111,7 +112,6 @@ pub struct Installer {
     client_id: String,
     client_secret: String,
     pg: PgStore,
-    installed: Mutex<HashMap<String, Instant>>,
     /// The history imports this installer started.
     imports: Imports,
 }
@@ -143,7 +143,6 @@ impl Installer {
             client_id: client_id.to_owned(),
             client_secret: client_secret.to_owned(),
             pg,
-            installed: Mutex::new(HashMap::new()),
             imports: Imports::default(),
         })
     }
@@ -171,27 +170,6 @@ impl Installer {
         )
     }
 
-    fn cached(&self, shop: &str) -> bool {
-        let mut installed = self.installed.lock().unwrap_or_else(|p| p.into_inner());
-        match installed.get(shop) {
-            Some(at) if at.elapsed() < INSTALLED_CACHE => true,
-            Some(_) => {
-                installed.remove(shop);
-                false
-            }
-            None => false,
-        }
-    }
-
-    fn remember(&self, shop: &str) {
-        let mut installed = self.installed.lock().unwrap_or_else(|p| p.into_inner());
-        // A bound on what a stream of shops can make this hold.
-        if installed.len() > 10_000 {
-            installed.retain(|_, at| at.elapsed() < INSTALLED_CACHE);
-        }
-        installed.insert(shop.to_owned(), Instant::now());
-    }
-
     /// The history imports this installer started, and their progress.
     pub fn imports(&self) -> &Imports {
         &self.imports
@@ -203,26 +181,14 @@ impl Installer {
             .start(&self.base_url, self.pg.clone(), shop.to_owned());
     }
 
-    /// Forgets what this process knows of `shop` (after an uninstall).
-    pub fn forget(&self, shop: &str) {
-        self.installed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(shop);
-    }
-
     /// Makes sure `shop`, whose staff member sent the verified `session_token`, has a usable
     /// offline token: exchanging or refreshing as its state calls for (see the module's
     /// documentation). Answers `true` when this call installed the shop (a first install or a
     /// reinstall), so its history can be backfilled.
     pub async fn ensure(&self, shop: &str, session_token: &str) -> Result<bool, InstallError> {
-        if self.cached(shop) {
-            return Ok(false);
-        }
         let now = Utc::now();
         let state = self.pg.install_state(shop).await?;
         if needed(state.as_ref(), now) == Needed::Nothing {
-            self.remember(shop);
             return Ok(false);
         }
         let (tx, state) = self.pg.lock_install(shop).await?;
@@ -260,7 +226,6 @@ impl Installer {
                 true
             }
         };
-        self.remember(shop);
         Ok(installed)
     }
 

@@ -317,3 +317,36 @@ async fn the_dashboard_shows_how_far_the_import_came_and_why_it_stopped() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uninstall_seen_by_one_process_makes_the_next_session_token_of_any_a_reinstall() {
+    let fake = FakeShopify::start(&[]).await;
+    let url = fresh_database_url().await;
+    let (a, b) = (
+        embedded_app(&fake, &url).await,
+        embedded_app(&fake, &url).await,
+    );
+    let client = no_redirects();
+    let open = |app: &TestApp| {
+        client
+            .get(page_url(app, NEW_SHOP, &session_token(NEW_SHOP)))
+            .send()
+    };
+    assert_eq!(open(&a).await.unwrap().status(), 200);
+    assert_eq!(fake.oauth_requests(EXCHANGE).len(), 1);
+
+    // Shopify tells the other process.
+    let shop = json!({ "id": 1, "myshopify_domain": NEW_SHOP }).to_string();
+    crate::webhooks::hook("app/uninstalled", shop.as_bytes())
+        .shop(NEW_SHOP)
+        .signed_with(SECRET)
+        .accepted(&b)
+        .await;
+    crate::lifecycle::jobs_done(&b).await;
+
+    // The first process exchanges the next session token at once: a reinstall.
+    assert_eq!(open(&a).await.unwrap().status(), 200);
+    assert_eq!(fake.oauth_requests(EXCHANGE).len(), 2);
+    let (access, _, _) = raw_shop_columns(&url, NEW_SHOP).await;
+    assert!(access.starts_with(PREFIX), "a new offline token is stored");
+}

@@ -144,6 +144,22 @@ async fn uninstalling_revokes_the_tokens_forgets_the_access_token_and_stops_poll
     assert_eq!(stored(&app).await.unwrap()["priority"], "high");
     // The redelivery of the uninstall queued nothing more.
     assert_eq!(scalar(&app, "SELECT count(*) FROM lifecycle_jobs").await, 1);
+
+    // `shop add` with a new token reinstalls the custom app: polled again, with that token.
+    pg.register_shop(SHOP, SECRET, None, Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        pg.shops_to_poll().await.unwrap().is_empty(),
+        "a secret alone reinstalls nothing"
+    );
+    pg.register_shop(SHOP, SECRET, Some("shpat_new"), Utc::now())
+        .await
+        .unwrap();
+    let state = pg.install_state(SHOP).await.unwrap().unwrap();
+    assert!(state.uninstalled_at.is_none(), "reinstalled");
+    assert_eq!(state.access_token.as_deref(), Some("shpat_new"));
+    assert_eq!(pg.shops_to_poll().await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

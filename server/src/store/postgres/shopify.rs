@@ -375,8 +375,8 @@ async fn apply_one(
 
 impl PgStore {
     /// Registers a shop, or updates its secrets (SPEC §9). A new webhook secret replaces the old,
-    /// which stays valid for [`SECRET_OVERLAP`]; an access token replaces the previous one, and
-    /// `None` keeps it.
+    /// which stays valid for [`SECRET_OVERLAP`]; an access token replaces the previous one (and
+    /// reinstalls a shop that was uninstalled), and `None` keeps it.
     pub async fn register_shop(
         &self,
         domain: &str,
@@ -422,6 +422,7 @@ impl PgStore {
                     .map(|old| self.secrets.seal(Column::PreviousWebhookSecret, old));
                 sqlx::query(
                     "UPDATE shops SET webhook_secret = $2, access_token = COALESCE($3, access_token), \
+                         uninstalled_at = CASE WHEN $3::text IS NULL THEN uninstalled_at ELSE NULL END, \
                          previous_webhook_secret = CASE WHEN $4::text IS NULL THEN previous_webhook_secret ELSE $4 END, \
                          previous_secret_expires_at = CASE WHEN $4::text IS NULL THEN previous_secret_expires_at ELSE $5 END \
                      WHERE id = $1",

@@ -185,6 +185,11 @@ impl Live {
         self.inner.shutdown.send_replace(true);
     }
 
+    /// Whether the server is shutting down.
+    pub fn is_shut_down(&self) -> bool {
+        *self.inner.shutdown.borrow()
+    }
+
     /// Completes when the server shuts down.
     pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let mut rx = self.inner.shutdown.subscribe();

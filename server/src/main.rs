@@ -12,6 +12,7 @@ async fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    orders_sync::layers::log_panics();
     match orders_sync::cli::run(orders_sync::cli::Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

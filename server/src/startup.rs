@@ -17,6 +17,7 @@ use crate::settings::{redact, Settings, SAMPLE_ORDERS};
 use crate::state::AppState;
 use crate::store::{MemoryStore, PgStore, Store};
 use crate::trust::{gate, headers, Trust};
+use crate::workers::Workers;
 
 /// The in-memory sample data the dashboard falls back to.
 pub fn sample_store(settings: &Settings) -> MemoryStore {
@@ -81,10 +82,11 @@ pub struct Application {
     router: Router,
     service: Service,
     settings: Settings,
+    workers: Workers,
 }
 
-/// How long shutdown waits for the poller to release the shop it is polling, and for the outbox
-/// worker to give back the events it was delivering.
+/// How long shutdown waits for the workers to return: the poller to release the shop it is
+/// polling, the outbox worker to give back the events it was delivering.
 const WORKER_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Application {
@@ -116,10 +118,12 @@ impl Application {
                 trust = trust.with_installer(Arc::new(installer));
             }
         }
+        let workers = Workers::default();
         let state = AppState {
             service: service.clone(),
             leptos_options,
             trust: trust.clone(),
+            workers: workers.clone(),
         };
         let mut router = crate::routes::router(state.clone(), dashboard).with_state(state.clone());
         if dashboard {
@@ -127,8 +131,8 @@ impl Application {
                 axum::middleware::from_fn_with_state(state, gate::dashboard_gate),
             ));
         }
-        let router = router
-            .merge(gate::router(trust.clone(), dashboard))
+        let router = router.merge(gate::router(trust.clone(), dashboard));
+        let router = crate::layers::guard(router, &settings.limits)
             .layer(axum::middleware::from_fn_with_state(
                 trust,
                 headers::security_headers,
@@ -139,6 +143,7 @@ impl Application {
             router,
             service,
             settings: settings.clone(),
+            workers,
         })
     }
 
@@ -149,83 +154,85 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves, with the alert workers and (on PostgreSQL) the Shopify poller, the outbox worker and
-    /// the lifecycle worker (the app's lifecycle and privacy jobs), until `shutdown` completes;
-    /// then ends the live streams, stops the workers and lets in-flight requests finish.
+    /// Serves, with the background workers (`crate::workers`), until `shutdown` completes; then
+    /// ends the live streams, stops the workers and lets in-flight requests finish.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
         tracing::info!(addr = %self.local_addr(), "serving");
-        let service = self.service.clone();
-        tokio::spawn(crate::live::evaluate_forever(service.clone()));
-        let mut workers = Vec::new();
-        if let Store::Postgres(pg) = service.store() {
-            tokio::spawn(crate::live::listen_forever(service.clone(), pg.clone()));
-            tokio::spawn(prune_forever(pg.clone()));
-            tokio::spawn(fold_tallies_forever(pg.clone()));
-            workers.push((
-                "the poller",
-                tokio::spawn(crate::shopify::poller::poll_forever(
-                    service.clone(),
-                    pg.clone(),
-                    self.settings.clone(),
-                )),
-            ));
-            workers.push((
-                "the outbox worker",
-                tokio::spawn(crate::outbox::deliver_forever(
-                    service.clone(),
-                    pg.clone(),
-                    self.settings.clone(),
-                )),
-            ));
-            workers.push((
-                "the lifecycle worker",
-                tokio::spawn(crate::shopify::lifecycle::run_forever(
-                    service.clone(),
-                    pg.clone(),
-                    self.settings.clone(),
-                )),
-            ));
-        }
-        let live = service.live().clone();
+        start_workers(&self.workers, &self.service, &self.settings);
+        let live = self.service.live().clone();
         let shutdown = async move {
             shutdown.await;
             live.shut_down();
         };
-        // Routes are finalised once here; handing axum the router itself would make it rebuild
-        // (clone) the whole routing table for every connection, which costs tens of kilobytes per
-        // idle keep-alive or live-alert connection.
+        // Routes are finalised once here: a router with state left to give would be rebuilt
+        // (cloned, routing table and all) for every connection.
         let router = self.router.with_state(());
-        let served = axum::serve(self.listener, router.into_make_service())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the server stopped with an error");
-        service.live().shut_down();
+        crate::serve::serve(self.listener, router, &self.settings.limits, shutdown).await;
+        self.service.live().shut_down();
         // The workers stop at the shutdown signal; give them the moment they need to release the
         // shop being polled and the outbox events being delivered (their leases would run out by
         // themselves otherwise).
-        let deadline = tokio::time::Instant::now() + WORKER_STOP_WAIT;
-        for (name, worker) in workers {
-            if tokio::time::timeout_at(deadline, worker).await.is_err() {
-                tracing::warn!("{name} did not stop in time");
-            }
-        }
-        served
+        self.workers.stop(WORKER_STOP_WAIT).await;
+        Ok(())
     }
+}
+
+/// Starts every background worker of `serve` under its supervisor: the alert evaluator, and on
+/// PostgreSQL the alert listener, the pruner, the tally folder, the poller, the outbox worker and
+/// the lifecycle worker.
+fn start_workers(workers: &Workers, service: &Service, settings: &Settings) {
+    let live = service.live();
+    let s = service.clone();
+    workers.supervise("alert evaluator", live, move || {
+        crate::live::evaluate_forever(s.clone())
+    });
+    let Store::Postgres(pg) = service.store() else {
+        return;
+    };
+    let (s, p) = (service.clone(), pg.clone());
+    workers.supervise("alert listener", live, move || {
+        crate::live::listen_forever(s.clone(), p.clone())
+    });
+    let (l, p) = (live.clone(), pg.clone());
+    workers.supervise("idempotency pruner", live, move || {
+        prune_forever(p.clone(), l.clone())
+    });
+    let (l, p) = (live.clone(), pg.clone());
+    workers.supervise("tally folder", live, move || {
+        fold_tallies_forever(p.clone(), l.clone())
+    });
+    let (s, p, c) = (service.clone(), pg.clone(), settings.clone());
+    workers.supervise("poller", live, move || {
+        crate::shopify::poller::poll_forever(s.clone(), p.clone(), c.clone())
+    });
+    let (s, p, c) = (service.clone(), pg.clone(), settings.clone());
+    workers.supervise("outbox", live, move || {
+        crate::outbox::deliver_forever(s.clone(), p.clone(), c.clone())
+    });
+    let (s, p, c) = (service.clone(), pg.clone(), settings.clone());
+    workers.supervise("lifecycle", live, move || {
+        crate::shopify::lifecycle::run_forever(s.clone(), p.clone(), c.clone())
+    });
 }
 
 /// How often idempotency keys past their 24 hours are deleted.
 const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Deletes expired idempotency keys every [`PRUNE_EVERY`] (they are ignored once expired anyway;
-/// this only keeps the table small).
-async fn prune_forever(pg: PgStore) {
+/// Deletes expired idempotency keys every [`PRUNE_EVERY`] until shutdown (they are ignored once
+/// expired anyway; this only keeps the table small).
+async fn prune_forever(pg: PgStore, live: crate::live::Live) {
     let mut tick = tokio::time::interval(PRUNE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let closed = live.closed();
+    tokio::pin!(closed);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = &mut closed => return,
+            _ = tick.tick() => {}
+        }
         match pg.prune_idempotency_keys(chrono::Utc::now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "expired idempotency keys deleted"),
@@ -237,14 +244,19 @@ async fn prune_forever(pg: PgStore) {
 /// How often the order tallies' changes are folded into the tallies.
 const FOLD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Folds the order tallies every [`FOLD_EVERY`], so that the tab counts stay a sum of few rows
-/// however many writes arrive (they are exact either way).
-async fn fold_tallies_forever(pg: PgStore) {
+/// Folds the order tallies every [`FOLD_EVERY`] until shutdown, so that the tab counts stay a sum
+/// of few rows however many writes arrive (they are exact either way).
+async fn fold_tallies_forever(pg: PgStore, live: crate::live::Live) {
     let mut tick = tokio::time::interval(FOLD_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let closed = live.closed();
+    tokio::pin!(closed);
     let mut failing = false;
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = &mut closed => return,
+            _ = tick.tick() => {}
+        }
         match pg.fold_tallies().await {
             Ok(_) => failing = false,
             // Once per outage, not every second.

@@ -5,6 +5,7 @@ use leptos::config::LeptosOptions;
 
 use crate::service::Service;
 use crate::trust::Trust;
+use crate::workers::Workers;
 
 /// Handed to the axum routes and, through context, to the Leptos server functions.
 #[derive(Clone, FromRef)]
@@ -12,4 +13,6 @@ pub struct AppState {
     pub service: Service,
     pub leptos_options: LeptosOptions,
     pub trust: Trust,
+    /// The background workers, for `/readyz`.
+    pub workers: Workers,
 }

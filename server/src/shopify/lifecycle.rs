@@ -92,8 +92,8 @@ pub async fn accept(
     }
 }
 
-/// The lifecycle worker of `orders-sync serve` on PostgreSQL, supervised: restarted if it
-/// panics, until shutdown. Not run when `LIFECYCLE_POLL_INTERVAL` is `off`.
+/// The lifecycle worker of `orders-sync serve` on PostgreSQL (supervised by `crate::workers`), until
+/// shutdown. Not run when `LIFECYCLE_POLL_INTERVAL` is `off`.
 pub async fn run_forever(service: Service, pg: PgStore, settings: Settings) {
     let Some(interval) = settings.lifecycle_interval else {
         tracing::info!(
@@ -101,17 +101,9 @@ pub async fn run_forever(service: Service, pg: PgStore, settings: Settings) {
         );
         return;
     };
-    let worker = LifecycleWorker::new(service, pg);
-    loop {
-        let run = tokio::spawn(worker.clone().run_until_closed(interval)).await;
-        match run {
-            Err(e) if e.is_panic() => {
-                tracing::error!("the lifecycle worker panicked; restarting it");
-                tokio::time::sleep(interval).await;
-            }
-            _ => return,
-        }
-    }
+    LifecycleWorker::new(service, pg)
+        .run_until_closed(interval)
+        .await;
 }
 
 /// Runs the due lifecycle and privacy jobs.

@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod install;
 mod lifecycle;
+mod limits;
 mod list;
 mod openapi;
 mod outage;

@@ -1,0 +1,222 @@
+//! The background workers of `serve`, in one place, each under a supervisor.
+//!
+//! # Policy
+//! - Every loop `serve` runs in the background is started here, by name: the alert evaluator, the
+//!   alert listener, the tally folder, the idempotency-key pruner, the Shopify poller, the outbox
+//!   worker and the lifecycle worker.
+//! - A worker that panics is restarted, after a backoff that doubles from [`FIRST_BACKOFF`] up to
+//!   [`MAX_BACKOFF`] (back to the first after a run of [`STABLE_RUN`] without a panic). The panic
+//!   itself is logged once by the panic hook (`crate::layers::log_panics`); the supervisor logs the
+//!   restart.
+//! - A worker that returns has finished: it was switched off by its setting, or the server is
+//!   shutting down. It is not restarted.
+//! - `GET /readyz` names each worker and whether it runs ([`Workers::report`]).
+//! - On shutdown the workers see the service close and return; [`Workers::stop`] gives them a
+//!   moment to release what they hold (the shop being polled, the events being delivered).
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::live::Live;
+
+/// The first wait before a panicked worker runs again.
+pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest wait before a panicked worker runs again.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// A run this long without a panic resets the backoff.
+pub const STABLE_RUN: Duration = Duration::from_secs(300);
+
+const RUNNING: u8 = 0;
+const RESTARTING: u8 = 1;
+const FINISHED: u8 = 2;
+
+/// One supervised worker's state.
+struct Supervised {
+    name: &'static str,
+    state: AtomicU8,
+    restarts: AtomicU32,
+}
+
+/// What `/readyz` says of one worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkerReport {
+    pub name: &'static str,
+    /// Whether it runs now (not while it waits to restart, nor once it has finished).
+    pub running: bool,
+    /// `running`, `restarting` (after a panic) or `finished` (off by its setting, or shut down).
+    pub state: &'static str,
+    /// How many times it panicked and was restarted.
+    pub restarts: u32,
+}
+
+/// A worker's state and its supervisor's task.
+type Entry = (Arc<Supervised>, JoinHandle<()>);
+
+/// The supervised workers of one server, cheap to clone.
+#[derive(Clone, Default)]
+pub struct Workers {
+    inner: Arc<Mutex<Vec<Entry>>>,
+}
+
+impl std::fmt::Debug for Workers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.report()).finish()
+    }
+}
+
+impl Workers {
+    /// Runs `run()` under a supervisor named `name`: restarted after a panic with backoff, until it
+    /// returns or `live` shuts down.
+    pub fn supervise<F, Fut>(&self, name: &'static str, live: &Live, run: F)
+    where
+        F: Fn() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let supervised = Arc::new(Supervised {
+            name,
+            state: AtomicU8::new(RUNNING),
+            restarts: AtomicU32::new(0),
+        });
+        let handle = tokio::spawn(supervise(supervised.clone(), live.clone(), run));
+        self.lock().push((supervised, handle));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Each worker, in the order they were started.
+    pub fn report(&self) -> Vec<WorkerReport> {
+        self.lock()
+            .iter()
+            .map(|(w, _)| {
+                let state = w.state.load(Ordering::Relaxed);
+                WorkerReport {
+                    name: w.name,
+                    running: state == RUNNING,
+                    state: match state {
+                        RUNNING => "running",
+                        RESTARTING => "restarting",
+                        _ => "finished",
+                    },
+                    restarts: w.restarts.load(Ordering::Relaxed),
+                }
+            })
+            .collect()
+    }
+
+    /// Waits until every worker has returned, or until `wait` has passed (then says which did not).
+    pub async fn stop(&self, wait: Duration) {
+        let handles: Vec<_> = self.lock().drain(..).collect();
+        let deadline = Instant::now() + wait;
+        for (worker, handle) in handles {
+            if tokio::time::timeout_at(deadline, handle).await.is_err() {
+                tracing::warn!(worker = worker.name, "the worker did not stop in time");
+            }
+        }
+    }
+}
+
+async fn supervise<F, Fut>(worker: Arc<Supervised>, live: Live, run: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let closed = live.closed();
+    tokio::pin!(closed);
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        worker.state.store(RUNNING, Ordering::Relaxed);
+        let started = Instant::now();
+        let outcome = tokio::spawn(run()).await;
+        let panicked = matches!(&outcome, Err(e) if e.is_panic());
+        if !panicked || live.is_shut_down() {
+            worker.state.store(FINISHED, Ordering::Relaxed);
+            return;
+        }
+        if started.elapsed() >= STABLE_RUN {
+            backoff = FIRST_BACKOFF;
+        }
+        worker.state.store(RESTARTING, Ordering::Relaxed);
+        let restarts = worker.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::error!(
+            worker = worker.name,
+            restarts,
+            retry_in = ?backoff,
+            "the worker panicked; restarting it"
+        );
+        tokio::select! {
+            _ = &mut closed => {
+                worker.state.store(FINISHED, Ordering::Relaxed);
+                return;
+            }
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn state(workers: &Workers) -> WorkerReport {
+        workers.report().remove(0)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_panicking_worker_is_restarted_with_backoff_and_reported() {
+        let live = Live::default();
+        let workers = Workers::default();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        workers.supervise("flaky", &live, move || {
+            let run = counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if run < 2 {
+                    panic!("run {run} fails");
+                }
+                std::future::pending::<()>().await;
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(state(&workers).state, "restarting");
+        assert_eq!(state(&workers).restarts, 1);
+        // 1 s, then 2 s: the third run stays up.
+        tokio::time::sleep(FIRST_BACKOFF + Duration::from_millis(10)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        assert_eq!(state(&workers).state, "restarting");
+        tokio::time::sleep(FIRST_BACKOFF * 2 + Duration::from_millis(10)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        let report = state(&workers);
+        assert!(report.running, "{report:?}");
+        assert_eq!(report.restarts, 2);
+
+        live.shut_down();
+        workers.stop(Duration::from_secs(1)).await;
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_returns_is_finished_and_not_restarted() {
+        let live = Live::default();
+        let workers = Workers::default();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        workers.supervise("off", &live, move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async {}
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let report = state(&workers);
+        assert_eq!((report.running, report.state), (false, "finished"));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        workers.stop(Duration::from_secs(1)).await;
+    }
+}

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use crate::error::ApiError;
 use crate::settings::LimitSettings;
-use crate::store::{Store, StoreError};
+use crate::store::{PgStore, Store, StoreError};
 use crate::trust::Credential;
 
 /// How often an open stream checks that its credential still opens its shop: a revoked token's
@@ -84,31 +84,30 @@ impl Standing {
         }
     }
 
-    /// Whether it still holds; `None` when the store has nothing to say (the in-memory store).
-    async fn holds(&self, store: &Store) -> Option<Result<bool, StoreError>> {
-        let Store::Postgres(pg) = store else {
-            return None;
-        };
-        Some(match self {
+    /// Whether it still holds, read from PostgreSQL.
+    async fn holds(&self, pg: &PgStore) -> Result<bool, StoreError> {
+        match self {
             Standing::Token(id) => pg.token_active(*id).await,
             Standing::Installed(shop) => pg.shop_installed(shop).await,
             Standing::Open(shop) => pg.shop_requires_token(shop).await.map(|needs| !needs),
-        })
+        }
     }
 
-    /// Completes once the standing no longer holds, looking every `every`; never on a store
-    /// that has nothing to say.
+    /// Completes once the standing no longer holds, looking every `every`; never on the
+    /// in-memory store, which has nothing to say.
     pub async fn lapsed(self, store: Store, every: Duration) {
+        let Store::Postgres(pg) = store else {
+            return std::future::pending().await;
+        };
         loop {
             tokio::time::sleep(every).await;
-            match self.holds(&store).await {
-                None => return std::future::pending().await,
-                Some(Ok(true)) => {}
-                Some(Ok(false)) => {
+            match self.holds(&pg).await {
+                Ok(true) => {}
+                Ok(false) => {
                     tracing::info!(standing = ?self, "a live stream's credential lapsed; ending it");
                     return;
                 }
-                Some(Err(e)) => {
+                Err(e) => {
                     tracing::debug!(error = %e, "could not re-check a live stream's credential")
                 }
             }

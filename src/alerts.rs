@@ -97,6 +97,10 @@ pub struct AlertPage {
 /// At most this many alerts in one polling answer.
 pub const POLL_LIMIT: usize = 500;
 
+/// At most this many `alert` events in a stream's replay, the newest (and at most this many
+/// `resolved` events in its tail of older resolutions); beyond, a `replay_truncated` refresh.
+pub const REPLAY_LIMIT: usize = 500;
+
 /// Why a page should reload what it shows (`event: refresh`).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -105,6 +109,9 @@ pub enum RefreshReason {
     Action,
     Webhook,
     Poller,
+    /// A stream's replay held more than [`REPLAY_LIMIT`] alerts and sent the newest only: the
+    /// page's counts come from `GET /sync/orders`.
+    ReplayTruncated,
 }
 
 impl RefreshReason {
@@ -113,6 +120,7 @@ impl RefreshReason {
             RefreshReason::Action => "action",
             RefreshReason::Webhook => "webhook",
             RefreshReason::Poller => "poller",
+            RefreshReason::ReplayTruncated => "replay_truncated",
         }
     }
 
@@ -121,6 +129,7 @@ impl RefreshReason {
             "action" => Some(RefreshReason::Action),
             "webhook" => Some(RefreshReason::Webhook),
             "poller" => Some(RefreshReason::Poller),
+            "replay_truncated" => Some(RefreshReason::ReplayTruncated),
             _ => None,
         }
     }
@@ -218,6 +227,20 @@ pub fn plan_shipment_alerts(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn refresh_reasons_read_back_as_they_are_written() {
+        for reason in [
+            RefreshReason::Action,
+            RefreshReason::Webhook,
+            RefreshReason::Poller,
+            RefreshReason::ReplayTruncated,
+        ] {
+            assert_eq!(RefreshReason::parse(reason.as_str()), Some(reason));
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
+        assert_eq!(RefreshReason::ReplayTruncated.as_str(), "replay_truncated");
+    }
 
     fn open(id: u64, kind: AlertKind, order: &str) -> OpenAlert {
         OpenAlert {

@@ -13,7 +13,8 @@ use serde_json::Value;
 
 use crate::store::StoreError;
 
-/// Seconds a client should wait before retrying while the database is away.
+/// Seconds a client should wait before retrying what could not be served now (the database away,
+/// the server busy, too many live streams).
 pub const RETRY_AFTER_SECS: u32 = 5;
 
 /// Tells App Bridge that the session token was refused and that it should retry the request
@@ -46,6 +47,9 @@ pub enum ApiError {
     /// Too many requests for this token; try again after the given seconds.
     #[error("too many requests; try again in {0} s")]
     TooManyRequests(u64),
+    /// Too many live streams open at once (by one client, or of one shop): 429 with `Retry-After`.
+    #[error("{0}")]
+    TooManyStreams(String),
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
     /// The server cannot take the request now (its deadline passed, or it is at its connection
@@ -71,7 +75,9 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests(_) | ApiError::TooManyStreams(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable | ApiError::Busy(_) | ApiError::ShopifyUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -87,7 +93,10 @@ impl IntoResponse for ApiError {
             (status, Json(Envelope::<Value>::failure(self.to_string()))).into_response();
         let headers = response.headers_mut();
         match self {
-            ApiError::Unavailable | ApiError::Busy(_) | ApiError::ShopifyUnavailable(_) => {
+            ApiError::Unavailable
+            | ApiError::Busy(_)
+            | ApiError::ShopifyUnavailable(_)
+            | ApiError::TooManyStreams(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
             }
             ApiError::TooManyRequests(secs) => {

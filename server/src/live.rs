@@ -9,7 +9,12 @@
 //! - Channels are bounded: a client that falls behind by more than [`CHANNEL_CAPACITY`] events is
 //!   dropped (its stream ends, and its browser reconnects with `Last-Event-ID` and catches up from
 //!   the table) rather than holding memory.
+//! - A channel lives while someone listens: it is removed when its last [`Subscription`] drops, so
+//!   a stream of a shop nobody has registered leaves nothing behind when it ends.
+//! - What one client may hold of the streams, and when a stream must end, is [`streams`]'s.
 //! - On shutdown every stream ends, so a graceful shutdown does not wait for clients to leave.
+
+pub mod streams;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +24,7 @@ use orders_core::alerts::{Alert, Refresh};
 use tokio::sync::{broadcast, watch};
 
 use crate::store::AlertMark;
+use streams::Streams;
 
 /// Events one shop's channel holds for a slow client before dropping it.
 pub const CHANNEL_CAPACITY: usize = 1024;
@@ -51,6 +57,8 @@ pub struct SharedReplay {
     pub frames: bytes::Bytes,
     /// The greatest alert id in it: live events up to it are already told.
     pub last_alert: u64,
+    /// Whether open alerts were left out of it (a `replay_truncated` refresh follows it).
+    pub truncated: bool,
 }
 
 /// The hub, cheap to clone.
@@ -62,6 +70,7 @@ pub struct Live {
 struct Inner {
     channels: Mutex<HashMap<String, Channel>>,
     shutdown: watch::Sender<bool>,
+    streams: Streams,
 }
 
 impl Default for Live {
@@ -70,7 +79,50 @@ impl Default for Live {
             inner: Arc::new(Inner {
                 channels: Mutex::new(HashMap::new()),
                 shutdown: watch::channel(false).0,
+                streams: Streams::default(),
             }),
+        }
+    }
+}
+
+/// A receiver on one shop's channel (it derefs to the [`broadcast::Receiver`]). Dropping the last
+/// one of a shop removes the shop's channel.
+pub struct Subscription {
+    receiver: Option<broadcast::Receiver<LiveEvent>>,
+    live: Live,
+    shop: String,
+}
+
+impl std::ops::Deref for Subscription {
+    type Target = broadcast::Receiver<LiveEvent>;
+
+    fn deref(&self) -> &Self::Target {
+        self.receiver
+            .as_ref()
+            .expect("a subscription holds its receiver until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Subscription {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.receiver
+            .as_mut()
+            .expect("a subscription holds its receiver until dropped")
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        // The receiver goes first, so the count below no longer includes it. Subscribing happens
+        // under the same lock, so a client subscribing meanwhile is either counted or finds no
+        // channel and makes a new one.
+        drop(self.receiver.take());
+        let mut channels = self.live.channels();
+        if channels
+            .get(&self.shop)
+            .is_some_and(|c| c.sender.receiver_count() == 0)
+        {
+            channels.remove(&self.shop);
         }
     }
 }
@@ -83,14 +135,24 @@ impl Live {
             .unwrap_or_else(|p| p.into_inner())
     }
 
+    fn subscription(&self, shop: &str, receiver: broadcast::Receiver<LiveEvent>) -> Subscription {
+        Subscription {
+            receiver: Some(receiver),
+            live: self.clone(),
+            shop: shop.to_owned(),
+        }
+    }
+
     /// A receiver on the shop's channel, if the channel exists.
-    pub fn try_subscribe(&self, shop: &str) -> Option<broadcast::Receiver<LiveEvent>> {
-        self.channels().get(shop).map(|c| c.sender.subscribe())
+    pub fn try_subscribe(&self, shop: &str) -> Option<Subscription> {
+        let receiver = self.channels().get(shop).map(|c| c.sender.subscribe())?;
+        Some(self.subscription(shop, receiver))
     }
 
     /// A receiver on the shop's channel, creating the channel at `mark` if there is none.
-    pub fn subscribe_at(&self, shop: &str, mark: AlertMark) -> broadcast::Receiver<LiveEvent> {
-        self.channels()
+    pub fn subscribe_at(&self, shop: &str, mark: AlertMark) -> Subscription {
+        let receiver = self
+            .channels()
             .entry(shop.to_owned())
             .or_insert_with(|| Channel {
                 sender: broadcast::channel(CHANNEL_CAPACITY).0,
@@ -99,7 +161,18 @@ impl Live {
                 replay: None,
             })
             .sender
-            .subscribe()
+            .subscribe();
+        self.subscription(shop, receiver)
+    }
+
+    /// How many shops have a channel in this process (for the tests and the logs).
+    pub fn channel_count(&self) -> usize {
+        self.channels().len()
+    }
+
+    /// What the streams may hold, and who holds them.
+    pub fn streams(&self) -> &Streams {
+        &self.inner.streams
     }
 
     /// The shops with listeners, and how far each has been passed on.
@@ -410,5 +483,30 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(1), live.closed())
             .await
             .expect("closed completes after shut_down");
+    }
+
+    #[test]
+    fn a_channel_goes_with_its_last_subscription() {
+        let live = Live::default();
+        for n in 0..2000 {
+            drop(live.subscribe_at(&format!("s{n}.myshopify.com"), AlertMark::default()));
+        }
+        assert_eq!(
+            live.channel_count(),
+            0,
+            "no shop keeps a channel nobody hears"
+        );
+
+        let first = live.subscribe_at("a.myshopify.com", AlertMark::default());
+        let second = live.try_subscribe("a.myshopify.com").expect("the channel");
+        drop(first);
+        assert_eq!(
+            live.channel_count(),
+            1,
+            "the other subscription still hears it"
+        );
+        drop(second);
+        assert_eq!(live.channel_count(), 0);
+        assert!(live.try_subscribe("a.myshopify.com").is_none());
     }
 }

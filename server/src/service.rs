@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use orders_core::alerts::{AlertPage, Refresh, RefreshReason};
+use orders_core::alerts::{AlertPage, Refresh, RefreshReason, REPLAY_LIMIT};
 use orders_core::outbox::{OutboxCounts, OutboxList, OutboxQuery, OUTBOX_LIST_LIMIT};
 use orders_core::record::to_micros;
 use orders_core::stats::OrderStats;
@@ -22,7 +22,7 @@ use orders_core::{
 use tracing::instrument;
 
 use crate::error::ApiError;
-use crate::live::{Live, LiveEvent};
+use crate::live::{Live, LiveEvent, Subscription};
 use crate::store::{ExportKey, Idempotent, MemoryStore, Store, StoreError, Written};
 
 /// The error of the service layer is the error of the HTTP boundary.
@@ -81,6 +81,15 @@ struct Inner {
 
 /// How far back a reconnecting client is told about alerts that cleared (SPEC §6).
 pub const RESOLVED_REPLAY: chrono::Duration = chrono::Duration::hours(24);
+
+/// What a stream sends before its live events ([`Service::alert_replay`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replay {
+    pub events: Vec<LiveEvent>,
+    /// Whether alerts (or older resolutions) were left out: then a `replay_truncated` refresh
+    /// follows the events.
+    pub truncated: bool,
+}
 
 /// How long the dashboard stays on sample data after the database failed to answer.
 pub const DATABASE_REST: Duration = Duration::from_secs(5);
@@ -442,11 +451,8 @@ impl Service {
     }
 
     /// A receiver of the shop's live events, subscribed before the caller reads its replay, so
-    /// nothing falls between the two.
-    pub async fn subscribe_alerts(
-        &self,
-        shop: &str,
-    ) -> Result<tokio::sync::broadcast::Receiver<LiveEvent>, ApiError> {
+    /// nothing falls between the two. The shop's channel goes when its last receiver does.
+    pub async fn subscribe_alerts(&self, shop: &str) -> Result<Subscription, ApiError> {
         if let Some(rx) = self.inner.live.try_subscribe(shop) {
             return Ok(rx);
         }
@@ -457,34 +463,39 @@ impl Service {
     /// What a stream sends before its live events (SPEC §6): every open alert for a new client;
     /// for one that reconnects after `last`, every later alert (each followed by its `resolved`
     /// if it cleared since), then `resolved` for each earlier alert that cleared in the last 24 h.
-    pub async fn alert_replay(
-        &self,
-        shop: &str,
-        last: Option<u64>,
-    ) -> Result<Vec<LiveEvent>, ApiError> {
+    /// Each part holds at most [`REPLAY_LIMIT`] alerts (or older resolutions), the newest; a part
+    /// that had more makes the replay `truncated`.
+    pub async fn alert_replay(&self, shop: &str, last: Option<u64>) -> Result<Replay, ApiError> {
         let store = &self.inner.primary;
+        // One more than is sent tells whether there were more.
+        let mut alerts = store.newest_alerts(shop, last, REPLAY_LIMIT + 1).await?;
+        let mut truncated = alerts.len() > REPLAY_LIMIT;
+        if truncated {
+            alerts.remove(0);
+        }
         let Some(last) = last else {
-            let open = store.alerts(shop, None, usize::MAX).await?;
-            return Ok(open
+            let events = alerts
                 .into_iter()
                 .map(|a| LiveEvent::Alert(Arc::new(a)))
-                .collect());
+                .collect();
+            return Ok(Replay { events, truncated });
         };
         let mut events = Vec::new();
-        for alert in store.alerts(shop, Some(last), usize::MAX).await? {
+        for alert in alerts {
             let cleared = alert.resolved_at.is_some().then_some(alert.id);
             events.push(LiveEvent::Alert(Arc::new(alert)));
             events.extend(cleared.map(LiveEvent::Resolved));
         }
         let since = now() - RESOLVED_REPLAY;
-        events.extend(
-            store
-                .resolved_up_to(shop, last, since)
-                .await?
-                .into_iter()
-                .map(LiveEvent::Resolved),
-        );
-        Ok(events)
+        let mut older = store
+            .resolved_up_to(shop, last, since, REPLAY_LIMIT + 1)
+            .await?;
+        if older.len() > REPLAY_LIMIT {
+            older.remove(0);
+            truncated = true;
+        }
+        events.extend(older.into_iter().map(LiveEvent::Resolved));
+        Ok(Replay { events, truncated })
     }
 
     /// `GET /sync/orders/alerts` as JSON: the polling fallback.

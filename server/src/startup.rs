@@ -111,6 +111,8 @@ impl Application {
                  dashboard is not served (SYNC_API_AUTH=required)"
             );
         }
+        // What one client, and one shop, may hold of this process's live streams.
+        service.live().streams().limit(&settings.limits);
         let mut trust = Trust::new(&settings.trust);
         if let Store::Postgres(pg) = service.store() {
             if let Some(installer) = crate::shopify::install::Installer::from_settings(settings, pg)

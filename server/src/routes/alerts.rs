@@ -1,23 +1,29 @@
 //! `GET /sync/orders/alerts` (SPEC §6): the SSE stream with `Last-Event-ID` replay when the client
 //! accepts `text/event-stream`, else the JSON polling fallback with `since`.
+//!
+//! A stream takes its place among the client's and the shop's streams before anything is read for
+//! it, and holds it, with its channel, until its body is dropped; it ends when its credential
+//! lapses or the server shuts down ([`crate::live::streams`]).
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use bytes::{Bytes, BytesMut};
 use futures::{stream, StreamExt};
-use orders_core::alerts::AlertPage;
+use orders_core::alerts::{AlertPage, Refresh, RefreshReason};
 use orders_core::query::parse_shop_domain;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::error::ApiError;
 use crate::extract::QueryPairs;
+use crate::live::streams::{Holder, Standing};
 use crate::live::{LiveEvent, SharedReplay};
 use crate::openapi::{
     AlertsParams, BadRequest, Forbidden, HeadersTooLarge, TooManyRequests, Unauthorized,
@@ -101,10 +107,14 @@ fn frames(events: &[LiveEvent]) -> Bytes {
     summary = "A shop's live alerts: an event stream, or the polling answer",
     description = "With `Accept: text/event-stream`: a Server-Sent Events stream that does not \
         end. It starts with `retry: 3000`, then replays the open alerts (or, with \
-        `Last-Event-ID`, every `alert` with a greater id and the `resolved` events since), then \
-        goes on live: `event: alert` (`id:` the alert's id, data an `Alert` without \
-        `resolvedAt`), `event: resolved` (data `{ id }`), `event: refresh` (data a `Refresh`), \
-        and a comment after every 10 s of silence.\n\n\
+        `Last-Event-ID`, every `alert` with a greater id and the `resolved` events since), at \
+        most 500 alerts and 500 older resolutions, the newest, followed by a `refresh` with \
+        reason `replay_truncated` when there were more; then goes on live: `event: alert` \
+        (`id:` the alert's id, data an `Alert` without `resolvedAt`), `event: resolved` (data \
+        `{ id }`), `event: refresh` (data a `Refresh`), and a comment after every 10 s of \
+        silence. The stream ends when its API token is revoked, or, opened with a session \
+        token, when the shop is uninstalled. One client may hold 100 streams at once and a \
+        shop 10,000 (configurable); beyond, 429.\n\n\
         Otherwise the polling answer (JSON): without `since`, the open alerts; with it, every \
         alert with a greater id, open or cleared; oldest first, at most 500 (ask again from \
         `lastEventId`).",
@@ -126,6 +136,7 @@ fn frames(events: &[LiveEvent]) -> Bytes {
 pub async fn alerts(
     State(service): State<Service>,
     caller: crate::trust::ApiCaller,
+    address: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
@@ -148,6 +159,14 @@ pub async fn alerts(
         return Ok(Json(service.poll_alerts(&shop, since).await?).into_response());
     }
 
+    let live = service.live();
+    let address = address.map(|Extension(ConnectInfo(a))| a.ip());
+    let slot = live
+        .streams()
+        .admit(Holder::of(&caller.credential, address), &shop)?;
+    let lapsed = Standing::of(&caller.credential, &shop)
+        .lapsed(service.store().clone(), live.streams().recheck_every());
+
     // A Last-Event-ID that is not an id cannot name a position: the client starts afresh (a 400
     // would only make its EventSource retry forever).
     let last = headers
@@ -155,49 +174,55 @@ pub async fn alerts(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let receiver = service.subscribe_alerts(&shop).await?;
-    let (replay, seen) = match last {
+    let (replay, seen, truncated) = match last {
         // A new client starts with the open alerts: read once and shared by every new client
         // until the next change, so a reconnect storm neither queries nor encodes them per client.
-        None => {
-            let live = service.live();
-            match live.shared_replay(&shop) {
-                Some(shared) => (shared.frames, shared.last_alert),
-                None => {
-                    let generation = live.generation(&shop);
-                    let events = service.alert_replay(&shop, None).await?;
-                    let last_alert = last_alert(&events).unwrap_or(0);
-                    let frames = frames(&events);
-                    if let Some(generation) = generation {
-                        live.share_replay(
-                            &shop,
-                            SharedReplay {
-                                generation,
-                                frames: frames.clone(),
-                                last_alert,
-                            },
-                        );
-                    }
-                    (frames, last_alert)
+        None => match live.shared_replay(&shop) {
+            Some(shared) => (shared.frames, shared.last_alert, shared.truncated),
+            None => {
+                let generation = live.generation(&shop);
+                let replay = service.alert_replay(&shop, None).await?;
+                let last_alert = last_alert(&replay.events).unwrap_or(0);
+                let frames = frames(&replay.events);
+                if let Some(generation) = generation {
+                    live.share_replay(
+                        &shop,
+                        SharedReplay {
+                            generation,
+                            frames: frames.clone(),
+                            last_alert,
+                            truncated: replay.truncated,
+                        },
+                    );
                 }
+                (frames, last_alert, replay.truncated)
             }
-        }
+        },
         Some(last) => {
-            let events = service.alert_replay(&shop, Some(last)).await?;
-            let seen = last_alert(&events).unwrap_or(last);
-            (frames(&events), seen)
+            let replay = service.alert_replay(&shop, Some(last)).await?;
+            let seen = last_alert(&replay.events).unwrap_or(last);
+            (frames(&replay.events), seen, replay.truncated)
         }
     };
+    // Alerts were left out: the client takes its counts from the list instead (SPEC §6).
+    let truncated = truncated.then(|| {
+        frame(&LiveEvent::Refresh(Refresh {
+            reason: RefreshReason::ReplayTruncated,
+            at: crate::service::now(),
+        }))
+    });
 
     let hint = Bytes::from(format!("retry: {}\n: connected\n\n", RETRY.as_millis()));
     let mut heartbeat = tokio::time::interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let live = stream::unfold(
-        (receiver, seen, heartbeat),
-        |(mut receiver, mut seen, mut heartbeat)| async move {
+    // The slot rides with the receiver: both go when the body is dropped, however it ends.
+    let live_events = stream::unfold(
+        (receiver, seen, heartbeat, slot),
+        |(mut receiver, mut seen, mut heartbeat, slot)| async move {
             loop {
                 tokio::select! {
                     _ = heartbeat.tick() => {
-                        return Some((Bytes::from_static(b": heartbeat\n\n"), (receiver, seen, heartbeat)));
+                        return Some((Bytes::from_static(b": heartbeat\n\n"), (receiver, seen, heartbeat, slot)));
                     }
                     got = receiver.recv() => match got {
                         // Sent during the replay, or passed on twice: already seen.
@@ -207,7 +232,7 @@ pub async fn alerts(
                                 seen = a.id;
                             }
                             heartbeat.reset();
-                            return Some((frame(&event), (receiver, seen, heartbeat)));
+                            return Some((frame(&event), (receiver, seen, heartbeat, slot)));
                         }
                         // Too slow to keep up: end the stream; the client reconnects and replays.
                         Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return None,
@@ -216,10 +241,18 @@ pub async fn alerts(
             }
         },
     );
-    let events = stream::iter([hint, replay])
-        .chain(live)
+    let closed = live.closed();
+    let end = async move {
+        tokio::select! {
+            _ = closed => {}
+            _ = lapsed => {}
+        }
+    };
+    let events = stream::iter([Some(hint), Some(replay), truncated])
+        .filter_map(std::future::ready)
+        .chain(live_events)
         .map(Ok::<_, Infallible>)
-        .take_until(service.live().closed());
+        .take_until(end);
     Ok((
         [
             (header::CONTENT_TYPE, "text/event-stream"),

@@ -388,24 +388,27 @@ impl Store {
         dispatch!(self, s => s.alerts_since_mark(shop, mark).await)
     }
 
-    /// The open alerts (`after` = `None`) or every alert after an id, oldest first, at most `limit`.
-    pub async fn alerts(
+    /// The open alerts (`after` = `None`) or every alert after an id: the newest `limit` of them,
+    /// oldest first.
+    pub async fn newest_alerts(
         &self,
         shop: &str,
         after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<Alert>, StoreError> {
-        dispatch!(self, s => s.alerts(shop, after, limit).await)
+        dispatch!(self, s => s.newest_alerts(shop, after, limit).await)
     }
 
-    /// Ids of alerts up to `up_to` that cleared at or after `since`, in the order they cleared.
+    /// Ids of alerts up to `up_to` that cleared at or after `since`: the `limit` that cleared last,
+    /// in the order they cleared.
     pub async fn resolved_up_to(
         &self,
         shop: &str,
         up_to: u64,
         since: DateTime<Utc>,
+        limit: usize,
     ) -> Result<Vec<u64>, StoreError> {
-        dispatch!(self, s => s.resolved_up_to(shop, up_to, since).await)
+        dispatch!(self, s => s.resolved_up_to(shop, up_to, since, limit).await)
     }
 
     /// The polling fallback's answer.

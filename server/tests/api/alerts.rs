@@ -3,102 +3,12 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use orders_core::{FulfillmentStatus, ShipmentStatus};
 use serde_json::Value;
 
 use crate::contract;
 use crate::helpers::*;
-
-/// One server-sent event as the reader saw it.
-#[derive(Debug, Clone, PartialEq)]
-struct Sse {
-    event: String,
-    id: Option<String>,
-    data: Value,
-}
-
-/// Reads server-sent events off a response body (the text/event-stream framing, comments and
-/// `retry:` included).
-struct SseReader {
-    body: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
-    buffer: String,
-    retry: Option<u64>,
-    comments: Vec<String>,
-}
-
-impl SseReader {
-    async fn connect(app: &TestApp, last_event_id: Option<&str>) -> SseReader {
-        let mut request = app
-            .client
-            .get(format!("{}/sync/orders/alerts", app.address))
-            .query(&[("shop_domain", SHOP)])
-            .header("Accept", "text/event-stream");
-        if let Some(id) = last_event_id {
-            request = request.header("Last-Event-ID", id);
-        }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        assert_eq!(
-            response.headers()["content-type"].to_str().unwrap(),
-            "text/event-stream"
-        );
-        SseReader {
-            body: response.bytes_stream().boxed(),
-            buffer: String::new(),
-            retry: None,
-            comments: Vec::new(),
-        }
-    }
-
-    /// The next event (skipping comments and `retry:`), or `None` when the stream ends or nothing
-    /// comes within `wait`.
-    async fn next_within(&mut self, wait: Duration) -> Option<Sse> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            while let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let mut event = String::from("message");
-                let mut id = None;
-                let mut data = String::new();
-                for line in block.lines() {
-                    if let Some(comment) = line.strip_prefix(':') {
-                        self.comments.push(comment.trim().to_owned());
-                    } else if let Some((field, value)) = line.split_once(':') {
-                        let value = value.strip_prefix(' ').unwrap_or(value);
-                        match field {
-                            "event" => event = value.to_owned(),
-                            "id" => id = Some(value.to_owned()),
-                            "data" => data.push_str(value),
-                            "retry" => self.retry = value.parse().ok(),
-                            _ => {}
-                        }
-                    }
-                }
-                if !data.is_empty() {
-                    return Some(Sse {
-                        event,
-                        id,
-                        data: serde_json::from_str(&data).expect("event data is JSON"),
-                    });
-                }
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.body.next()).await;
-            match chunk {
-                Ok(Some(Ok(bytes))) => self
-                    .buffer
-                    .push_str(std::str::from_utf8(&bytes).expect("UTF-8")),
-                _ => return None,
-            }
-        }
-    }
-
-    async fn next(&mut self) -> Sse {
-        self.next_within(Duration::from_secs(10))
-            .await
-            .expect("an event within 10 s")
-    }
-}
+use crate::sse::SseReader;
 
 /// Two alert conditions and a calm order: 5001 untracked for 3 h (tracking pending), 5003 in
 /// transit and silent for 30 h (delayed), 5002 an hour old (nothing yet).

@@ -9,12 +9,12 @@ use crate::fake_shopify::FakeShopify;
 use crate::helpers::*;
 use crate::trust::{cookie_of, issue, no_redirects, post_write_path, urlencode};
 
-const SECRET: &str = "app-secret";
-const API_KEY: &str = "client-id";
+pub const SECRET: &str = "app-secret";
+pub const API_KEY: &str = "client-id";
 const APP_BRIDGE: &str = "https://cdn.example.test/app-bridge.js";
 const RETRY: &str = "x-shopify-retry-invalid-session-request";
 
-fn session_token(shop: &str, staff: &str, exp_in: i64) -> String {
+pub fn session_token(shop: &str, staff: &str, exp_in: i64) -> String {
     let now = chrono::Utc::now().timestamp();
     sign_session_token(
         SECRET,

@@ -19,6 +19,8 @@ mod poller;
 mod privacy;
 mod read_one;
 mod returns;
+mod sse;
+mod streams;
 mod trust;
 mod webhooks;
 mod writes;

@@ -187,17 +187,20 @@ impl MemoryStore {
         limit: usize,
     ) -> Result<Vec<Alert>, StoreError> {
         self.with_shop(shop, |data| {
-            Ok(data
-                .alerts
-                .iter()
-                .map(|(a, _)| a)
-                .filter(|a| match after {
-                    None => a.resolved_at.is_none(),
-                    Some(id) => a.id > id,
-                })
-                .take(limit)
-                .cloned()
-                .collect())
+            Ok(chosen(data, after).take(limit).cloned().collect())
+        })
+    }
+
+    pub async fn newest_alerts(
+        &self,
+        shop: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Alert>, StoreError> {
+        self.with_shop(shop, |data| {
+            let mut newest: Vec<Alert> = chosen(data, after).rev().take(limit).cloned().collect();
+            newest.reverse();
+            Ok(newest)
         })
     }
 
@@ -206,6 +209,7 @@ impl MemoryStore {
         shop: &str,
         up_to: u64,
         since: DateTime<Utc>,
+        limit: usize,
     ) -> Result<Vec<u64>, StoreError> {
         self.with_shop(shop, |data| {
             let mut ids: Vec<(u64, u64)> = data
@@ -215,7 +219,8 @@ impl MemoryStore {
                 .filter_map(|(a, seq)| seq.map(|s| (s, a.id)))
                 .collect();
             ids.sort_unstable();
-            Ok(ids.into_iter().map(|(_, id)| id).collect())
+            let skip = ids.len().saturating_sub(limit);
+            Ok(ids.into_iter().skip(skip).map(|(_, id)| id).collect())
         })
     }
 
@@ -235,4 +240,19 @@ impl MemoryStore {
             last_event_id,
         })
     }
+}
+
+/// The alerts `alerts` and `newest_alerts` choose from, oldest first: the open ones (`after` =
+/// `None`) or every alert with a greater id.
+fn chosen(
+    data: &super::ShopData,
+    after: Option<u64>,
+) -> impl DoubleEndedIterator<Item = &Alert> + '_ {
+    data.alerts
+        .iter()
+        .map(|(a, _)| a)
+        .filter(move |a| match after {
+            None => a.resolved_at.is_none(),
+            Some(id) => a.id > id,
+        })
 }

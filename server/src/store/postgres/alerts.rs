@@ -346,12 +346,32 @@ impl PgStore {
     }
 
     /// Alerts of the shop by id: the open ones (`after` = `None`), or every alert with a greater
-    /// id, open or not; oldest first, at most `limit`.
+    /// id, open or not; oldest first, at most `limit` (the oldest).
     pub async fn alerts(
         &self,
         shop: &str,
         after: Option<u64>,
         limit: usize,
+    ) -> Result<Vec<Alert>, StoreError> {
+        self.alerts_by_id(shop, after, limit, false).await
+    }
+
+    /// The alerts [`PgStore::alerts`] chooses, but the newest `limit`; oldest first still.
+    pub async fn newest_alerts(
+        &self,
+        shop: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Alert>, StoreError> {
+        self.alerts_by_id(shop, after, limit, true).await
+    }
+
+    async fn alerts_by_id(
+        &self,
+        shop: &str,
+        after: Option<u64>,
+        limit: usize,
+        newest: bool,
     ) -> Result<Vec<Alert>, StoreError> {
         let mut qb = QueryBuilder::<Postgres>::new("SELECT ");
         qb.push("a.id, a.kind, a.severity, a.order_id, a.message, a.created_at, a.resolved_at")
@@ -361,35 +381,47 @@ impl PgStore {
             None => qb.push(" AND a.resolved_at IS NULL"),
             Some(id) => qb.push(" AND a.id > ").push_bind(as_i64(id)),
         };
-        qb.push(" ORDER BY a.id LIMIT ")
-            .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        qb.push(if newest {
+            " ORDER BY a.id DESC LIMIT "
+        } else {
+            " ORDER BY a.id LIMIT "
+        })
+        .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
         let rows = qb
             .build_query_as::<AlertRow>()
             .fetch_all(&self.pool)
             .await
             .map_err(classify)?;
-        alerts(rows)
+        let mut alerts = alerts(rows)?;
+        if newest {
+            alerts.reverse();
+        }
+        Ok(alerts)
     }
 
-    /// Ids of the shop's alerts up to `up_to` resolved at or after `since`, in resolution order.
+    /// Ids of the shop's alerts up to `up_to` resolved at or after `since`: the `limit` resolved
+    /// last, in resolution order.
     pub async fn resolved_up_to(
         &self,
         shop: &str,
         up_to: u64,
         since: DateTime<Utc>,
+        limit: usize,
     ) -> Result<Vec<u64>, StoreError> {
         let ids: Vec<i64> = sqlx::query_scalar(
             "SELECT a.id FROM alerts a JOIN shops s ON s.id = a.shop_id WHERE s.domain = $1 \
-             AND a.id <= $2 AND a.resolved_at >= $3 ORDER BY a.resolved_seq",
+             AND a.id <= $2 AND a.resolved_at >= $3 ORDER BY a.resolved_seq DESC LIMIT $4",
         )
         .bind(shop)
         .bind(as_i64(up_to))
         .bind(since)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
         Ok(ids
             .into_iter()
+            .rev()
             .filter_map(|n| u64::try_from(n).ok())
             .collect())
     }

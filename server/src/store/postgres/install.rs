@@ -66,6 +66,18 @@ impl PgStore {
         self.read_install_state(&mut conn, domain).await
     }
 
+    /// Whether the shop is registered and not uninstalled: what a stream opened with a session
+    /// token re-checks (one read, no secrets opened).
+    pub async fn shop_installed(&self, domain: &str) -> Result<bool, StoreError> {
+        let installed: Option<bool> =
+            sqlx::query_scalar("SELECT uninstalled_at IS NULL FROM shops WHERE domain = $1")
+                .bind(domain)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(classify)?;
+        Ok(installed.unwrap_or(false))
+    }
+
     async fn read_install_state(
         &self,
         conn: &mut PgConnection,

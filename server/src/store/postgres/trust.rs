@@ -129,6 +129,18 @@ impl PgStore {
         .map_err(classify)
     }
 
+    /// Whether token `id` still opens its shop (it exists and is not revoked): what an open
+    /// stream re-checks, without touching `last_used_at`.
+    pub async fn token_active(&self, id: i64) -> Result<bool, StoreError> {
+        let active: Option<bool> =
+            sqlx::query_scalar("SELECT revoked_at IS NULL FROM api_tokens WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(classify)?;
+        Ok(active.unwrap_or(false))
+    }
+
     /// Whether `shop` has ever had a token, and so needs one.
     pub async fn shop_requires_token(&self, shop: &str) -> Result<bool, StoreError> {
         sqlx::query_scalar(

@@ -7,7 +7,12 @@
 //!   the pager waits until the last cost report says the bucket holds a page; a `THROTTLED` answer
 //!   (or an HTTP 429) is waited out and asked again, at most [`MAX_THROTTLED_ATTEMPTS`] times.
 //!   Pages are sized so that a query stays under Shopify's single-query limit
-//!   ([`MAX_QUERY_COST`]), from the cost Shopify reports (see [`ShopifyClient`]).
+//!   ([`MAX_QUERY_COST`]), from the cost Shopify reports (see [`ShopifyClient`]). Every wait
+//!   read from an answer (`Retry-After`, a cost report) goes through the core's one rule
+//!   ([`orders_core::shopify::wait`]); one longer than [`MAX_THROTTLE_WAIT`] ends the walk short.
+//! - **No redirect is followed.** Every request carries the shop's access token in a header, which
+//!   a redirect would hand to wherever it points. A 3xx answer is a failure that says where it
+//!   pointed; the fix is `SHOPIFY_API_BASE_URL` or the shop's domain, not a second request.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -16,6 +21,7 @@ use std::time::Duration;
 use orders_core::shopify::payload::{
     graphql_throttle, parse_graphql_page, OrdersPage, PayloadError, ORDERS_QUERY,
 };
+use orders_core::shopify::wait;
 use serde_json::json;
 
 /// The Admin API version the poller speaks. Shopify supports a version for a year after its
@@ -62,9 +68,26 @@ pub enum FetchError {
     /// A 2xx answer that is not a page of orders.
     #[error("Shopify's answer does not read as a page of orders: {0}")]
     Unreadable(PayloadError),
-    /// Still throttled after [`MAX_THROTTLED_ATTEMPTS`] waits, or asked to wait too long.
+    /// A redirect (3xx), not followed: the access token goes nowhere but the shop's API.
+    #[error(
+        "Shopify answered HTTP {status} redirecting to {}; Sync does not follow redirects with the \
+         shop's access token: check SHOPIFY_API_BASE_URL and the shop's domain",
+        location.as_deref().unwrap_or("nowhere")
+    )]
+    Redirected {
+        status: u16,
+        location: Option<String>,
+    },
+    /// Still throttled after [`MAX_THROTTLED_ATTEMPTS`] waits.
     #[error("Shopify kept throttling the requests ({attempts} answers in a row)")]
     Throttled { attempts: u32 },
+    /// Throttled, and asked to wait longer than [`MAX_THROTTLE_WAIT`].
+    #[error(
+        "Shopify asked to wait {} s before asking again, longer than a poll waits ({} s)",
+        wait.as_secs(),
+        MAX_THROTTLE_WAIT.as_secs()
+    )]
+    WaitTooLong { wait: Duration },
 }
 
 fn status_sentence(status: u16, body: &str) -> String {
@@ -119,6 +142,8 @@ impl ShopifyClient {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
+            // See the module's policy: the token must not follow a redirect.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("orders-sync/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(ShopifyClient {
@@ -179,13 +204,21 @@ impl ShopifyClient {
             .await
             .map_err(unreachable)?;
         let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|v| snippet(v.as_bytes()));
+            return Err(FetchError::Redirected {
+                status: status.as_u16(),
+                location,
+            });
+        }
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
+            .and_then(wait::retry_after);
         let body = response.bytes().await.map_err(unreachable)?;
         if status.as_u16() == 429 {
             let wait = retry_after
@@ -324,7 +357,10 @@ impl<'a> Pages<'a> {
                 Answer::Throttled(wait) => {
                     attempts += 1;
                     self.throttled += 1;
-                    if attempts >= MAX_THROTTLED_ATTEMPTS || wait > MAX_THROTTLE_WAIT {
+                    if wait > MAX_THROTTLE_WAIT {
+                        return Err(FetchError::WaitTooLong { wait });
+                    }
+                    if attempts >= MAX_THROTTLED_ATTEMPTS {
                         return Err(FetchError::Throttled { attempts });
                     }
                     let wait = wait.max(MIN_THROTTLE_WAIT);

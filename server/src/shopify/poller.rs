@@ -13,7 +13,7 @@
 //!   longer than [`MAX_THROTTLE_WAIT`], ends short and the next one tries again (the waits
 //!   themselves are [`super::graphql`]'s).
 //! - **Data gaps** (SPEC §6). A tick that fails (Shopify unreachable or silent, a non-2xx answer,
-//!   a GraphQL error, a page or an order that does not read, an order the database
+//!   a redirect, a GraphQL error, a page or an order that does not read, an order the database
 //!   refuses) raises the shop's `data_gap` alert with what failed. A tick that stores orders the
 //!   webhooks never delivered (new to Sync, though Shopify changed them more than [`GRACE`] before
 //!   the tick began, so a webhook still in flight is no gap) raises it naming them; not on a shop's
@@ -408,7 +408,9 @@ async fn read_window(
         let page = match next {
             Ok(Some(page)) => page,
             Ok(None) => return Ok(Read::Whole),
-            Err(e @ FetchError::Throttled { .. }) => return Ok(Read::Short(e.to_string())),
+            Err(e @ (FetchError::Throttled { .. } | FetchError::WaitTooLong { .. })) => {
+                return Ok(Read::Short(e.to_string()))
+            }
             Err(e) => return Err(e.into()),
         };
         if page.end_cursor.is_some() {

@@ -19,5 +19,6 @@ mod privacy;
 mod read_one;
 mod returns;
 mod trust;
+mod trust_edges;
 mod webhooks;
 mod writes;

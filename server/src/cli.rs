@@ -270,7 +270,7 @@ pub async fn token(store: &PgStore, cmd: TokenCommand, out: &mut impl Write) -> 
                 .map_err(anyhow::Error::msg)
                 .context("--shop")?;
             let label = label.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
-            let token = crate::trust::new_token();
+            let token = crate::trust::new_token().context("could not draw a random token")?;
             let id = store
                 .add_token(
                     &shop,

@@ -232,9 +232,11 @@ fn not_this_site(what: &str) -> Response {
 }
 
 fn with_cookie(mut response: Response, keys: &SessionKeys, session: &Session) -> Response {
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, keys.set_cookie(session));
+    let Some(cookie) = keys.set_cookie(session) else {
+        tracing::error!("a sealed session is not a header value");
+        return ApiError::Internal.into_response();
+    };
+    response.headers_mut().append(header::SET_COOKIE, cookie);
     response
 }
 

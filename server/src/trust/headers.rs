@@ -91,6 +91,7 @@ pub async fn security_headers(
         .map(|(k, v)| k.as_str().len() + v.len())
         .sum();
     let path = req.uri().path().to_owned();
+    let nonce = super::random_bytes::<16>().map(|bytes| URL_SAFE_NO_PAD.encode(bytes));
     let refusal = if header_bytes > MAX_HEADER_BYTES {
         Some(refuse(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -106,10 +107,14 @@ pub async fn security_headers(
              a path of this site begins with a single /"
                 .to_owned(),
         ))
+    } else if let Err(e) = &nonce {
+        tracing::error!(error = %e, "no random bytes for the page's script nonce");
+        Some(crate::error::ApiError::Internal.into_response())
     } else {
         None
     };
-    let nonce = URL_SAFE_NO_PAD.encode(super::random_bytes::<16>());
+    // Only refusals, which are not pages, go without a nonce.
+    let nonce = nonce.unwrap_or_default();
     let shop = shop_of(&req);
     let mut response = match refusal {
         Some(refusal) => refusal,

@@ -103,8 +103,8 @@ pub async fn security_headers(
     } else if !is_same_site_path(&path) {
         Some(refuse(
             StatusCode::BAD_REQUEST,
-            "the path begins with // or /\\, which a browser reads as another host; \
-             a path of this site begins with a single /"
+            "not a path of this site: a path begins with a single / (a browser reads one \
+             beginning with // or /\\ as another host)"
                 .to_owned(),
         ))
     } else if let Err(e) = &nonce {

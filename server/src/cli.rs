@@ -1,7 +1,8 @@
 //! The `orders-sync` command line (SPEC §9): `serve` (the default), `migrate`, `seed`,
-//! `seed-bench`, `shop`, `backfill`, `token`, `outbox`, `privacy`.
+//! `seed-bench`, `shop` ([`shop`]), `backfill`, `token`, `outbox`, `privacy`.
 
 mod privacy;
+mod shop;
 
 use std::io::Write;
 
@@ -16,9 +17,10 @@ use crate::shopify::poller::{self, BackfillProgress, ShopifyClient};
 use crate::startup::{build_service, open_database, shutdown_signal, Application};
 use crate::store::postgres::outbox::{OutboxRecord, OutboxRetry};
 use crate::store::postgres::trust::Revoked;
-use crate::store::{PgStore, ShopRegistration};
+use crate::store::PgStore;
 
 pub use privacy::{privacy, PrivacyCommand};
+pub use shop::{registrable_domain, ShopCommand};
 
 /// Orders ↔ Sync: the orders dashboard and the Sync API of a Shopify merchant.
 #[derive(Debug, Parser)]
@@ -153,25 +155,6 @@ fn parse_outbox_state(raw: &str) -> Result<OutboxState, String> {
         .map_err(|e: orders_core::UnknownValue| e.to_string())
 }
 
-#[derive(Debug, Subcommand)]
-pub enum ShopCommand {
-    /// Register a shop, or update its secrets (the previous webhook secret stays valid for one hour).
-    Add {
-        /// The shop, e.g. acme.myshopify.com.
-        #[arg(long)]
-        domain: String,
-        /// The app's client secret, which signs the shop's webhooks.
-        #[arg(long, env = "SHOPIFY_WEBHOOK_SECRET", hide_env_values = true)]
-        webhook_secret: String,
-        /// An Admin API access token: the poller reads the shop's orders with it. Without one the
-        /// shop gets webhooks only.
-        #[arg(long, env = "SHOPIFY_ACCESS_TOKEN", hide_env_values = true)]
-        access_token: Option<String>,
-    },
-    /// List the registered shops (secrets are never printed).
-    List,
-}
-
 /// Runs the command the user asked for.
 pub async fn run(cli: Cli) -> Result<()> {
     let settings = Settings::from_env()?;
@@ -212,7 +195,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open_database(&settings).await?;
             seed_bench(&store, &plan, seed, usize::from(jobs)).await
         }
-        Command::Shop(cmd) => shop(settings, cmd).await,
+        Command::Shop(cmd) => shop::run(settings, cmd).await,
         Command::Backfill { shop, after } => {
             let shop = parse_shop_domain(&shop)
                 .map_err(anyhow::Error::msg)
@@ -287,7 +270,7 @@ pub async fn token(store: &PgStore, cmd: TokenCommand, out: &mut impl Write) -> 
                 .map_err(anyhow::Error::msg)
                 .context("--shop")?;
             let label = label.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
-            let token = crate::trust::new_token();
+            let token = crate::trust::new_token().context("could not draw a random token")?;
             let id = store
                 .add_token(
                     &shop,
@@ -638,61 +621,6 @@ impl SeedProgress {
 /// `1 order`, `2 orders`.
 fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
-}
-
-async fn shop(settings: Settings, cmd: ShopCommand) -> Result<()> {
-    let store = open_database(&settings).await?;
-    let mut out = std::io::stdout();
-    match cmd {
-        ShopCommand::Add {
-            domain,
-            webhook_secret,
-            access_token,
-        } => {
-            let domain = parse_shop_domain(&domain)
-                .map_err(anyhow::Error::msg)
-                .context("--domain")?;
-            anyhow::ensure!(
-                !webhook_secret.trim().is_empty(),
-                "--webhook-secret must not be empty"
-            );
-            let token = access_token.filter(|t| !t.trim().is_empty());
-            let now = to_micros(chrono::Utc::now());
-            let done = store
-                .register_shop(&domain, webhook_secret.trim(), token.as_deref(), now)
-                .await
-                .with_context(|| format!("could not register {domain}"))?;
-            match done {
-                ShopRegistration::Created => writeln!(out, "registered {domain}")?,
-                ShopRegistration::Updated => writeln!(out, "updated the secrets of {domain}")?,
-                ShopRegistration::Rotated {
-                    previous_valid_until,
-                } => writeln!(
-                    out,
-                    "rotated the webhook secret of {domain}; the previous one stays valid until {}",
-                    previous_valid_until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                )?,
-            }
-            if token.is_none() {
-                writeln!(
-                    out,
-                    "{domain} has no access token: webhooks only, no polling"
-                )?;
-            }
-        }
-        ShopCommand::List => {
-            for shop in store.shop_summaries().await? {
-                writeln!(
-                    out,
-                    "{}\twebhooks: {}\tpolling: {}",
-                    shop.domain,
-                    if shop.has_webhook_secret { "yes" } else { "no" },
-                    if shop.has_access_token { "yes" } else { "no" },
-                )?;
-            }
-        }
-    }
-    Ok(())
 }
 
 async fn serve(settings: Settings) -> Result<()> {

@@ -1,16 +1,25 @@
-//! `orders-sync`: reads the command line, sets up logging, runs the command.
+//! `orders-sync`: reads the command line, sets up logging (to stderr, coloured only on a terminal),
+//! runs the command.
+
+use std::io::IsTerminal;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    let mut filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    // Whatever RUST_LOG says: sqlx warns about a `DATABASE_URL` parameter it does not know with
+    // its value in clear (`?sslpassword=…` would be logged), so that target logs errors only.
+    if let Ok(quiet) = "sqlx_postgres::options=error".parse() {
+        filter = filter.add_directive(quiet);
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info")),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal; a file or a log collector gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     orders_sync::layers::log_panics();
     match orders_sync::cli::run(orders_sync::cli::Cli::parse()).await {

@@ -57,6 +57,8 @@ pub enum SecretError {
     NoKey,
     #[error("a stored secret does not decrypt under SECRETS_KEY (another key, or damaged)")]
     Undecryptable,
+    #[error("a secret could not be encrypted: {0}")]
+    Unsealable(String),
 }
 
 /// The cipher, or its absence; cheap to clone.
@@ -108,11 +110,12 @@ impl Secrets {
     }
 
     /// The stored form of `plain` for `column`: ciphertext with a key, `plain` itself without.
-    pub fn seal(&self, column: Column, plain: &str) -> String {
+    pub fn seal(&self, column: Column, plain: &str) -> Result<String, SecretError> {
         let Some(cipher) = &self.cipher else {
-            return plain.to_owned();
+            return Ok(plain.to_owned());
         };
-        let nonce_bytes = crate::trust::random_bytes::<12>();
+        let nonce_bytes = crate::trust::random_bytes::<12>()
+            .map_err(|e| SecretError::Unsealable(format!("no random nonce ({e})")))?;
         let nonce = Nonce::from_slice(&nonce_bytes);
         let sealed = cipher
             .encrypt(
@@ -122,10 +125,10 @@ impl Secrets {
                     aad: column.name().as_bytes(),
                 },
             )
-            .expect("AES-GCM encrypts any message of this size");
+            .map_err(|_| SecretError::Unsealable("AES-GCM refused the message".into()))?;
         let mut out = nonce_bytes.to_vec();
         out.extend_from_slice(&sealed);
-        format!("{PREFIX}{}", STANDARD.encode(out))
+        Ok(format!("{PREFIX}{}", STANDARD.encode(out)))
     }
 
     /// The secret a stored value of `column` holds.
@@ -171,12 +174,12 @@ mod tests {
     #[test]
     fn a_sealed_secret_opens_under_its_key_and_column_only() {
         let k = key();
-        let sealed = k.seal(Column::AccessToken, "shpat_123");
+        let sealed = k.seal(Column::AccessToken, "shpat_123").unwrap();
         assert!(sealed.starts_with(PREFIX));
         assert!(!sealed.contains("shpat_123"));
         assert_ne!(
             sealed,
-            k.seal(Column::AccessToken, "shpat_123"),
+            k.seal(Column::AccessToken, "shpat_123").unwrap(),
             "fresh nonce"
         );
         assert_eq!(k.open(Column::AccessToken, &sealed).unwrap(), "shpat_123");
@@ -205,9 +208,9 @@ mod tests {
         let k = key();
         assert_eq!(k.open(Column::WebhookSecret, "old").unwrap(), "old");
         assert!(k.needs_sealing("old"));
-        assert!(!k.needs_sealing(&k.seal(Column::WebhookSecret, "old")));
+        assert!(!k.needs_sealing(&k.seal(Column::WebhookSecret, "old").unwrap()));
         let none = Secrets::plaintext();
-        assert_eq!(none.seal(Column::WebhookSecret, "s"), "s");
+        assert_eq!(none.seal(Column::WebhookSecret, "s").unwrap(), "s");
         assert!(!none.needs_sealing("s"));
     }
 

@@ -1,11 +1,15 @@
 //! Configuration, read once from the environment at start-up. Every variable is documented in the
-//! README with its default; secrets are never logged (`Debug` redacts the database password and the
-//! credentials and query of the outbox's URLs).
+//! README with its default; secrets are never logged (`Debug` redacts the database URL's secrets
+//! and the credentials and query of the outbox's URLs, by the rules of [`redaction`]).
+
+mod redaction;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+
+pub use redaction::{redact, redact_url};
 
 /// Where the database is when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/orders_sync";
@@ -285,7 +289,7 @@ impl std::fmt::Debug for Settings {
             .field("site_addr", &self.site_addr)
             .field("use_mock_data", &self.use_mock_data)
             .field("dashboard_shop", &self.dashboard_shop)
-            .field("shopify_api_base_url", &self.shopify_api_base_url)
+            .field("shopify_api_base_url", &redact(&self.shopify_api_base_url))
             .field("poll_interval", &self.poll_interval)
             .field("tracking_pending_after", &self.tracking_pending_after)
             .field("delayed_after", &self.delayed_after)
@@ -295,42 +299,6 @@ impl std::fmt::Debug for Settings {
             .field("secrets", &self.secrets)
             .finish()
     }
-}
-
-/// The database URL without its password, for logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-/// A URL fit for logs: its user name and password (they would be sent as basic auth) and its query
-/// (which may carry a token) replaced by `***`.
-pub fn redact_url(url: &reqwest::Url) -> String {
-    let mut shown = url.clone();
-    let had_userinfo = !url.username().is_empty() || url.password().is_some();
-    // Only URLs that cannot have credentials refuse these, and those have none to hide.
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.set_query(None);
-    shown.set_fragment(None);
-    let mut text = shown.to_string();
-    if had_userinfo {
-        if let Some(i) = text.find("://") {
-            text.insert_str(i + 3, "***@");
-        }
-    }
-    if url.query().is_some() {
-        text.push_str("?***");
-    }
-    text
 }
 
 /// Reads a duration such as `2h`, `90m`, `15min` or a plain number of seconds.
@@ -362,7 +330,8 @@ fn shopify_base_url(raw: String) -> Result<String> {
         .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
     anyhow::ensure!(
         ok,
-        "SHOPIFY_API_BASE_URL '{raw}' is not an origin like https://{{shop}} or http://127.0.0.1:8080"
+        "SHOPIFY_API_BASE_URL '{}' is not an origin like https://{{shop}} or http://127.0.0.1:8080",
+        redact(&raw)
     );
     Ok(raw)
 }
@@ -464,7 +433,10 @@ fn script_url(name: &str, raw: &str) -> Result<()> {
     if ok && !raw.contains(['"', '<', '>', ' ']) {
         Ok(())
     } else {
-        anyhow::bail!("{name} must be an http(s) URL or a path on this site, not '{raw}'")
+        anyhow::bail!(
+            "{name} must be an http(s) URL or a path on this site, not '{}'",
+            redact(raw)
+        )
     }
 }
 
@@ -620,9 +592,6 @@ mod tests {
     fn receiver_credentials_and_queries_never_reach_the_logs() {
         let url =
             reqwest::Url::parse("https://sync:s3cret@erp.example.com/hooks?token=abc").unwrap();
-        assert_eq!(redact_url(&url), "https://***@erp.example.com/hooks?***");
-        let plain = reqwest::Url::parse("http://127.0.0.1:9000/support").unwrap();
-        assert_eq!(redact_url(&plain), "http://127.0.0.1:9000/support");
         let settings = OutboxSettings {
             erp_url: Some(url),
             ..OutboxSettings::default()
@@ -636,13 +605,25 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_the_logs() {
-        assert_eq!(
-            redact("postgres://app:s3cret@db:5432/x"),
-            "postgres://app:***@db:5432/x"
-        );
-        assert_eq!(
-            redact("postgres://postgres@127.0.0.1/x"),
-            "postgres://postgres@127.0.0.1/x"
-        );
+        let settings = Settings {
+            database_url: "postgres://app:s3cret@db/x?sslpassword=k3y".into(),
+            site_addr: DEFAULT_SITE_ADDR.parse().unwrap(),
+            use_mock_data: false,
+            dashboard_shop: None,
+            shopify_api_base_url: "https://proxy.example/{shop}?api_token=t0k".into(),
+            poll_interval: None,
+            tracking_pending_after: Duration::from_secs(60),
+            delayed_after: Duration::from_secs(60),
+            outbox: OutboxSettings::default(),
+            lifecycle_interval: None,
+            trust: TrustSettings::default(),
+            secrets: crate::secrets::Secrets::default(),
+            limits: LimitSettings::default(),
+        };
+        let shown = format!("{settings:?}");
+        for secret in ["s3cret", "k3y", "t0k"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("postgres://app:***@db/x"), "{shown}");
     }
 }

@@ -10,6 +10,7 @@
 pub mod apply;
 pub mod lifecycle;
 pub mod payload;
+pub mod wait;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -495,10 +495,11 @@ pub struct Throttle {
 
 impl Throttle {
     /// How long to wait before a query of `cost` points can run without being throttled: zero when
-    /// enough points are left, otherwise the time the bucket needs to refill the difference.
+    /// enough points are left, otherwise the time the bucket needs to refill the difference (under
+    /// the rule of [`super::wait`]).
     pub fn wait_before(&self, cost: f64) -> std::time::Duration {
         let missing = cost - self.currently_available;
-        if missing <= 0.0 || !missing.is_finite() {
+        if missing <= 0.0 {
             return std::time::Duration::ZERO;
         }
         // A report without a restore rate: assume the standard plan's 50 points a second.
@@ -507,7 +508,7 @@ impl Throttle {
         } else {
             50.0
         };
-        std::time::Duration::from_secs_f64((missing / rate).min(3_600.0))
+        super::wait::wait_from_seconds(missing / rate)
     }
 }
 

@@ -397,11 +397,7 @@ mod build {
                 page_size: query.page_size,
                 active: query.filter != Default::default(),
                 clear_href: {
-                    let mut q = ListQuery::parse(
-                        std::iter::empty::<(String, String)>(),
-                        Some(&query.shop_domain),
-                    )
-                    .expect("an empty query is valid");
+                    let mut q = ListQuery::for_shop(query.shop_domain.clone());
                     q.tab = query.tab;
                     q.page_size = query.page_size;
                     page_href(&q, shop)

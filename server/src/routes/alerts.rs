@@ -254,10 +254,8 @@ pub async fn alerts(
         .map(Ok::<_, Infallible>)
         .take_until(end);
     Ok((
-        [
-            (header::CONTENT_TYPE, "text/event-stream"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
+        // No Cache-Control here: every answer is `no-store` (see `trust::headers`).
+        [(header::CONTENT_TYPE, "text/event-stream")],
         Body::from_stream(events),
     )
         .into_response())

@@ -3,6 +3,7 @@
 //! payload means is decided in the core ([`orders_core::shopify`]); here are the signatures, the
 //! HTTP door, the Admin API client and the wiring to the service.
 
+pub mod graphql;
 pub mod install;
 pub mod lifecycle;
 pub mod poller;

@@ -46,8 +46,13 @@ pub struct Scrubber {
 }
 
 impl Scrubber {
-    /// A scrubber for the customer with this e-mail and phone, whose orders carried `names`.
-    pub fn new(email: Option<&str>, phone: Option<&str>, names: &[String]) -> Scrubber {
+    /// A scrubber for the customer with this e-mail and phone, whose orders carried `names`; an
+    /// error when the patterns are too large to build (a giant e-mail or name in the request).
+    pub fn new(
+        email: Option<&str>,
+        phone: Option<&str>,
+        names: &[String],
+    ) -> Result<Scrubber, regex::Error> {
         let email = email.map(str::trim).filter(|e| !e.is_empty());
         let email_pattern = email.map(regex::escape);
         let mut alternatives: Vec<String> = Vec::new();
@@ -69,11 +74,13 @@ impl Scrubber {
         // Longer first, so that a whole name is erased before its words.
         words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
         alternatives.extend(words.iter().map(|w| whole_words(w)));
-        Scrubber {
-            email: email_pattern.as_deref().map(insensitive),
-            person: (!alternatives.is_empty()).then(|| insensitive(&alternatives.join("|"))),
+        Ok(Scrubber {
+            email: email_pattern.as_deref().map(insensitive).transpose()?,
+            person: (!alternatives.is_empty())
+                .then(|| insensitive(&alternatives.join("|")))
+                .transpose()?,
             email_text: email.map(str::to_owned),
-        }
+        })
     }
 
     /// Whether nothing would ever be erased.
@@ -147,11 +154,9 @@ impl Scrubber {
     }
 }
 
-fn insensitive(pattern: &str) -> Regex {
-    RegexBuilder::new(pattern)
-        .case_insensitive(true)
-        .build()
-        .expect("escaped literals always make a valid pattern")
+/// Escaped literals always make a valid pattern; only its size can refuse it.
+fn insensitive(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern).case_insensitive(true).build()
 }
 
 /// `word` as a whole word: not inside a longer word on either side.
@@ -202,6 +207,7 @@ mod tests {
             Some("+1 555-625-1199"),
             &["Ada Byron".to_owned(), "Redacted".to_owned()],
         )
+        .unwrap()
     }
 
     #[test]
@@ -215,7 +221,7 @@ mod tests {
         // Names and phones are not erased shop-wide.
         assert_eq!(s.text("Ada Byron called", Reach::Shop), None);
         assert_eq!(s.email_like().as_deref(), Some("%Ada@Example.com%"));
-        let s = Scrubber::new(Some("a_b%c@x.io"), None, &[]);
+        let s = Scrubber::new(Some("a_b%c@x.io"), None, &[]).unwrap();
         assert_eq!(s.email_like().as_deref(), Some(r"%a\_b\%c@x.io%"));
     }
 
@@ -244,19 +250,21 @@ mod tests {
 
     #[test]
     fn short_words_and_numbers_are_left_alone() {
-        let s = Scrubber::new(None, Some("12-34"), &["A Li".to_owned()]);
+        let s = Scrubber::new(None, Some("12-34"), &["A Li".to_owned()]).unwrap();
         assert_eq!(
             s.text("A parcel for Li, ref 12-34", Reach::CustomerOrders)
                 .as_deref(),
             Some("A parcel for [redacted], ref 12-34")
         );
-        assert!(Scrubber::new(None, None, &[]).is_empty());
-        assert!(Scrubber::new(None, None, &["Redacted".to_owned()]).is_empty());
+        assert!(Scrubber::new(None, None, &[]).unwrap().is_empty());
+        assert!(Scrubber::new(None, None, &["Redacted".to_owned()])
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
     fn json_keeps_its_keys_and_shape() {
-        let s = Scrubber::new(Some("ada@example.com"), None, &["Note Taker".to_owned()]);
+        let s = Scrubber::new(Some("ada@example.com"), None, &["Note Taker".to_owned()]).unwrap();
         let payload = json!({
             "orderId": "gid://shopify/Order/1", "note": "Note Taker asked: mail ada@example.com",
             "items": [1, "ada@example.com", null], "at": "2025-01-01T00:00:00Z"
@@ -270,5 +278,11 @@ mod tests {
             })
         );
         assert_eq!(s.json(&json!({ "a": [1, "b"] }), Reach::Shop), None);
+    }
+
+    #[test]
+    fn a_customer_too_large_to_search_for_is_an_error_not_a_panic() {
+        let giant = format!("{}@example.com", "a".repeat(1 << 18));
+        assert!(Scrubber::new(Some(&giant), None, &[]).is_err());
     }
 }

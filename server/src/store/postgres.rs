@@ -1329,7 +1329,7 @@ impl PgStore {
         let gid = gids
             .into_iter()
             .next()
-            .expect("one reference resolves to one order");
+            .ok_or_else(|| StoreError::OrdersNotFound(vec![cmd.order.to_string()]))?;
         let owners = owners(&mut tx, shop_id, std::slice::from_ref(&gid)).await?;
         let plan = plan_support(
             &gid,
@@ -1374,7 +1374,7 @@ impl PgStore {
         let gid = gids
             .into_iter()
             .next()
-            .expect("one reference resolves to one order");
+            .ok_or_else(|| StoreError::OrdersNotFound(vec![cmd.order.to_string()]))?;
         let newest = sqlx::query_as::<_, (String, String)>(
             "SELECT id, state FROM returns WHERE shop_id = $1 AND order_id = $2 \
              ORDER BY created_at DESC, id DESC LIMIT 1",

@@ -10,6 +10,10 @@
 //!   reloads it with a fresh token; a second failure shows an error page instead of looping, and
 //!   outside the admin (no `shop`, no `host`) a page says to open the app from Shopify. Anything
 //!   else without a valid token is a 401 with `X-Shopify-Retry-Invalid-Session-Request: 1`.
+//! - **Every redirect stays on this site.** What the bounce reloads, and what the bounce page is
+//!   asked to reload, is a path of this site ([`is_same_site_path`]); a request whose own path a
+//!   browser would read as another host (`//evil.example`) is refused before it gets here (see
+//!   [`super::headers`]), so no `Location` built from it can leave the site.
 //! - Without it (local development), `/auth/dev` signs in by name.
 //! - **CSRF**: a request that writes (any method but `GET`/`HEAD`/`OPTIONS`) must come from this
 //!   site: a browser's `Sec-Fetch-Site` must be `same-origin` (or `none`: typed by the user), and
@@ -62,8 +66,19 @@ pub fn cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
-fn is_asset(path: &str) -> bool {
+/// Whether `path` is one of the site's static files (the WASM, JS, CSS and the icon), which
+/// carry no shop's data: no credential is asked for, and they may be cached.
+pub fn is_asset(path: &str) -> bool {
     path.starts_with("/pkg/") || path == "/favicon.svg"
+}
+
+/// Whether a browser told to go to `target` (a path with its query) stays on this site: it begins
+/// with one `/`, not `//` or `/\` (read as another host: `//evil.example`), and holds no
+/// whitespace or control character (which browsers drop before reading it: `/\t/evil.example`).
+pub fn is_same_site_path(target: &str) -> bool {
+    target.starts_with('/')
+        && !target[1..].starts_with(['/', '\\'])
+        && !target.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// Where the CSV export is served (behind this door, but not a page).
@@ -134,6 +149,9 @@ fn encode(pairs: &[(String, String)]) -> String {
 /// given), a redirect to the bounce page, which reloads the same URL with a fresh token; a second
 /// failure, an error page; outside the admin, a page saying where to open the app.
 fn bounce(uri: &Uri, why: &str) -> Response {
+    if !is_same_site_path(uri.path()) {
+        return not_this_site("This address");
+    }
     let pairs = pairs_without_token(uri);
     let named = |k: &str| pairs.iter().any(|(name, v)| name == k && !v.is_empty());
     if !named("shop") && !named("host") {
@@ -177,8 +195,15 @@ fn bounce(uri: &Uri, why: &str) -> Response {
         .into_response()
 }
 
-/// `GET /auth/session-token`: the bounce page, App Bridge and nothing else (SPEC §10).
-async fn bounce_page(State(trust): State<Trust>) -> Response {
+/// `GET /auth/session-token`: the bounce page, App Bridge and nothing else (SPEC §10). App Bridge
+/// reloads its `shopify-reload` with a fresh session token, so one that would leave this site is
+/// refused (400), not handed to it.
+async fn bounce_page(State(trust): State<Trust>, uri: Uri) -> Response {
+    let leaves = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .any(|(k, v)| k == "shopify-reload" && !is_same_site_path(&v));
+    if leaves {
+        return not_this_site("This sign-in link's shopify-reload");
+    }
     let settings = trust.settings();
     Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -190,10 +215,28 @@ async fn bounce_page(State(trust): State<Trust>) -> Response {
     .into_response()
 }
 
+/// 400: a redirect target that would leave this site (see [`is_same_site_path`]).
+fn not_this_site(what: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Html(page(
+            "Not a page of this app",
+            &format!(
+                "<p>{} does not lead to a page of this app; open the app from your Shopify \
+                 admin.</p>",
+                escape(what)
+            ),
+        )),
+    )
+        .into_response()
+}
+
 fn with_cookie(mut response: Response, keys: &SessionKeys, session: &Session) -> Response {
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, keys.set_cookie(session));
+    let Some(cookie) = keys.set_cookie(session) else {
+        tracing::error!("a sealed session is not a header value");
+        return ApiError::Internal.into_response();
+    };
+    response.headers_mut().append(header::SET_COOKIE, cookie);
     response
 }
 

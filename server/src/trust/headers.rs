@@ -5,16 +5,24 @@
 //!   the admin of the shop the page names (`frame-ancestors https://{shop} https://admin.shopify.com`,
 //!   SPEC §10), never by anyone else. Everything else
 //!   (JSON, CSV, event streams) gets `default-src 'none'`, and may not be framed.
-//! - Requests with more than 16 KiB of headers are refused (431).
+//! - Requests with more than 16 KiB of headers are refused (431), and so are requests whose path
+//!   a browser would read as another host (`//evil.example`, `/\evil.example`: 400), before any
+//!   handler could build a `Location` from it (see [`super::gate::is_same_site_path`]).
+//! - `Cache-Control: no-store` on every answer but the site's static files
+//!   ([`super::gate::is_asset`]): orders, customers' names and e-mails, alerts and exports are
+//!   never kept by a browser's or a proxy's cache. A handler that sets its own `Cache-Control`
+//!   keeps it.
 //! - `X-Content-Type-Options: nosniff` and a `Referrer-Policy` that keeps URLs (with their shop and
 //!   filters) to this site.
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+
+use super::gate::{is_asset, is_same_site_path};
 
 /// The nonce of a page's inline scripts, chosen per request; the dashboard's Leptos context hands
 /// it to the renderer.
@@ -61,8 +69,17 @@ pub const OTHER_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 /// The most header bytes (names and values) a request may carry: 431 beyond.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// Adds the headers (see the module's documentation), after refusing requests whose headers are
-/// larger than [`MAX_HEADER_BYTES`].
+/// A refusal before anything runs, in the v1.2 envelope.
+fn refuse(status: StatusCode, message: String) -> Response {
+    (
+        status,
+        axum::Json(orders_core::Envelope::<serde_json::Value>::failure(message)),
+    )
+        .into_response()
+}
+
+/// Refuses requests whose headers are larger than [`MAX_HEADER_BYTES`] or whose path would leave
+/// the site, then adds the headers (see the module's documentation).
 pub async fn security_headers(
     State(trust): State<super::Trust>,
     mut req: Request,
@@ -73,27 +90,39 @@ pub async fn security_headers(
         .iter()
         .map(|(k, v)| k.as_str().len() + v.len())
         .sum();
-    if header_bytes > MAX_HEADER_BYTES {
-        let mut response = (
-            axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            axum::Json(orders_core::Envelope::<serde_json::Value>::failure(
-                format!(
-                    "the request's headers are larger than {} KiB",
-                    MAX_HEADER_BYTES / 1024
-                ),
-            )),
-        )
-            .into_response();
-        response.headers_mut().insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        return response;
-    }
-    let nonce = URL_SAFE_NO_PAD.encode(super::random_bytes::<16>());
-    req.extensions_mut().insert(ScriptNonce(nonce.clone()));
+    let path = req.uri().path().to_owned();
+    let nonce = super::random_bytes::<16>().map(|bytes| URL_SAFE_NO_PAD.encode(bytes));
+    let refusal = if header_bytes > MAX_HEADER_BYTES {
+        Some(refuse(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!(
+                "the request's headers are larger than {} KiB",
+                MAX_HEADER_BYTES / 1024
+            ),
+        ))
+    } else if !is_same_site_path(&path) {
+        Some(refuse(
+            StatusCode::BAD_REQUEST,
+            "not a path of this site: a path begins with a single / (a browser reads one \
+             beginning with // or /\\ as another host)"
+                .to_owned(),
+        ))
+    } else if let Err(e) = &nonce {
+        tracing::error!(error = %e, "no random bytes for the page's script nonce");
+        Some(crate::error::ApiError::Internal.into_response())
+    } else {
+        None
+    };
+    // Only refusals, which are not pages, go without a nonce.
+    let nonce = nonce.unwrap_or_default();
     let shop = shop_of(&req);
-    let mut response = next.run(req).await;
+    let mut response = match refusal {
+        Some(refusal) => refusal,
+        None => {
+            req.extensions_mut().insert(ScriptNonce(nonce.clone()));
+            next.run(req).await
+        }
+    };
     let is_html = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -116,5 +145,8 @@ pub async fn security_headers(
         header::REFERRER_POLICY,
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
+    if !is_asset(&path) && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
 }

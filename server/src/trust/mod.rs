@@ -45,18 +45,19 @@ pub use session::{Session, SessionKeys};
 pub const TOKEN_PREFIX: &str = "oss_";
 
 /// A new bearer token: the prefix and 32 random bytes, base64url.
-pub fn new_token() -> String {
-    format!(
+pub fn new_token() -> Result<String, getrandom::Error> {
+    Ok(format!(
         "{TOKEN_PREFIX}{}",
-        URL_SAFE_NO_PAD.encode(random_bytes::<32>())
-    )
+        URL_SAFE_NO_PAD.encode(random_bytes::<32>()?)
+    ))
 }
 
-/// `N` bytes from the operating system's generator.
-pub fn random_bytes<const N: usize>() -> [u8; N] {
+/// `N` bytes from the operating system's generator; an error when it has none to give, which a
+/// request answers with a 500 rather than a panic.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], getrandom::Error> {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).expect("the operating system's random generator is available");
-    bytes
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// The SHA-256 of a token: what the database keeps.
@@ -246,8 +247,8 @@ mod tests {
 
     #[test]
     fn tokens_are_long_random_and_recognisable() {
-        let a = new_token();
-        let b = new_token();
+        let a = new_token().unwrap();
+        let b = new_token().unwrap();
         assert_ne!(a, b);
         assert!(a.starts_with(TOKEN_PREFIX));
         assert_eq!(a.len(), TOKEN_PREFIX.len() + 43);

@@ -70,11 +70,19 @@ impl Session {
     }
 }
 
-/// The key that signs session cookies, and the app's Shopify credentials.
+/// The key that signs session cookies, and the app's Shopify credentials. The HMACs are keyed
+/// once, at start-up, so a request only clones them.
 pub struct SessionKeys {
-    cookie_key: Vec<u8>,
-    api_secret: Option<String>,
+    cookie_mac: HmacSha256,
+    /// Keyed with the app's client secret, which signs session tokens.
+    token_mac: Option<HmacSha256>,
     api_key: Option<String>,
+}
+
+/// HMAC-SHA256 keyed with `key` (it takes keys of any length): at start-up, and for the test
+/// helper [`sign_session_token`]; a request only clones a keyed one.
+fn keyed(key: &[u8]) -> HmacSha256 {
+    HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length")
 }
 
 /// Why a session token was refused.
@@ -120,28 +128,31 @@ impl SessionKeys {
         let cookie_key = match (&settings.session_secret, &settings.shopify_api_secret) {
             (Some(secret), _) => secret.as_bytes().to_vec(),
             (None, Some(api_secret)) => {
-                let mut mac = HmacSha256::new_from_slice(api_secret.as_bytes())
-                    .expect("HMAC takes keys of any length");
+                let mut mac = keyed(api_secret.as_bytes());
                 mac.update(b"orders-sync session cookies");
                 mac.finalize().into_bytes().to_vec()
             }
-            (None, None) => super::random_bytes::<32>().to_vec(),
+            (None, None) => super::random_bytes::<32>()
+                .expect("the operating system's random generator is available at start-up")
+                .to_vec(),
         };
         SessionKeys {
-            cookie_key,
-            api_secret: settings.shopify_api_secret.clone(),
+            cookie_mac: keyed(&cookie_key),
+            token_mac: settings
+                .shopify_api_secret
+                .as_ref()
+                .map(|secret| keyed(secret.as_bytes())),
             api_key: settings.shopify_api_key.clone(),
         }
     }
 
     /// Whether the development sign-in is open: only without Shopify credentials.
     pub fn development_sign_in(&self) -> bool {
-        self.api_secret.is_none()
+        self.token_mac.is_none()
     }
 
     fn mac(&self, data: &[u8]) -> HmacSha256 {
-        let mut mac =
-            HmacSha256::new_from_slice(&self.cookie_key).expect("HMAC takes keys of any length");
+        let mut mac = self.cookie_mac.clone();
         mac.update(data);
         mac
     }
@@ -176,8 +187,9 @@ impl SessionKeys {
             .find_map(|(_, value)| self.open(value.trim(), now))
     }
 
-    /// A `Set-Cookie` that opens `session`.
-    pub fn set_cookie(&self, session: &Session) -> HeaderValue {
+    /// A `Set-Cookie` that opens `session` (`None` only if the sealed session were not a header
+    /// value, which base64url and a dot always are).
+    pub fn set_cookie(&self, session: &Session) -> Option<HeaderValue> {
         let same_site = match session.method {
             SignIn::Shopify => "SameSite=None; Partitioned",
             SignIn::Development => "SameSite=Lax",
@@ -187,7 +199,7 @@ impl SessionKeys {
             self.seal(session),
             SESSION_LIFETIME.as_secs()
         );
-        HeaderValue::from_str(&value).expect("a sealed session is a valid header value")
+        HeaderValue::from_str(&value).ok()
     }
 
     /// A `Set-Cookie` that ends the session.
@@ -198,10 +210,7 @@ impl SessionKeys {
     /// Verifies a Shopify session token (see the module's documentation) and opens a session for
     /// its shop and staff member.
     pub fn verify_session_token(&self, jwt: &str, now: i64) -> Result<Session, TokenError> {
-        let secret = self
-            .api_secret
-            .as_deref()
-            .ok_or(TokenError::NotConfigured)?;
+        let mut mac = self.token_mac.clone().ok_or(TokenError::NotConfigured)?;
         let mut parts = jwt.trim().split('.');
         let (Some(h), Some(p), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -219,8 +228,6 @@ impl SessionKeys {
         let sig = URL_SAFE_NO_PAD
             .decode(s)
             .map_err(|_| TokenError::Malformed)?;
-        let mut mac =
-            HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
         mac.update(h.as_bytes());
         mac.update(b".");
         mac.update(p.as_bytes());
@@ -273,8 +280,7 @@ impl SessionKeys {
 pub fn sign_session_token(secret: &str, claims: &serde_json::Value) -> String {
     let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let p = URL_SAFE_NO_PAD.encode(claims.to_string().as_bytes());
-    let mut mac =
-        HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac = keyed(secret.as_bytes());
     mac.update(format!("{h}.{p}").as_bytes());
     let s = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
     format!("{h}.{p}.{s}")

@@ -3,6 +3,8 @@
 //! - the Admin GraphQL API's orders query (`/admin/api/{version}/graphql.json`), answering pages in
 //!   the published shape (`tests/fixtures/shopify/graphql_orders_page.json`), throttling and
 //!   failures as scripted, and recording what it was asked;
+//! - a page elsewhere (`/elsewhere`) that a scripted redirect points to, recording any access
+//!   token that reaches it;
 //! - the OAuth token endpoint (`/admin/oauth/access_token`): the token exchange of a session token
 //!   for an expiring offline token, its refresh, and `400 invalid_subject_token` for a subject
 //!   token it is told to refuse (shopify-app-js: `tokenExchange`, `refreshToken`).
@@ -14,7 +16,7 @@ use std::time::Instant;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{any, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use orders_sync::shopify::poller::{ShopifyClient, API_VERSION};
@@ -36,6 +38,10 @@ pub enum Answer {
     Throttled { cost: f64, restore_rate: f64 },
     /// A bare HTTP status.
     Status(u16),
+    /// `302 Found` to this location.
+    Redirect(String),
+    /// `429 Too Many Requests` with this `Retry-After` and no cost report.
+    RetryAfter(&'static str),
 }
 
 pub fn page(orders: Vec<Value>, has_next: bool, end_cursor: &str) -> Answer {
@@ -63,6 +69,8 @@ struct FakeState {
     /// Answers, in order; an empty page once they run out.
     script: VecDeque<Answer>,
     seen: Vec<Seen>,
+    /// The access tokens that reached `/elsewhere` (empty when none was sent).
+    elsewhere: Vec<String>,
     /// The token endpoint's side.
     oauth: OAuth,
 }
@@ -117,6 +125,7 @@ impl FakeShopify {
                 post(graphql),
             )
             .route("/admin/oauth/access_token", post(access_token))
+            .route("/elsewhere", any(elsewhere))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
@@ -147,6 +156,11 @@ impl FakeShopify {
 
     pub fn seen(&self) -> Vec<Seen> {
         self.state.lock().unwrap().seen.clone()
+    }
+
+    /// The access tokens that reached `/elsewhere`, one a request.
+    pub fn elsewhere(&self) -> Vec<String> {
+        self.state.lock().unwrap().elsewhere.clone()
     }
 
     pub fn client(&self) -> ShopifyClient {
@@ -223,7 +237,28 @@ async fn graphql(
             "Internal Server Error",
         )
             .into_response(),
+        Answer::Redirect(location) => {
+            (StatusCode::FOUND, [("location", location)]).into_response()
+        }
+        Answer::RetryAfter(value) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", value)],
+            "Too Many Requests",
+        )
+            .into_response(),
     }
+}
+
+/// `/elsewhere`: where a scripted redirect points; records the access token it was sent.
+async fn elsewhere(State(state): State<Arc<Mutex<FakeState>>>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get("x-shopify-access-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    state.lock().unwrap().elsewhere.push(token);
+    Json(json!({ "data": { "orders": { "edges": [], "pageInfo": { "hasNextPage": false, "endCursor": null } } } }))
+        .into_response()
 }
 
 /// An order node in the published shape (the fixture's second order), as `n` named `#n`.

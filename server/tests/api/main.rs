@@ -22,5 +22,6 @@ mod returns;
 mod sse;
 mod streams;
 mod trust;
+mod trust_edges;
 mod webhooks;
 mod writes;

@@ -197,6 +197,62 @@ async fn a_throttled_answer_is_waited_out_and_is_no_failure() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_of_an_age_ends_the_tick_short_at_once_and_never_panics() {
+    let app = app_with_shop(Some(TOKEN)).await;
+    let fake = FakeShopify::start(&[TOKEN]).await;
+    fake.answer([Answer::RetryAfter("1e20")]);
+    let started = Instant::now();
+    match tick(&app, &fake, now()).await {
+        Ok(Tick::Short { why, report }) => {
+            assert!(why.contains("asked to wait 300 s"), "{why}");
+            assert_eq!(report.throttled, 1);
+        }
+        other => panic!("expected a short tick, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "it did not wait"
+    );
+    assert_eq!(fake.seen().len(), 1, "not asked again within the tick");
+    assert!(open_gaps(&app).await.is_empty(), "throttling is no gap");
+    // The shop was released: the next tick reads it.
+    whole(tick(&app, &fake, now()).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_not_followed_with_the_token_and_fails_the_tick_saying_so() {
+    let app = app_with_shop(Some(TOKEN)).await;
+    let fake = FakeShopify::start(&[TOKEN]).await;
+    let elsewhere = format!("{}/elsewhere", fake.base_url);
+    fake.answer([Answer::Redirect(elsewhere.clone())]);
+    match tick(&app, &fake, now()).await {
+        Err(TickError::Fetch(FetchError::Redirected {
+            status: 302,
+            location,
+        })) => assert_eq!(location.as_deref(), Some(elsewhere.as_str())),
+        other => panic!("expected the redirect to fail the tick, got {other:?}"),
+    }
+    assert!(fake.elsewhere().is_empty(), "{:?}", fake.elsewhere());
+    let gaps = open_gaps(&app).await;
+    let message = gaps[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("HTTP 302 redirecting to") && message.contains("does not follow"),
+        "{message}"
+    );
+
+    // The backfill, through the same client, does not follow one either.
+    fake.answer([Answer::Redirect(elsewhere)]);
+    match poller::backfill(pg(&app), &fake.client(), SHOP, None, |_| {}).await {
+        Err(BackfillError::Fetch {
+            source: FetchError::Redirected { .. },
+            ..
+        }) => {}
+        other => panic!("expected the redirect to stop the backfill, got {other:?}"),
+    }
+    assert!(fake.elsewhere().is_empty(), "{:?}", fake.elsewhere());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_no_webhook_delivered_is_recovered_with_a_data_gap_until_a_clean_tick() {
     let app = app_with_shop(Some(TOKEN)).await;
     let fake = FakeShopify::start(&[TOKEN]).await;

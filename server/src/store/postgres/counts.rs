@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use orders_core::query::{AssigneeFilter, OrderFilter};
 use orders_core::record::to_micros;
 use orders_core::{ReturnState, Tab, TabCounts};
@@ -46,7 +46,7 @@ fn day_of(t: DateTime<Utc>) -> NaiveDate {
 }
 
 fn start_of(day: NaiveDate) -> DateTime<Utc> {
-    day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
+    day.and_time(NaiveTime::MIN).and_utc()
 }
 
 /// The days a date filter's ends split.

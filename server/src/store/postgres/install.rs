@@ -153,16 +153,14 @@ impl PgStore {
                  scopes = COALESCE(EXCLUDED.scopes, shops.scopes), uninstalled_at = NULL",
         )
         .bind(domain)
-        .bind(
-            self.secrets()
-                .seal(Column::AccessToken, &token.access_token),
-        )
+        .bind(self.seal_secret(Column::AccessToken, &token.access_token)?)
         .bind(token.expires_at)
         .bind(
             token
                 .refresh_token
                 .as_deref()
-                .map(|t| self.secrets().seal(Column::RefreshToken, t)),
+                .map(|t| self.seal_secret(Column::RefreshToken, t))
+                .transpose()?,
         )
         .bind(token.refresh_token_expires_at)
         .bind(token.scope.as_deref())

@@ -189,7 +189,11 @@ pub(super) async fn redact_customer(
     .await
     .map_err(classify)?;
 
-    let scrubber = Scrubber::new(email, customer.phone.as_deref(), &names);
+    let scrubber = Scrubber::new(email, customer.phone.as_deref(), &names).map_err(|e| {
+        StoreError::Internal(anyhow::anyhow!(
+            "cannot search for the customer's details: {e}"
+        ))
+    })?;
     if !scrubber.is_empty() {
         // Kept facts may name their order by its number.
         let mut order_keys = keys.clone();

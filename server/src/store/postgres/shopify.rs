@@ -400,8 +400,10 @@ impl PgStore {
                     .map(|old| (id, old))
             })
             .transpose()?;
-        let sealed_secret = self.secrets.seal(Column::WebhookSecret, webhook_secret);
-        let sealed_token = access_token.map(|t| self.secrets.seal(Column::AccessToken, t));
+        let sealed_secret = self.seal_secret(Column::WebhookSecret, webhook_secret)?;
+        let sealed_token = access_token
+            .map(|t| self.seal_secret(Column::AccessToken, t))
+            .transpose()?;
         let outcome = match existing {
             None => {
                 sqlx::query(
@@ -419,7 +421,8 @@ impl PgStore {
                 let rotated = old
                     .as_deref()
                     .filter(|old| *old != webhook_secret)
-                    .map(|old| self.secrets.seal(Column::PreviousWebhookSecret, old));
+                    .map(|old| self.seal_secret(Column::PreviousWebhookSecret, old))
+                    .transpose()?;
                 sqlx::query(
                     "UPDATE shops SET webhook_secret = $2, access_token = COALESCE($3, access_token), \
                          uninstalled_at = CASE WHEN $3::text IS NULL THEN uninstalled_at ELSE NULL END, \
@@ -631,6 +634,13 @@ impl PgStore {
 
     /// The secret a stored value of `column` holds; a value that does not open is an internal
     /// error naming `SECRETS_KEY` (never used as if it were the secret).
+    /// The stored form of `plain` for `column` (see [`crate::secrets`]).
+    pub(crate) fn seal_secret(&self, column: Column, plain: &str) -> Result<String, StoreError> {
+        self.secrets
+            .seal(column, plain)
+            .map_err(|e| StoreError::Internal(anyhow::anyhow!("shops.{}: {e}", column.name())))
+    }
+
     pub(crate) fn open_secret(&self, column: Column, stored: &str) -> Result<String, StoreError> {
         self.secrets
             .open(column, stored)
@@ -656,7 +666,7 @@ impl PgStore {
             for (id, plain) in rows {
                 sqlx::query(&format!("UPDATE shops SET {name} = $2 WHERE id = $1"))
                     .bind(id)
-                    .bind(self.secrets.seal(column, &plain))
+                    .bind(self.seal_secret(column, &plain)?)
                     .execute(&mut *tx)
                     .await
                     .map_err(classify)?;

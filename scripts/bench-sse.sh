@@ -27,7 +27,9 @@ export DATABASE_URL="${ADMIN_URL%/*}/$DB"
 
 section "Server"
 cargo build --release -q -p server --example sse_bench
-start_release_server
+# One client address holds every stream here: the caps are raised past them.
+MAX_CONNECTIONS=$((CLIENTS + 1000)) MAX_STREAMS_PER_CLIENT=$((CLIENTS + 100)) \
+  MAX_STREAMS_PER_SHOP=$((CLIENTS + 100)) start_release_server
 rss() { awk '/VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
 # The start-up pass raises the shop's alerts; give it a moment.
 sleep 2

@@ -88,7 +88,7 @@ impl Default for Live {
 /// A receiver on one shop's channel (it derefs to the [`broadcast::Receiver`]). Dropping the last
 /// one of a shop removes the shop's channel.
 pub struct Subscription {
-    receiver: Option<broadcast::Receiver<LiveEvent>>,
+    receiver: broadcast::Receiver<LiveEvent>,
     live: Live,
     shop: String,
 }
@@ -97,30 +97,25 @@ impl std::ops::Deref for Subscription {
     type Target = broadcast::Receiver<LiveEvent>;
 
     fn deref(&self) -> &Self::Target {
-        self.receiver
-            .as_ref()
-            .expect("a subscription holds its receiver until dropped")
+        &self.receiver
     }
 }
 
 impl std::ops::DerefMut for Subscription {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        self.receiver
-            .as_mut()
-            .expect("a subscription holds its receiver until dropped")
+        &mut self.receiver
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        // The receiver goes first, so the count below no longer includes it. Subscribing happens
-        // under the same lock, so a client subscribing meanwhile is either counted or finds no
-        // channel and makes a new one.
-        drop(self.receiver.take());
+        // This receiver is still counted: it is the last when the count is one. Subscribing
+        // happens under the same lock, so a client subscribing meanwhile is either counted here or
+        // finds no channel and makes a new one.
         let mut channels = self.live.channels();
         if channels
             .get(&self.shop)
-            .is_some_and(|c| c.sender.receiver_count() == 0)
+            .is_some_and(|c| c.sender.receiver_count() <= 1)
         {
             channels.remove(&self.shop);
         }
@@ -137,7 +132,7 @@ impl Live {
 
     fn subscription(&self, shop: &str, receiver: broadcast::Receiver<LiveEvent>) -> Subscription {
         Subscription {
-            receiver: Some(receiver),
+            receiver,
             live: self.clone(),
             shop: shop.to_owned(),
         }

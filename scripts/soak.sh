@@ -17,7 +17,11 @@
 #
 # The database: a cluster of its own (initdb in a temporary directory, a free port, trust auth),
 # so restarting it disturbs nothing else; stopped and deleted at the end. The Sync API needs no site
-# assets, so a plain `cargo build --release` binary serves it (SOAK_BIN to use another).
+# assets, so a plain `cargo build --release` binary serves it.
+#
+# Settings: SOAK_MINUTES (10), SOAK_ORDERS (2000: the seeded shop), SOAK_DB_AWAY (4: seconds between
+# the restart's stop and start), SOAK_BIN (another orders-sync binary, e.g. an older build; not
+# rebuilt). The generator's own options (rates, counts): target/release/examples/soak --help.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

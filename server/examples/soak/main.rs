@@ -65,14 +65,19 @@ struct Args {
     /// Where the JSON report goes.
     #[arg(long)]
     report: PathBuf,
+    /// Reads a second.
     #[arg(long, default_value_t = 100.0)]
     read_rate: f64,
+    /// Writes a second.
     #[arg(long, default_value_t = 20.0)]
     write_rate: f64,
+    /// Webhook deliveries a second.
     #[arg(long, default_value_t = 50.0)]
     webhook_rate: f64,
+    /// Idle live-alert streams held.
     #[arg(long, default_value_t = 2000)]
     streams: u64,
+    /// Slow clients held.
     #[arg(long, default_value_t = 500)]
     slow_clients: u64,
     /// Requests for unknown shops over the whole run.

@@ -253,12 +253,12 @@ impl Figures {
         }
         line(String::new());
         line(format!(
-            "{:<28} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "{:<36} {:>9} {:>9} {:>9} {:>9} {:>9}",
             "reads (ms)", "reads", "2xx", "p50", "p99", "max"
         ));
         for p in &self.phases {
             line(format!(
-                "{:<28} {:>9} {:>9} {:>9.1} {:>9.1} {:>9.1}",
+                "{:<36} {:>9} {:>9} {:>9.1} {:>9.1} {:>9.1}",
                 format!("{} ({:.0}-{:.0} s)", p.name, p.from_s, p.to_s),
                 p.reads,
                 p.ok,

@@ -266,10 +266,9 @@ async fn a_token_over_its_rate_gets_429_with_retry_after() {
     let other = issue(&app, OTHER_SHOP).await;
     // At once, so that the bucket barely refills meanwhile (it does at 2 a second).
     let started = std::time::Instant::now();
-    let statuses = futures::future::join_all(
-        (0..8).map(|_| get_as(&app, Some(&token), "/sync/orders", SHOP)),
-    )
-    .await;
+    let statuses =
+        futures::future::join_all((0..8).map(|_| get_as(&app, Some(&token), "/sync/orders", SHOP)))
+            .await;
     let refilled = (started.elapsed().as_secs_f64() * 2.0).floor() as usize;
     let ok = statuses.iter().filter(|r| r.status == 200).count();
     assert!(

@@ -226,21 +226,15 @@ const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Deletes expired idempotency keys every [`PRUNE_EVERY`] until shutdown (they are ignored once
 /// expired anyway; this only keeps the table small).
 async fn prune_forever(pg: PgStore, live: crate::live::Live) {
-    let mut tick = tokio::time::interval(PRUNE_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let closed = live.closed();
-    tokio::pin!(closed);
-    loop {
-        tokio::select! {
-            _ = &mut closed => return,
-            _ = tick.tick() => {}
-        }
+    crate::workers::every(&live, PRUNE_EVERY, || async {
         match pg.prune_idempotency_keys(chrono::Utc::now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "expired idempotency keys deleted"),
             Err(e) => tracing::warn!(error = %e, "could not delete expired idempotency keys"),
         }
-    }
+        true
+    })
+    .await;
 }
 
 /// How often the order tallies' changes are folded into the tallies.
@@ -249,26 +243,21 @@ const FOLD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Folds the order tallies every [`FOLD_EVERY`] until shutdown, so that the tab counts stay a sum
 /// of few rows however many writes arrive (they are exact either way).
 async fn fold_tallies_forever(pg: PgStore, live: crate::live::Live) {
-    let mut tick = tokio::time::interval(FOLD_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let closed = live.closed();
-    tokio::pin!(closed);
-    let mut failing = false;
-    loop {
-        tokio::select! {
-            _ = &mut closed => return,
-            _ = tick.tick() => {}
-        }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // A failure is logged once per outage, not every second.
+    let failing = AtomicBool::new(false);
+    crate::workers::every(&live, FOLD_EVERY, || async {
         match pg.fold_tallies().await {
-            Ok(_) => failing = false,
-            // Once per outage, not every second.
-            Err(e) if !failing => {
-                failing = true;
-                tracing::warn!(error = %e, "could not fold the order tallies");
+            Ok(_) => failing.store(false, Ordering::Relaxed),
+            Err(e) => {
+                if !failing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "could not fold the order tallies");
+                }
             }
-            Err(_) => {}
         }
-    }
+        true
+    })
+    .await;
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -123,6 +123,30 @@ impl Workers {
     }
 }
 
+/// Runs `round` every `interval` (the first at once; a late round delays the next rather than
+/// bunching them) until `live` shuts down or a round answers `false`: the loop of every worker
+/// that works in rounds.
+pub async fn every<F, Fut>(live: &Live, interval: Duration, mut round: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let closed = live.closed();
+    tokio::pin!(closed);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut closed => return,
+            _ = ticker.tick() => {}
+        }
+        if !round().await {
+            return;
+        }
+    }
+}
+
 async fn supervise<F, Fut>(worker: Arc<Supervised>, live: Live, run: F)
 where
     F: Fn() -> Fut + Send + 'static,

@@ -134,20 +134,13 @@ impl LifecycleWorker {
 
     /// A round every `interval` until the service shuts down.
     async fn run_until_closed(self, interval: Duration) {
-        let closed = self.service.live().closed();
-        tokio::pin!(closed);
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut closed => return,
-                _ = ticker.tick() => {}
-            }
+        crate::workers::every(self.service.live(), interval, || async {
             if let Err(e) = self.run_due().await {
                 tracing::warn!(error = %e, "lifecycle round failed; trying again next interval");
             }
-        }
+            true
+        })
+        .await;
     }
 
     /// Runs every due job, one after another; answers how many were attempted.

@@ -465,20 +465,10 @@ pub async fn poll_forever(service: Service, pg: PgStore, settings: Settings) {
         Some(installer) => client.with_installer(Arc::new(installer)),
         None => client,
     };
-    let closed = service.live().closed();
-    tokio::pin!(closed);
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            biased;
-            _ = &mut closed => return,
-            _ = ticker.tick() => {}
-        }
-        if !round(&service, &pg, &client, interval).await {
-            return;
-        }
-    }
+    crate::workers::every(service.live(), interval, || {
+        round(&service, &pg, &client, interval)
+    })
+    .await;
 }
 
 /// One round over every shop; `false` when shutdown interrupted it.

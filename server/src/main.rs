@@ -6,6 +6,14 @@ use std::io::IsTerminal;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// The allocator: jemalloc rather than the system's. A server that held 2,000 streams and
+/// thousands of requests at its peak should not keep that memory once they are gone; glibc's
+/// allocator kept 98 % of it (the soak, docs/PERFORMANCE.md). jemalloc gives freed pages back to
+/// the system a few seconds after they fall idle; its settings are in `.cargo/config.toml`.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let mut filter = EnvFilter::try_from_default_env()

@@ -3,7 +3,7 @@
 
 use super::layers::{Archetype, Currency, People, TagGroup};
 use super::parts::{
-    convert, denial_reason, deposit, email_for, money, plan, plural, support_note, tracking_number,
+    convert, denial_reason, deposit, email_for, money, plan, support_note, tracking_number,
 };
 use super::rng::{at, soon, Rng};
 use super::words::{
@@ -17,6 +17,7 @@ use crate::domain::{
 };
 use crate::envelope::SUPPORT_ASSIGNEE;
 use crate::record::{OrderRecord, ReturnRecord, SupportRecord};
+use crate::text::plural;
 
 pub(super) struct IdBases {
     pub(super) fulfillment: u64,
@@ -261,7 +262,10 @@ pub(super) fn build(i: u64, d: &Deal, rng: &mut Rng, now: i64, bases: &IdBases) 
     story.add(
         c + rng.range(10, 300),
         "inventory.hold",
-        format!("Reserved {} at {warehouse}.", plural(items, "item")),
+        format!(
+            "Reserved {} at {warehouse}.",
+            plural(items, "item", "items")
+        ),
     );
 
     // Fulfillment.
@@ -274,7 +278,7 @@ pub(super) fn build(i: u64, d: &Deal, rng: &mut Rng, now: i64, bases: &IdBases) 
             ),
             _ if fulfilled_so_far > 0 && n == 1 => "Fulfilled the remaining item.".to_owned(),
             _ if fulfilled_so_far > 0 => format!("Fulfilled the remaining {n} items."),
-            _ => format!("Fulfilled {} from {warehouse}.", plural(n, "item")),
+            _ => format!("Fulfilled {} from {warehouse}.", plural(n, "item", "items")),
         };
         story.add(ts, format!("fulfillment.{status}"), details);
         if checkout == Checkout::CaptureOnFulfillment && fulfilled_so_far == 0 {
@@ -351,7 +355,7 @@ pub(super) fn build(i: u64, d: &Deal, rng: &mut Rng, now: i64, bases: &IdBases) 
             "inventory.release",
             format!(
                 "Order cancelled ({reason}); released {} to stock.",
-                plural(items, "item")
+                plural(items, "item", "items")
             ),
         );
         if financial == FinancialStatus::Authorized {
@@ -393,7 +397,7 @@ pub(super) fn build(i: u64, d: &Deal, rng: &mut Rng, now: i64, bases: &IdBases) 
             let details = match state {
                 ReturnState::AwaitingLabel => format!(
                     "Return requested for {}: {reason}.",
-                    plural(returned, "item")
+                    plural(returned, "item", "items")
                 ),
                 ReturnState::LabelGenerated => format!(
                     "Return label created with {carrier}, tracking number {}.",

@@ -286,11 +286,3 @@ pub(super) fn money(minor: u64, cur: &Currency) -> String {
         minor.to_string()
     }
 }
-
-pub(super) fn plural(n: u64, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}

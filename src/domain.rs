@@ -6,31 +6,44 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Declares a closed vocabulary: serde in `snake_case`, `as_str`, `FromStr` and the list of all values.
+/// Declares a closed vocabulary: serde in `snake_case`, `as_str`, `FromStr` (an unknown word is an
+/// [`UnknownValue`]), `Display` and the list of all values. The one macro behind every closed
+/// vocabulary of the crate: the enums here, `tabs::Tab` and `returns::ReturnAction`.
+///
+/// Every vocabulary derives `Debug`, `Clone`, `Copy`, `PartialEq`, `Eq`, `Hash`, `Serialize` and
+/// `Deserialize` (and `utoipa::ToSchema` with the `openapi` feature). Attributes before the name go
+/// on the enum (its docs, more derives such as `#[derive(PartialOrd, Ord)]`), attributes before a
+/// variant on that variant (`#[default]`). The docs of `ALL` and `as_str` may follow the variants
+/// (`ALL: "…", as_str: "…"`); without them they are the ones of this module's vocabularies.
 macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $text:literal),+ $(,)? }
+        ALL: $all_doc:literal,
+        as_str: $as_str_doc:literal $(,)?
+    ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$variant_meta])* $variant),+ }
 
         impl $name {
-            /// Every value, in the contract's order.
+            #[doc = $all_doc]
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
-            /// The word used on the wire and in the database.
+            #[doc = $as_str_doc]
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
         }
 
         impl std::str::FromStr for $name {
-            type Err = UnknownValue;
+            type Err = $crate::domain::UnknownValue;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownValue {
+                    _ => Err($crate::domain::UnknownValue {
                         value: s.to_owned(),
                         allowed: &[$($text),+],
                     }),
@@ -44,7 +57,19 @@ macro_rules! vocabulary {
             }
         }
     };
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $text:literal),+ $(,)? }
+    ) => {
+        $crate::domain::vocabulary!(
+            $(#[$meta])*
+            $name { $($(#[$variant_meta])* $variant => $text),+ }
+            ALL: "Every value, in the contract's order.",
+            as_str: "The word used on the wire and in the database.",
+        );
+    };
 }
+pub(crate) use vocabulary;
 
 /// A word outside a closed vocabulary.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,6 +81,7 @@ pub struct UnknownValue {
 
 vocabulary!(
     /// How far the goods of an order have left the building.
+    #[derive(PartialOrd, Ord)]
     FulfillmentStatus {
         Unfulfilled => "unfulfilled",
         PartiallyFulfilled => "partially_fulfilled",
@@ -66,6 +92,7 @@ vocabulary!(
 
 vocabulary!(
     /// `cancelled` for a cancelled order, otherwise the fulfillment status.
+    #[derive(PartialOrd, Ord)]
     OrderStatus {
         Unfulfilled => "unfulfilled",
         PartiallyFulfilled => "partially_fulfilled",
@@ -77,6 +104,7 @@ vocabulary!(
 
 vocabulary!(
     /// Where the money of an order stands.
+    #[derive(PartialOrd, Ord)]
     FinancialStatus {
         Pending => "pending",
         Authorized => "authorized",
@@ -90,6 +118,7 @@ vocabulary!(
 
 vocabulary!(
     /// How urgently an order needs a person.
+    #[derive(PartialOrd, Ord)]
     Priority {
         Low => "low",
         Normal => "normal",
@@ -100,6 +129,7 @@ vocabulary!(
 
 vocabulary!(
     /// Where a parcel is.
+    #[derive(PartialOrd, Ord)]
     ShipmentStatus {
         LabelCreated => "label_created",
         InTransit => "in_transit",
@@ -111,6 +141,7 @@ vocabulary!(
 
 vocabulary!(
     /// The eight states of a return (SPEC §5).
+    #[derive(PartialOrd, Ord)]
     ReturnState {
         AwaitingLabel => "awaiting_label",
         LabelGenerated => "label_generated",
@@ -125,6 +156,7 @@ vocabulary!(
 
 vocabulary!(
     /// The conditions an order can be flagged for.
+    #[derive(PartialOrd, Ord)]
     AlertKind {
         TrackingPending => "tracking_pending",
         Delayed => "delayed",
@@ -134,6 +166,7 @@ vocabulary!(
 
 vocabulary!(
     /// Where an outbox event stands: waiting (or being retried), delivered, or given up on.
+    #[derive(PartialOrd, Ord)]
     OutboxState {
         Pending => "pending",
         Delivered => "delivered",

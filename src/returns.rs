@@ -4,54 +4,23 @@
 //! holds the order's row lock, so two concurrent actions on one return are serialised: the first
 //! moves the state, the second sees the new state and gets a [`TransitionError::NotAllowed`] (409).
 
+use crate::domain::vocabulary;
 use crate::domain::ReturnState::{self, *};
-use serde::{Deserialize, Serialize};
 
-macro_rules! actions {
-    ($($variant:ident => $text:literal),+ $(,)?) => {
-        /// Something a person or an integration can do to a return.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(rename_all = "snake_case")]
-        pub enum ReturnAction { $($variant),+ }
-
-        impl ReturnAction {
-            /// Every action, in the contract's order.
-            pub const ALL: &'static [ReturnAction] = &[$(ReturnAction::$variant),+];
-
-            /// The word used on the wire.
-            pub fn as_str(self) -> &'static str {
-                match self { $(ReturnAction::$variant => $text),+ }
-            }
-        }
-
-        impl std::str::FromStr for ReturnAction {
-            type Err = crate::domain::UnknownValue;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok(ReturnAction::$variant),)+
-                    _ => Err(crate::domain::UnknownValue { value: s.to_owned(), allowed: &[$($text),+] }),
-                }
-            }
-        }
-    };
-}
-
-actions!(
-    GenerateLabel => "generate_label",
-    MarkInTransit => "mark_in_transit",
-    RequestInspection => "request_inspection",
-    ApproveRefund => "approve_refund",
-    Complete => "complete",
-    Deny => "deny",
-    Cancel => "cancel",
-);
-
-impl std::fmt::Display for ReturnAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+vocabulary!(
+    /// Something a person or an integration can do to a return.
+    ReturnAction {
+        GenerateLabel => "generate_label",
+        MarkInTransit => "mark_in_transit",
+        RequestInspection => "request_inspection",
+        ApproveRefund => "approve_refund",
+        Complete => "complete",
+        Deny => "deny",
+        Cancel => "cancel",
     }
-}
+    ALL: "Every action, in the contract's order.",
+    as_str: "The word used on the wire.",
+);
 
 /// The whole machine: each action, the states it may start from, and where it leads.
 pub const TRANSITIONS: &[(ReturnAction, &[ReturnState], ReturnState)] = &[

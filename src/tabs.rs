@@ -6,49 +6,23 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AlertKind, OrderStatus};
+use crate::domain::{vocabulary, AlertKind, OrderStatus};
 
-macro_rules! tabs {
-    ($($variant:ident => $text:literal),+ $(,)?) => {
-        /// A tab of the orders page.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(rename_all = "snake_case")]
-        pub enum Tab { #[default] $($variant),+ }
-
-        impl Tab {
-            /// Every tab, in the order the dashboard shows them.
-            pub const ALL: &'static [Tab] = &[$(Tab::$variant),+];
-            /// The word used in URLs and on the wire.
-            pub fn as_str(self) -> &'static str { match self { $(Tab::$variant => $text),+ } }
-        }
-
-        impl std::str::FromStr for Tab {
-            type Err = crate::domain::UnknownValue;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok(Tab::$variant),)+
-                    _ => Err(crate::domain::UnknownValue { value: s.to_owned(), allowed: &[$($text),+] }),
-                }
-            }
-        }
-    };
-}
-
-tabs!(
-    All => "all",
-    Unfulfilled => "unfulfilled",
-    TrackingPending => "tracking_pending",
-    Delayed => "delayed",
-    Returns => "returns",
-    Support => "support",
-);
-
-impl std::fmt::Display for Tab {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+vocabulary!(
+    /// A tab of the orders page.
+    #[derive(Default)]
+    Tab {
+        #[default]
+        All => "all",
+        Unfulfilled => "unfulfilled",
+        TrackingPending => "tracking_pending",
+        Delayed => "delayed",
+        Returns => "returns",
+        Support => "support",
     }
-}
+    ALL: "Every tab, in the order the dashboard shows them.",
+    as_str: "The word used in URLs and on the wire.",
+);
 
 /// The tab badges: how many orders each tab holds under the current non-tab filters.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

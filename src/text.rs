@@ -1,4 +1,5 @@
-//! Small, shared rules for strings that people type: trimming and length limits counted in characters.
+//! Small, shared rules for strings that people type (trimming and length limits counted in
+//! characters) and for the counts written to them ("1 order", "2 orders").
 
 /// Checks that `value`, trimmed, is between `min` and `max` characters long and has no NUL
 /// character (which no PostgreSQL text can hold), and returns it trimmed.
@@ -22,6 +23,16 @@ pub fn bounded<'a>(field: &str, value: &'a str, min: usize, max: usize) -> Resul
         ));
     }
     Ok(trimmed)
+}
+
+/// A count with its noun, as messages write it: `1 order`, `2 orders`, `0 orders`. `one` is the
+/// noun for exactly one, `many` for every other count.
+pub fn plural<N>(n: N, one: &str, many: &str) -> String
+where
+    N: std::fmt::Display + PartialEq + From<u8>,
+{
+    let noun = if n == N::from(1) { one } else { many };
+    format!("{n} {noun}")
 }
 
 #[cfg(test)]

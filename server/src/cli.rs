@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use orders_core::query::parse_shop_domain;
 use orders_core::record::to_micros;
+use orders_core::text::plural;
 use orders_core::OutboxState;
 
 use crate::settings::Settings;
@@ -378,8 +379,8 @@ impl Progress {
         let t = &p.tally;
         let line = format!(
             "{}, {} ({t})",
-            count(t.orders(), "order"),
-            count(p.pages as usize, "page"),
+            plural(t.orders(), "order", "orders"),
+            plural(p.pages as usize, "page", "pages"),
         );
         match &self.bar {
             Some(bar) => bar.set_message(line),
@@ -407,13 +408,13 @@ async fn backfill(settings: Settings, shop: &str, after: Option<String>) -> Resu
     writeln!(
         std::io::stdout(),
         "backfilled {shop}: {} in {}; {t}",
-        count(t.orders(), "order"),
-        count(done.pages as usize, "page"),
+        plural(t.orders(), "order", "orders"),
+        plural(done.pages as usize, "page", "pages"),
     )?;
     anyhow::ensure!(
         t.failed == 0,
         "{} not stored: {}",
-        count(t.failed, "order"),
+        plural(t.failed, "order", "orders"),
         t.failures.join("; ")
     );
     Ok(())
@@ -539,8 +540,8 @@ pub async fn seed_bench(
         std::io::stdout(),
         "seed-bench: {} over {}{first} (seed {seed}, {jobs} at a time): written in {:.1} s \
          ({:.0} orders/s), analysed in {:.1} s, {:.1} s in all",
-        count(total, "order"),
-        count(plan.len(), "shop"),
+        plural(total, "order", "orders"),
+        plural(plan.len(), "shop", "shops"),
         written.as_secs_f64(),
         total as f64 / written.as_secs_f64().max(1e-9),
         (elapsed - written).as_secs_f64(),
@@ -603,7 +604,7 @@ impl SeedProgress {
             let _ = writeln!(
                 std::io::stderr(),
                 "{shop}: {} in {:.1} s; {done}/{} written, {:.0} orders/s",
-                count(n, "order"),
+                plural(n, "order", "orders"),
                 took.as_secs_f64(),
                 self.total,
                 done as f64 / self.started.elapsed().as_secs_f64().max(1e-9),
@@ -616,11 +617,6 @@ impl SeedProgress {
             bar.finish_and_clear();
         }
     }
-}
-
-/// `1 order`, `2 orders`.
-fn count(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 async fn serve(settings: Settings) -> Result<()> {

@@ -14,6 +14,7 @@ use orders_core::alerts::{AlertPage, Refresh, RefreshReason, REPLAY_LIMIT};
 use orders_core::outbox::{OutboxCounts, OutboxList, OutboxQuery, OUTBOX_LIST_LIMIT};
 use orders_core::record::to_micros;
 use orders_core::stats::OrderStats;
+use orders_core::text::plural;
 use orders_core::{
     effects::ReturnPlan, AssignCommand, AssignedOrder, Envelope, EscalatedOrder, FulfillCommand,
     FulfilledOrder, ListQuery, Order, OrderList, OrderRef, ReturnCommand, SupportCommand,
@@ -93,10 +94,6 @@ pub struct Replay {
 
 /// How long the dashboard stays on sample data after the database failed to answer.
 pub const DATABASE_REST: Duration = Duration::from_secs(5);
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
 
 /// Now, to the microsecond the database keeps.
 pub(crate) fn now() -> DateTime<Utc> {

@@ -31,6 +31,7 @@ use orders_core::alerts::{Refresh, RefreshReason};
 use orders_core::record::to_micros;
 use orders_core::shopify::payload::PayloadError;
 use orders_core::shopify::{Ingest, ShopifyOrder};
+use orders_core::text::plural;
 
 pub use super::graphql::{FetchError, Pages, ShopifyClient, API_VERSION, MAX_THROTTLE_WAIT};
 use crate::service::{Scope, Service};
@@ -213,15 +214,11 @@ pub enum TickError {
     #[error(transparent)]
     Fetch(#[from] FetchError),
     /// Some orders did not read or could not be stored (the rest were applied).
-    #[error("Shopify sent {} Sync could not store: {}", orders(.report.tally.failed), .report.tally.failures.join("; "))]
+    #[error("Shopify sent {} Sync could not store: {}", plural(.report.tally.failed, "order", "orders"), .report.tally.failures.join("; "))]
     Orders { report: TickReport },
     /// The database is away (or the shop vanished): nothing could be recorded.
     #[error("the database could not record the poll: {0}")]
     Store(#[source] StoreError),
-}
-
-fn orders(n: usize) -> String {
-    format!("{n} order{}", if n == 1 { "" } else { "s" })
 }
 
 fn clock(at: DateTime<Utc>) -> String {
@@ -242,7 +239,7 @@ fn missed_message(tally: &Tally, started: DateTime<Utc>) -> String {
     format!(
         "The {} poll found {} the webhooks never delivered ({names}); they are stored now, but check the shop's webhook subscriptions.",
         clock(started),
-        orders(tally.missed),
+        plural(tally.missed, "order", "orders"),
     )
 }
 

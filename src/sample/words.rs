@@ -1,0 +1,148 @@
+//! Word lists: names, e-mail domains, the catalog, warehouses, payment methods, and the reasons
+//! orders are held, cancelled, stopped in transit or returned.
+
+pub(super) const FIRST_NAMES: &[&str] = &[
+    "Ada",
+    "Alan",
+    "Grace",
+    "Linus",
+    "Margaret",
+    "Katherine",
+    "Dennis",
+    "Barbara",
+    "Ken",
+    "Frances",
+    "Tim",
+    "Radia",
+    "Hedy",
+    "Edsger",
+    "Sophie",
+    "Omar",
+    "Aisha",
+    "Mateo",
+    "Lucia",
+    "Hiroshi",
+    "Yuki",
+    "Chen",
+    "Wei",
+    "Priyanka",
+    "Arjun",
+    "Fatima",
+    "Lars",
+    "Ingrid",
+    "Kofi",
+    "Amara",
+    "Diego",
+    "Camila",
+    "Noah",
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Mohammed",
+    "Zara",
+    "Ethan",
+    "Chloe",
+];
+pub(super) const LAST_NAMES: &[&str] = &[
+    "Byron",
+    "Turing",
+    "Hopper",
+    "Torvalds",
+    "Hamilton",
+    "Johnson",
+    "Ritchie",
+    "Liskov",
+    "Thompson",
+    "Allen",
+    "Berners-Lee",
+    "Perlman",
+    "Lamarr",
+    "Dijkstra",
+    "Wilson",
+    "Haddad",
+    "Khan",
+    "Garcia",
+    "Rossi",
+    "Tanaka",
+    "Sato",
+    "Li",
+    "Wang",
+    "Patel",
+    "Sharma",
+    "Okafor",
+    "Nielsen",
+    "Larsen",
+    "Mensah",
+    "Silva",
+    "Santos",
+    "Martin",
+    "Brown",
+    "Murphy",
+    "O'Brien",
+    "Dubois",
+    "Kowalski",
+    "Novak",
+    "Anderson",
+    "Nakamura",
+];
+pub(super) const EMAIL_DOMAINS: &[&str] = &[
+    "example.com",
+    "example.net",
+    "example.org",
+    "mail.example.com",
+];
+/// Item prices, in US cents, before conversion and rounding.
+pub(super) const CATALOG: &[u64] = &[
+    1200, 1495, 1895, 2450, 2900, 3495, 3900, 4500, 5495, 6800, 7900, 8900, 12900, 14950, 19900,
+    24900,
+];
+pub(super) const WAREHOUSES: &[&str] = &[
+    "the main warehouse",
+    "the east warehouse",
+    "the west warehouse",
+    "the retail store",
+];
+pub(super) const PAYMENT_METHODS: &[&str] = &[
+    "Shop Pay",
+    "a Visa card",
+    "a Mastercard",
+    "PayPal",
+    "Apple Pay",
+    "an American Express card",
+];
+pub(super) const OFFLINE_METHODS: &[&str] =
+    &["bank transfer", "cash on delivery", "invoice (net 30)"];
+pub(super) const HOLD_REASONS: &[&str] = &[
+    "awaiting stock from the supplier",
+    "the shipping address could not be verified",
+    "fraud review requested",
+    "the customer asked to delay shipping",
+];
+pub(super) const CANCEL_REASONS: &[&str] = &[
+    "the customer changed their mind",
+    "the payment was declined",
+    "suspected fraud",
+    "an item is out of stock",
+    "a duplicate order",
+];
+pub(super) const EXCEPTION_REASONS: &[&str] = &[
+    "the address could not be found",
+    "the parcel was damaged in transit",
+    "nobody was available to sign",
+    "customs clearance is delayed",
+    "bad weather delayed the hub",
+];
+pub(super) const DELIVERY_PLACES: &[&str] = &[
+    "left at the front door",
+    "signed for by the customer",
+    "left in a parcel locker",
+    "handed to a neighbour",
+];
+pub(super) const RETURN_REASONS: &[&str] = &[
+    "too small",
+    "too large",
+    "not as described",
+    "arrived damaged",
+    "the customer changed their mind",
+    "the wrong item was sent",
+];

@@ -4,8 +4,10 @@
 # local PostgreSQL, among them the crash tests that SIGKILL and SIGTERM the real binary under load),
 # the release build of the whole site, the browser tests against that build running on a fresh
 # database (and, for the embedded app's install, a second one configured as the Shopify app against
-# a fake Shopify, end2end/fake-shopify.mjs), and Schemathesis against the Sync API's OpenAPI
-# document (scripts/schemathesis.sh).
+# a fake Shopify, end2end/fake-shopify.mjs), Schemathesis against the Sync API's OpenAPI
+# document (scripts/schemathesis.sh), and the one-minute soak against that release binary
+# (scripts/soak.sh: every hostile load at once, a database restart halfway; it fails on a lost
+# write, an answer without the envelope, an unhealthy server or memory kept at the end).
 # Stops at the first failure with a non-zero exit.
 #
 # Environment: TEST_DATABASE_URL (or DATABASE_URL), the admin connection the tests create their
@@ -175,5 +177,9 @@ ORDERS_SYNC_BIN_ABS="$PWD/target/release/orders-sync"
 
 section "Schemathesis: the Sync API against its OpenAPI document"
 ORDERS_SYNC_BIN=target/release/orders-sync TEST_DATABASE_URL="$ADMIN_URL" bash scripts/schemathesis.sh
+
+section "Soak: one minute of every load at once (scripts/soak.sh)"
+# The binary the browser tests ran; soak.sh builds only its load generator.
+SOAK_MINUTES=1 SOAK_BIN=target/release/orders-sync bash scripts/soak.sh
 
 section "All checks passed"

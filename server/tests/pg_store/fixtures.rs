@@ -6,6 +6,7 @@ use orders_core::record::{OrderRecord, ReturnRecord, SupportRecord};
 use orders_core::*;
 use orders_sync::store::{MemoryStore, Store};
 
+use crate::common::order_record;
 use crate::{now, TestDb, OTHER_SHOP, SHOP};
 
 /// A small deterministic pseudo-random source, so the data set is varied but the same every run.
@@ -29,32 +30,7 @@ impl Lcg {
 
 /// A plain unfulfilled order created `age` before [`now`].
 pub fn order(n: u64, age: Duration) -> OrderRecord {
-    let created = now() - age;
-    OrderRecord {
-        id: format!("gid://shopify/Order/{n}"),
-        order_number: format!("#{}", 1000 + n),
-        customer_name: format!("Customer {n}"),
-        customer_email: Some(format!("c{n}@example.com")),
-        total_price: "129.95".into(),
-        currency: "USD".into(),
-        fulfillment_status: FulfillmentStatus::Unfulfilled,
-        financial_status: FinancialStatus::Paid,
-        cancelled_at: None,
-        priority: Priority::Normal,
-        tags: vec![],
-        created_at: created,
-        updated_at: created,
-        shopify_updated_at: None,
-        shipments: vec![],
-        return_: None,
-        support: vec![],
-        assigned_to: None,
-        timeline: vec![TimelineEntry {
-            ts: created,
-            event: "payment.captured".into(),
-            details: "Paid 129.95 USD".into(),
-        }],
-    }
+    order_record(n, format!("#{}", 1000 + n), now() - age)
 }
 
 /// `count` varied orders, with the edge cases the rules care about placed on purpose.

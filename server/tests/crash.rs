@@ -6,6 +6,8 @@
 //! escalation, its timeline entry, its outbox event) that must commit together or not at all.
 //! `bash scripts/crash-test.sh` runs this with its figures printed.
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -14,25 +16,11 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
+use self::common::fresh_database_url;
+
 const SHOP: &str = "crash.myshopify.com";
 const ORDERS: usize = 200;
 const WRITERS: usize = 16;
-
-fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-async fn fresh_database() -> String {
-    let admin = admin_url();
-    let name = format!("orders_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = PgConnection::connect(&admin).await.expect("PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    format!("{}/{name}", &admin[..admin.rfind('/').unwrap()])
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -110,7 +98,7 @@ async fn rows_of(conn: &mut PgConnection, thread: &str) -> (i64, i64, i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_write_load_loses_nothing_acknowledged_and_half_writes_nothing() {
-    let url = fresh_database().await;
+    let url = fresh_database_url().await;
     let port = free_port();
     let seeded = orders_sync(
         &url,
@@ -254,7 +242,7 @@ async fn sigkill_mid_write_load_loses_nothing_acknowledged_and_half_writes_nothi
 async fn sigterm_drains_in_flight_requests_and_ends_live_streams() {
     use futures::StreamExt;
 
-    let url = fresh_database().await;
+    let url = fresh_database_url().await;
     let port = free_port();
     let seeded = orders_sync(
         &url,

@@ -6,9 +6,10 @@ use orders_core::*;
 use orders_sync::service::Service;
 use orders_sync::settings::Settings;
 use orders_sync::startup::Application;
-use orders_sync::store::{MemoryStore, PgStore, Store};
+use orders_sync::store::{MemoryStore, Store};
 use serde_json::Value;
-use sqlx::Connection;
+
+pub use crate::common::{fresh_database, fresh_database_url, gid};
 
 pub const SHOP: &str = "acme.myshopify.com";
 pub const OTHER_SHOP: &str = "other.myshopify.com";
@@ -44,41 +45,6 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub store: Store,
     pub service: Service,
-}
-
-/// The admin URL tests create their databases through.
-pub fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A fresh, migrated database for one test.
-pub async fn fresh_database() -> PgStore {
-    PgStore::connect_lazy(&fresh_database_url().await).expect("connect")
-}
-
-/// The URL of a fresh, migrated database for one test.
-pub async fn fresh_database_url() -> String {
-    let admin = admin_url();
-    let name = format!("orders_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL must be running for the tests");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let url = match admin.rfind('/') {
-        Some(i) => format!("{}/{name}", &admin[..i]),
-        None => panic!("TEST_DATABASE_URL must name a database"),
-    };
-    let store = PgStore::connect_lazy(&url).expect("connect");
-    store
-        .migrate()
-        .await
-        .expect("migrations apply to a fresh database");
-    store.pool().close().await;
-    url
 }
 
 pub fn test_settings() -> Settings {
@@ -369,40 +335,16 @@ pub fn now() -> DateTime<Utc> {
     to_micros(Utc::now())
 }
 
-pub fn gid(n: u64) -> String {
-    format!("gid://shopify/Order/{n}")
-}
-
 /// Builds an order fixture: unfulfilled, paid, normal priority, created an hour ago unless told.
 pub struct OrderBuilder(OrderRecord);
 
 pub fn order(n: u64) -> OrderBuilder {
     let created = now() - Duration::hours(1);
-    OrderBuilder(OrderRecord {
-        id: gid(n),
-        order_number: format!("#{}", n - 4000),
-        customer_name: format!("Customer {n}"),
-        customer_email: Some(format!("c{n}@example.com")),
-        total_price: "129.95".into(),
-        currency: "USD".into(),
-        fulfillment_status: FulfillmentStatus::Unfulfilled,
-        financial_status: FinancialStatus::Paid,
-        cancelled_at: None,
-        priority: Priority::Normal,
-        tags: vec![],
-        created_at: created,
-        updated_at: created,
-        shopify_updated_at: None,
-        shipments: vec![],
-        return_: None,
-        support: vec![],
-        assigned_to: None,
-        timeline: vec![TimelineEntry {
-            ts: created,
-            event: "payment.captured".into(),
-            details: "Paid 129.95 USD".into(),
-        }],
-    })
+    OrderBuilder(crate::common::order_record(
+        n,
+        format!("#{}", n - 4000),
+        created,
+    ))
 }
 
 impl OrderBuilder {

@@ -3,6 +3,8 @@
 
 mod alerts;
 mod bodies;
+#[path = "../common/mod.rs"]
+mod common;
 mod embedded;
 mod export;
 mod fake_shopify;

@@ -10,7 +10,7 @@
 //! taken off. `delayed` compares `in_transit_since`, which no day holds, so it is counted from its
 //! own partial index, which holds only the orders in transit and includes the filtered columns.
 //!
-//! The result equals counting the view row by row: `server/tests/pg_store_smoke.rs` holds the
+//! The result equals counting the view row by row: `server/tests/pg_store/` holds the
 //! counts and pictures to the in-memory store on every tab and filter, and the tallies to a direct
 //! count of the orders after every kind of write.
 

@@ -1,52 +1,65 @@
-//! The port the dashboard needs from the server: one page of orders and the list of shops. The
-//! server implements it over its service layer and hands it to the server functions through
-//! context, so this crate never sees a store, a pool or a setting.
+//! The port the dashboard needs from the server: one page, and one write. The server implements it
+//! over its service layer, behind its one access rule, and hands it to the server functions
+//! through context, so this crate never sees a store, a pool, a session or a setting. Which shop a
+//! request sees, who "mine" is, and whether the rows are the sample data's are the server's to
+//! decide; the server functions only carry the answer to the page.
+
+use orders_core::stats::OrderStats;
+use orders_core::{ListQuery, Order, OrderList};
+
+use crate::sync::SyncWrite;
 
 /// What the dashboard asks of Sync.
 #[async_trait::async_trait]
 pub trait OrdersBackend: Send + Sync + 'static {
-    /// One page for the dashboard. `sample` is true when it came from the in-memory sample data.
-    async fn list_orders(&self, query: orders_core::ListQuery) -> Result<Listing, String>;
-    /// The returns funnel and orders-per-day series of the view `query` describes (all pages), and
-    /// whether they were counted on the sample data.
-    async fn stats(
+    /// One page of the dashboard: `shop` is the URL's `?shop=`, `query` the page's other
+    /// parameters as given (`tab`, `pageSize`, `cursor`, `direction`, the filters, `order`).
+    /// `Ok(None)`: no shop was named and none is known yet.
+    async fn page(
         &self,
-        query: orders_core::ListQuery,
-    ) -> Result<(orders_core::stats::OrderStats, bool), String>;
-    /// How many of the shop's outbox events are dead (could not be delivered); 0 when unknown.
-    async fn undelivered(&self, shop: &str) -> u64;
-    /// Known shop domains sorted, and whether they come from sample data.
-    async fn shops(&self) -> (Vec<String>, bool);
-    /// One order of `shop` by any reference the API accepts (`None`: no such order).
-    async fn order(
-        &self,
-        shop: &str,
-        id: &str,
-    ) -> Result<Option<orders_core::Order>, crate::sync::SyncFailure>;
-    /// One v1.2 write, `body` as a client would send it to the endpoint: the HTTP status and the
-    /// envelope Sync answers with, exactly as the endpoint would.
+        shop: Option<String>,
+        query: Vec<(String, String)>,
+    ) -> Result<Option<Page>, Refusal>;
+    /// One v1.2 write, `body` as a client would send it to the endpoint: the success envelope,
+    /// or why not with the status the endpoint would answer.
     async fn write(
         &self,
-        write: crate::sync::SyncWrite,
+        write: SyncWrite,
         body: serde_json::Value,
-    ) -> (u16, serde_json::Value);
-    /// Whether this request may see `shop` at all (the server's one access rule): `Err` carries
-    /// the HTTP status (401: a credential of the shop is needed; 403: it is another shop's) and
-    /// why. Checked before anything of the shop is read.
-    async fn admit(&self, shop: &str) -> Result<(), crate::sync::SyncFailure> {
-        let _ = shop;
-        Ok(())
-    }
-    /// How far the import of `shop`'s order history from Shopify has come, while one runs or
-    /// when the last one stopped short (a first install backfills it in the background).
-    async fn import_progress(&self, shop: &str) -> Option<ImportProgress> {
-        let _ = shop;
-        None
-    }
-    /// Who is signed in, if anyone: then the dashboard shows their shop only.
-    fn signed_in(&self) -> Option<SignedIn> {
-        None
-    }
+    ) -> Result<serde_json::Value, Refusal>;
+}
+
+/// Why the server refused, or could not answer, a dashboard request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The HTTP status the request is answered with.
+    pub status: u16,
+    /// The page parameter at fault (`shop`, `tab`, `assigned_to`…), when one is.
+    pub param: Option<String>,
+    pub message: String,
+}
+
+/// Everything one page shows.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The query, parsed; its `shop_domain` is the shop whose rows these are (the sample shop's
+    /// on sample data).
+    pub query: ListQuery,
+    pub list: OrderList,
+    /// The rows came from the built-in sample data, not the database.
+    pub sample: bool,
+    /// The signed-in staff member, if anyone is signed in.
+    pub signed_in_as: Option<String>,
+    /// How many of the shop's outbox events are dead (0 on sample data, or when unknown).
+    pub undelivered: u64,
+    /// How far the import of the shop's history has come, while one runs or when the last one
+    /// stopped short (never on sample data).
+    pub importing: Option<ImportProgress>,
+    /// The returns funnel and orders per day of the view, when they were counted on the same
+    /// data as the rows.
+    pub stats: Option<OrderStats>,
+    /// The order the URL opens in the drawer (`order=`): the order, or what to say instead.
+    pub detail: Option<Result<Order, String>>,
 }
 
 /// The import of a shop's order history (SPEC §10: "progress visible on the dashboard").
@@ -56,21 +69,4 @@ pub struct ImportProgress {
     pub orders: u64,
     /// Why it stopped short, if it did.
     pub stopped: Option<String>,
-}
-
-/// A signed-in staff member and their shop.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedIn {
-    pub shop: String,
-    pub staff: String,
-}
-
-/// A page of orders and where it came from.
-#[derive(Debug, Clone)]
-pub struct Listing {
-    pub list: orders_core::OrderList,
-    /// The page came from the built-in sample data, not the database.
-    pub sample: bool,
-    /// The shop whose orders these are (the sample shop's, on sample data).
-    pub shop: String,
 }

@@ -19,16 +19,6 @@ pub enum SyncWrite {
 }
 
 impl SyncWrite {
-    /// The endpoint of the write in the Sync API.
-    pub fn path(self) -> &'static str {
-        match self {
-            SyncWrite::Assign => "/sync/orders/assign",
-            SyncWrite::Fulfill => "/sync/orders/fulfill",
-            SyncWrite::Support => "/sync/orders/support",
-            SyncWrite::Returns => "/sync/orders/returns",
-        }
-    }
-
     /// What a success toast says when Sync's envelope has no message.
     pub fn default_message(self) -> &'static str {
         match self {
@@ -147,8 +137,10 @@ pub async fn post_write(
     body: serde_json::Value,
 ) -> Result<(u16, String), SyncFailure> {
     let backend = ssr::backend()?;
-    let (status, envelope) = backend.write(write, body).await;
-    Ok((status, envelope.to_string()))
+    Ok(match backend.write(write, body).await {
+        Ok(envelope) => (200, envelope.to_string()),
+        Err(refused) => (refused.status, ssr::failure(refused.message)),
+    })
 }
 
 #[cfg(feature = "ssr")]
@@ -159,6 +151,14 @@ mod ssr {
 
     use super::SyncFailure;
     use crate::backend::OrdersBackend;
+
+    /// The v1.2 envelope of a refused write, as JSON text.
+    pub fn failure(message: String) -> String {
+        serde_json::to_string(&orders_core::Envelope::<serde_json::Value>::failure(
+            message,
+        ))
+        .unwrap_or_default()
+    }
 
     pub fn backend() -> Result<Arc<dyn OrdersBackend>, SyncFailure> {
         use_context::<Arc<dyn OrdersBackend>>().ok_or_else(|| SyncFailure {

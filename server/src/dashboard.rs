@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use app::backend::{ImportProgress, Listing, OrdersBackend, SignedIn};
+use app::backend::{OrdersBackend, Page, Refusal};
 use app::sync::{SyncFailure, SyncWrite};
 use axum::Router;
 use leptos::config::{get_configuration, LeptosOptions};
@@ -14,8 +14,7 @@ use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
 use orders_core::envelope::{AssignBody, FulfillBody, ReturnBody, SupportBody};
 use orders_core::query::parse_shop_domain;
-use orders_core::stats::OrderStats;
-use orders_core::{Envelope, ListQuery, Order, OrderRef};
+use orders_core::{ListQuery, Order, OrderRef};
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -105,167 +104,174 @@ impl Dashboard {
     }
 }
 
-fn failure(e: ApiError) -> SyncFailure {
-    SyncFailure {
+/// A refusal of the dashboard, from the service's error; `param` names the page parameter at
+/// fault, if one is.
+fn refusal(param: Option<&str>) -> impl FnOnce(ApiError) -> Refusal + '_ {
+    move |e| Refusal {
         status: e.status_code().as_u16(),
+        param: param.map(str::to_owned),
         message: e.to_string(),
     }
 }
 
 #[async_trait::async_trait]
 impl OrdersBackend for Dashboard {
-    async fn admit(&self, shop: &str) -> Result<(), SyncFailure> {
-        self.check_shop(shop).await.map_err(failure)
-    }
-
-    async fn list_orders(&self, query: ListQuery) -> Result<Listing, String> {
-        self.check_shop(&query.shop_domain)
+    async fn page(
+        &self,
+        shop: Option<String>,
+        mut query: Vec<(String, String)>,
+    ) -> Result<Option<Page>, Refusal> {
+        let (service, me) = (&self.service, self.credential.session());
+        // The one shop rule: nothing of a shop is read before this request is admitted to it.
+        let shop = self
+            .trust
+            .dashboard_shop(service, &self.credential, shop.as_deref())
             .await
-            .map_err(|e| e.to_string())?;
-        OrdersBackend::list_orders(&self.service, query).await
-    }
-
-    async fn stats(&self, query: ListQuery) -> Result<(OrderStats, bool), String> {
-        self.check_shop(&query.shop_domain)
-            .await
-            .map_err(|e| e.to_string())?;
-        OrdersBackend::stats(&self.service, query).await
-    }
-
-    async fn undelivered(&self, shop: &str) -> u64 {
-        if self.check_shop(shop).await.is_err() {
-            return 0;
+            .map_err(refusal(Some("shop")))?;
+        let Some(shop) = shop else {
+            return Ok(None);
+        };
+        *self.admitted.lock().unwrap_or_else(|p| p.into_inner()) = Some(shop.clone());
+        // `assigned_to=mine`: the signed-in staff member's orders.
+        for (k, v) in query.iter_mut() {
+            if k == "assigned_to" && v.trim().eq_ignore_ascii_case("mine") {
+                *v = me.map(|me| me.staff.clone()).ok_or_else(|| Refusal {
+                    status: 400,
+                    param: Some("assigned_to".into()),
+                    message: "\"mine\" needs a sign-in: there is no signed-in staff member".into(),
+                })?;
+            }
         }
-        OrdersBackend::undelivered(&self.service, shop).await
-    }
-
-    async fn shops(&self) -> (Vec<String>, bool) {
-        match self.credential.session() {
-            Some(s) => (vec![s.shop.clone()], false),
-            None => OrdersBackend::shops(&self.service).await,
+        let order = query
+            .iter()
+            .find(|(k, v)| k == "order" && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_owned());
+        let mut query = ListQuery::parse(query, Some(&shop)).map_err(|e| Refusal {
+            status: 400,
+            param: Some(
+                if e.param == "shop_domain" {
+                    "shop"
+                } else {
+                    e.param
+                }
+                .into(),
+            ),
+            message: e.message,
+        })?;
+        // The page, its pictures and the undelivered events are counted at once, side by side.
+        let (listing, stats, undelivered) = futures::future::join3(
+            service.dashboard_list(&query),
+            service.dashboard_stats(&query),
+            service.outbox_summary(&query.shop_domain),
+        )
+        .await;
+        let (list, sample) = listing.map_err(|e| {
+            tracing::warn!(shop = %query.shop_domain, error = %e, "the dashboard could not list orders");
+            Refusal {
+                status: 503,
+                param: None,
+                message: e.to_string(),
+            }
+        })?;
+        // The fallback shows the sample shop's orders, whatever shop was asked for.
+        if sample && !service.store().is_sample() {
+            query.shop_domain = service.sample_shop().to_owned();
         }
+        // The pictures are a bonus: if they cannot be counted, or were counted on other data than
+        // the rows (the database came or went in between), the page shows the orders without them.
+        let stats = match stats {
+            Ok((stats, counted_on_sample)) if counted_on_sample == sample => Some(stats),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "the dashboard could not count the view's stats");
+                None
+            }
+        };
+        // Sample data has no outbox, nor an import, worth showing.
+        let (undelivered, importing) = if sample {
+            (0, None)
+        } else {
+            // A badge, not the page: if the count cannot be read, the page shows without it.
+            let dead = undelivered.map(|c| c.dead).unwrap_or(0);
+            (dead, self.trust.import_progress(&query.shop_domain))
+        };
+        // The order is looked up in the shop whose rows are on screen (the sample shop, too).
+        let detail = match order {
+            None => None,
+            Some(id) => Some(self.order(&query.shop_domain, &id).await),
+        };
+        Ok(Some(Page {
+            query,
+            list,
+            sample,
+            signed_in_as: me.map(|me| me.staff.clone()),
+            undelivered,
+            importing,
+            stats,
+            detail,
+        }))
     }
 
-    async fn order(&self, shop: &str, id: &str) -> Result<Option<Order>, SyncFailure> {
-        self.check_shop(shop).await.map_err(failure)?;
-        OrdersBackend::order(&self.service, shop, id).await
-    }
-
-    async fn write(&self, write: SyncWrite, body: Value) -> (u16, Value) {
+    async fn write(&self, write: SyncWrite, body: Value) -> Result<Value, Refusal> {
         let shop = body
             .get("shop_domain")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if let Err(e) = self.check_shop(shop).await {
-            return (
-                e.status_code().as_u16(),
-                json(Envelope::<Value>::failure(e.to_string())),
-            );
-        }
-        OrdersBackend::write(&self.service, write, body).await
-    }
-
-    async fn import_progress(&self, shop: &str) -> Option<ImportProgress> {
-        self.check_shop(shop).await.ok()?;
-        self.trust.import_progress(shop)
-    }
-
-    fn signed_in(&self) -> Option<SignedIn> {
-        self.credential.session().map(|s| SignedIn {
-            shop: s.shop.clone(),
-            staff: s.staff.clone(),
-        })
-    }
-}
-
-#[async_trait::async_trait]
-impl OrdersBackend for Service {
-    async fn list_orders(&self, query: ListQuery) -> Result<Listing, String> {
-        let (list, sample) = self
-            .dashboard_list(&query)
-            .await
-            .map_err(|e| e.to_string())?;
-        // The fallback shows the sample shop's orders, whatever shop was asked for.
-        let shop = if sample && !self.store().is_sample() {
-            self.sample_shop().to_owned()
-        } else {
-            query.shop_domain
-        };
-        Ok(Listing { list, sample, shop })
-    }
-
-    async fn stats(&self, query: ListQuery) -> Result<(OrderStats, bool), String> {
-        self.dashboard_stats(&query)
-            .await
-            .map_err(|e| e.to_string())
-    }
-
-    async fn undelivered(&self, shop: &str) -> u64 {
-        // A badge, not the page: if the count cannot be read, the page shows without it.
-        self.outbox_summary(shop).await.map(|c| c.dead).unwrap_or(0)
-    }
-
-    async fn shops(&self) -> (Vec<String>, bool) {
-        self.dashboard_shops().await
-    }
-
-    async fn order(&self, shop: &str, id: &str) -> Result<Option<Order>, SyncFailure> {
-        let shop = parse_shop_domain(shop).map_err(|m| SyncFailure {
-            status: 400,
-            message: format!("invalid shop_domain: {m}"),
-        })?;
-        let order = OrderRef::parse(id).map_err(|m| SyncFailure {
-            status: 400,
-            message: format!("invalid id: {m}"),
-        })?;
-        match self.dashboard_order(&shop, &order).await {
-            Ok(order) => Ok(Some(order)),
-            Err(ApiError::NotFound(_)) => Ok(None),
-            Err(e) => Err(failure(e)),
-        }
-    }
-
-    async fn write(&self, write: SyncWrite, body: Value) -> (u16, Value) {
-        let answer = match write {
+        self.check_shop(shop).await.map_err(refusal(None))?;
+        let service = &self.service;
+        match write {
             SyncWrite::Assign => {
-                self.door(body, |s, b: AssignBody| async move {
-                    s.assign(&b.validate()?, None).await.map(|a| a.body)
-                })
-                .await
+                service
+                    .door(body, |s, b: AssignBody| async move {
+                        s.assign(&b.validate()?, None).await.map(|a| a.body)
+                    })
+                    .await
             }
             SyncWrite::Fulfill => {
-                self.door(body, |s, b: FulfillBody| async move {
-                    s.fulfill(&b.validate()?, None).await.map(|a| a.body)
-                })
-                .await
+                service
+                    .door(body, |s, b: FulfillBody| async move {
+                        s.fulfill(&b.validate()?, None).await.map(|a| a.body)
+                    })
+                    .await
             }
             SyncWrite::Support => {
-                self.door(body, |s, b: SupportBody| async move {
-                    s.escalate(&b.validate()?, None).await.map(|a| a.body)
-                })
-                .await
+                service
+                    .door(body, |s, b: SupportBody| async move {
+                        s.escalate(&b.validate()?, None).await.map(|a| a.body)
+                    })
+                    .await
             }
             SyncWrite::Returns => {
-                self.door(body, |s, b: ReturnBody| async move {
-                    s.apply_return_action(&b.validate()?, None)
-                        .await
-                        .map(|a| a.body)
-                })
-                .await
+                service
+                    .door(body, |s, b: ReturnBody| async move {
+                        s.apply_return_action(&b.validate()?, None)
+                            .await
+                            .map(|a| a.body)
+                    })
+                    .await
             }
-        };
-        match answer {
-            Ok(envelope) => (200, envelope),
-            Err(e) => (
-                e.status_code().as_u16(),
-                json(Envelope::<Value>::failure(e.to_string())),
-            ),
         }
+        .map_err(refusal(None))
     }
 }
 
-fn json<T: serde::Serialize>(value: T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
+impl Dashboard {
+    /// The order of the drawer, or what the drawer says instead.
+    async fn order(&self, shop: &str, id: &str) -> Result<Order, String> {
+        let not_found = || format!("There is no order {id} in {shop}.");
+        let failed = |status: u16, message: String| SyncFailure { status, message }.to_string();
+        self.check_shop(shop)
+            .await
+            .map_err(|e| failed(e.status_code().as_u16(), e.to_string()))?;
+        let shop_domain = parse_shop_domain(shop)
+            .map_err(|m| failed(400, format!("invalid shop_domain: {m}")))?;
+        let order = OrderRef::parse(id).map_err(|m| failed(400, format!("invalid id: {m}")))?;
+        match self.service.dashboard_order(&shop_domain, &order).await {
+            Ok(order) => Ok(order),
+            Err(ApiError::NotFound(_)) => Err(not_found()),
+            Err(e) => Err(failed(e.status_code().as_u16(), e.to_string())),
+        }
+    }
 }
 
 impl Service {

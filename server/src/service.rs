@@ -295,18 +295,6 @@ impl Service {
             .await?)
     }
 
-    /// The shop a dashboard URL without `?shop=` shows: `DASHBOARD_SHOP`, else the first known shop.
-    pub async fn default_shop(&self) -> Option<String> {
-        if let Some(shop) = std::env::var("DASHBOARD_SHOP")
-            .ok()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-        {
-            return Some(shop);
-        }
-        self.inner.primary.shops().await.ok()?.into_iter().next()
-    }
-
     /// The live-alert hub of this process.
     pub fn live(&self) -> &Live {
         &self.inner.live

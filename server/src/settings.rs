@@ -41,8 +41,6 @@ pub struct Settings {
     pub site_addr: SocketAddr,
     /// `USE_MOCK_DATA`: run everything on the in-memory sample data, without a database.
     pub use_mock_data: bool,
-    /// `DASHBOARD_SHOP`: the shop the dashboard shows when the URL names none.
-    pub dashboard_shop: Option<String>,
     /// `SHOPIFY_API_BASE_URL`: the Shopify origin the poller talks to; `{shop}` stands for the
     /// shop's domain (`https://{shop}`).
     pub shopify_api_base_url: String,
@@ -158,6 +156,9 @@ pub struct TrustSettings {
     pub session_secret: Option<String>,
     /// `APP_BRIDGE_URL`: where pages load Shopify's App Bridge from (with `SHOPIFY_API_KEY`).
     pub app_bridge_url: String,
+    /// `DASHBOARD_SHOP`: the shop the dashboard shows when the URL names none and no one is
+    /// signed in (trimmed, lower case); also the shop the sample data is generated for.
+    pub dashboard_shop: Option<String>,
 }
 
 /// Shopify's App Bridge script, which every embedded page loads first.
@@ -172,6 +173,7 @@ impl Default for TrustSettings {
             shopify_api_secret: None,
             session_secret: None,
             app_bridge_url: DEFAULT_APP_BRIDGE_URL.to_owned(),
+            dashboard_shop: None,
         }
     }
 }
@@ -180,8 +182,8 @@ impl Default for TrustSettings {
 pub const DEFAULT_RATE_LIMIT: u32 = 100;
 
 impl TrustSettings {
-    /// Reads `SYNC_API_AUTH`, `SYNC_RATE_LIMIT`, `SHOPIFY_API_KEY`, `SHOPIFY_API_SECRET` and
-    /// `SESSION_SECRET`.
+    /// Reads `SYNC_API_AUTH`, `SYNC_RATE_LIMIT`, `SHOPIFY_API_KEY`, `SHOPIFY_API_SECRET`,
+    /// `SESSION_SECRET`, `APP_BRIDGE_URL` and `DASHBOARD_SHOP`.
     pub fn from_env() -> Result<Self> {
         let tokens_required = match var("SYNC_API_AUTH").map(|v| v.trim().to_ascii_lowercase()) {
             None => false,
@@ -215,6 +217,7 @@ impl TrustSettings {
             shopify_api_secret,
             session_secret: var("SESSION_SECRET").map(|v| v.trim().to_owned()),
             app_bridge_url,
+            dashboard_shop: var("DASHBOARD_SHOP").map(|s| s.trim().to_ascii_lowercase()),
         })
     }
 }
@@ -231,6 +234,7 @@ impl std::fmt::Debug for TrustSettings {
             )
             .field("session_secret", &self.session_secret.as_ref().map(|_| "…"))
             .field("app_bridge_url", &self.app_bridge_url)
+            .field("dashboard_shop", &self.dashboard_shop)
             .finish()
     }
 }
@@ -288,7 +292,6 @@ impl std::fmt::Debug for Settings {
             .field("database_url", &redact(&self.database_url))
             .field("site_addr", &self.site_addr)
             .field("use_mock_data", &self.use_mock_data)
-            .field("dashboard_shop", &self.dashboard_shop)
             .field("shopify_api_base_url", &redact(&self.shopify_api_base_url))
             .field("poll_interval", &self.poll_interval)
             .field("tracking_pending_after", &self.tracking_pending_after)
@@ -473,7 +476,6 @@ impl Settings {
                 format!("LEPTOS_SITE_ADDR '{site_addr}' is not an address like 127.0.0.1:3000")
             })?,
             use_mock_data: bool_var("USE_MOCK_DATA")?,
-            dashboard_shop: var("DASHBOARD_SHOP").map(|s| s.trim().to_ascii_lowercase()),
             shopify_api_base_url: shopify_base_url(
                 var("SHOPIFY_API_BASE_URL").unwrap_or_else(|| DEFAULT_SHOPIFY_API_BASE_URL.into()),
             )?,
@@ -507,7 +509,8 @@ impl Settings {
 
     /// The shop the in-memory sample data is generated for.
     pub fn sample_shop(&self) -> String {
-        self.dashboard_shop
+        self.trust
+            .dashboard_shop
             .clone()
             .unwrap_or_else(|| DEFAULT_SAMPLE_SHOP.to_owned())
     }
@@ -609,7 +612,6 @@ mod tests {
             database_url: "postgres://app:s3cret@db/x?sslpassword=k3y".into(),
             site_addr: DEFAULT_SITE_ADDR.parse().unwrap(),
             use_mock_data: false,
-            dashboard_shop: None,
             shopify_api_base_url: "https://proxy.example/{shop}?api_token=t0k".into(),
             poll_interval: None,
             tracking_pending_after: Duration::from_secs(60),

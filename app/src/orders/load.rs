@@ -1,6 +1,7 @@
 //! The server function behind the `/orders` page: a thin door onto the [`OrdersBackend`] the
-//! server provides through context. It chooses the shop, validates the page's query with the
-//! core's own rules (the read API's parameters) and turns the answer into an [`OrdersView`].
+//! server provides through context. The server chooses the shop, admits the request, parses the
+//! query and reads the page; this turns its answer into an [`OrdersView`] and a refusal into the
+//! page's HTTP status and [`LoadError`].
 //!
 //! [`OrdersBackend`]: crate::backend::OrdersBackend
 
@@ -10,7 +11,7 @@ use leptos::server_fn::codec::Json;
 use super::model::{LoadError, OrdersView};
 
 /// One page of the dashboard. `shop` is the `?shop=` of the URL; `query` the page's other
-/// parameters, as given (`tab`, `pageSize`, `cursor`, `direction`, filters).
+/// parameters, as given (`tab`, `pageSize`, `cursor`, `direction`, filters, `order`).
 #[server(input = Json)]
 pub async fn load_orders(
     shop: Option<String>,
@@ -22,135 +23,66 @@ pub async fn load_orders(
 
     let backend = use_context::<Arc<dyn OrdersBackend>>()
         .ok_or_else(|| LoadError::Unavailable("the dashboard has no orders backend".into()))?;
-    let named = shop.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let signed_in = backend.signed_in();
-    let chosen = match (&signed_in, named) {
-        // A signed-in staff member sees their own shop, and no other.
-        (Some(me), Some(named)) if !named.eq_ignore_ascii_case(&me.shop) => {
-            ssr::set_status(403);
-            return Err(LoadError::BadQuery {
-                param: "shop".into(),
-                message: format!("you are signed in to {}, not to {named}", me.shop),
-            });
-        }
-        (Some(me), _) => me.shop.clone(),
-        (None, _) => {
-            let configured = std::env::var("DASHBOARD_SHOP").ok();
-            match ssr::choose_shop(named, configured.as_deref()) {
-                Some(shop) => shop,
-                None => {
-                    let (known, _) = backend.shops().await;
-                    known.into_iter().next().ok_or(LoadError::NoShop)?
-                }
-            }
-        }
-    };
-    // Nothing of a shop is read before the access rule has admitted this request to it.
-    if let Err(refused) = backend.admit(&chosen).await {
-        ssr::set_status(refused.status);
-        return Err(LoadError::BadQuery {
-            param: "shop".into(),
-            message: refused.message,
-        });
-    }
-    // `assigned_to=mine`: the signed-in staff member's orders.
-    let mut query = query;
-    for (k, v) in query.iter_mut() {
-        if k == "assigned_to" && v.trim().eq_ignore_ascii_case("mine") {
-            match &signed_in {
-                Some(me) => *v = me.staff.clone(),
-                None => {
-                    ssr::set_status(400);
-                    return Err(LoadError::BadQuery {
-                        param: "assigned_to".into(),
-                        message: "\"mine\" needs a sign-in: there is no signed-in staff member"
-                            .into(),
-                    });
-                }
-            }
+    let named = shop
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    match backend.page(shop, query).await {
+        Ok(Some(page)) => Ok(OrdersView::of_page(
+            page,
+            named.as_deref(),
+            chrono::Utc::now(),
+        )),
+        Ok(None) => Err(LoadError::NoShop),
+        Err(refusal) => {
+            ssr::set_status(refusal.status);
+            Err(refusal.into())
         }
     }
-    let order = query
-        .iter()
-        .find(|(k, v)| k == "order" && !v.trim().is_empty())
-        .map(|(_, v)| v.trim().to_owned());
-    let query = orders_core::ListQuery::parse(query, Some(&chosen)).map_err(|e| {
-        ssr::set_status(400);
-        LoadError::BadQuery {
-            param: if e.param == "shop_domain" {
-                "shop".into()
-            } else {
-                e.param.into()
-            },
-            message: e.message,
-        }
-    })?;
-    // The page, its pictures and the undelivered events are counted at once, side by side.
-    let (listing, stats, undelivered) = futures::future::join3(
-        backend.list_orders(query.clone()),
-        backend.stats(query.clone()),
-        backend.undelivered(&query.shop_domain),
-    )
-    .await;
-    let listing = listing.map_err(|e| {
-        tracing::warn!(shop = %query.shop_domain, error = %e, "the dashboard could not list orders");
-        ssr::set_status(503);
-        LoadError::Unavailable(e)
-    })?;
-    let mut shown = query.clone();
-    shown.shop_domain = listing.shop;
-    let mut view = OrdersView::build(
-        &shown,
-        listing.list,
-        listing.sample,
-        named,
-        chrono::Utc::now(),
-    );
-    view.signed_in_as = signed_in.map(|me| me.staff);
-    // Sample data has no outbox, nor an import, worth showing.
-    if !view.sample {
-        view.undelivered = undelivered;
-        view.importing =
-            backend
-                .import_progress(&view.shop)
-                .await
-                .map(|p| super::model::Importing {
-                    orders: p.orders,
-                    stopped: p.stopped,
-                });
-    }
-    // The pictures are a bonus: if they cannot be counted, or were counted on other data than the
-    // rows (the database came or went in between), the page shows the orders without them.
-    match stats {
-        Ok((stats, sample)) if sample == view.sample => {
-            view.pictures = Some(super::charts::to_html(stats.into()))
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "the dashboard could not count the view's stats"),
-    }
-    if let Some(id) = order {
-        // The order is looked up in the shop whose rows are on screen (the sample shop, too).
-        match backend.order(&view.shop, &id).await {
-            Ok(Some(order)) => view.detail = Some(order.into()),
-            Ok(None) => {
-                view.detail_error = Some(format!("There is no order {id} in {}.", view.shop))
-            }
-            Err(failure) => view.detail_error = Some(failure.to_string()),
-        }
-    }
-    Ok(view)
 }
 
 #[cfg(feature = "ssr")]
 mod ssr {
+    use chrono::{DateTime, Utc};
     use http::StatusCode;
     use leptos::prelude::use_context;
 
-    /// The shop named in the URL wins, then `DASHBOARD_SHOP`; `None` means "the first known shop".
-    pub fn choose_shop(named: Option<&str>, configured: Option<&str>) -> Option<String> {
-        named
-            .or(configured.map(str::trim).filter(|s| !s.is_empty()))
-            .map(str::to_owned)
+    use super::super::model::{Importing, LoadError, OrdersView};
+    use crate::backend::{Page, Refusal};
+
+    impl OrdersView {
+        /// The view of the page the server read; `named` is the shop the URL named (if any).
+        pub(super) fn of_page(page: Page, named: Option<&str>, now: DateTime<Utc>) -> Self {
+            let mut view = OrdersView::build(&page.query, page.list, page.sample, named, now);
+            view.signed_in_as = page.signed_in_as;
+            view.undelivered = page.undelivered;
+            view.importing = page.importing.map(|p| Importing {
+                orders: p.orders,
+                stopped: p.stopped,
+            });
+            view.pictures = page
+                .stats
+                .map(|stats| super::super::charts::to_html(stats.into()));
+            match page.detail {
+                Some(Ok(order)) => view.detail = Some(order.into()),
+                Some(Err(why)) => view.detail_error = Some(why),
+                None => {}
+            }
+            view
+        }
+    }
+
+    impl From<Refusal> for LoadError {
+        fn from(refusal: Refusal) -> Self {
+            match refusal.param {
+                Some(param) => LoadError::BadQuery {
+                    param,
+                    message: refusal.message,
+                },
+                None => LoadError::Unavailable(refusal.message),
+            }
+        }
     }
 
     /// Gives the server-rendered page the HTTP status of what went wrong (no-op in other calls).
@@ -160,25 +92,6 @@ mod ssr {
             StatusCode::from_u16(code),
         ) {
             options.set_status(status);
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::choose_shop;
-
-        #[test]
-        fn the_url_wins_over_the_configured_shop_which_wins_over_the_first_known() {
-            assert_eq!(
-                choose_shop(Some("a.myshopify.com"), Some("b.myshopify.com")).as_deref(),
-                Some("a.myshopify.com")
-            );
-            assert_eq!(
-                choose_shop(None, Some(" b.myshopify.com ")).as_deref(),
-                Some("b.myshopify.com")
-            );
-            assert_eq!(choose_shop(None, Some("")), None);
-            assert_eq!(choose_shop(None, None), None);
         }
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! Behind the dashboard's door: the credential (Shopify's session token as a bearer or as
 //! `id_token=` in the link, or the development cookie) must be admitted to the shop.
-//! The query is the dashboard's own: `shop` (else the credential's shop, else `DASHBOARD_SHOP`,
-//! else the first shop), `tab`
+//! The query is the dashboard's own: `shop` (chosen by the dashboard's one shop rule,
+//! [`Trust::dashboard_shop`]), `tab`
 //! and the filters; `cursor`, `direction` and `pageSize` are checked like the page's and ignored.
 //! The first batch is read before the answer starts, so a bad query is a 400 and an unreachable
 //! database a 503, each in the v1.2 envelope. Should the database fail mid-stream, the transfer is
@@ -22,7 +22,7 @@ use crate::extract::QueryPairs;
 use crate::service::Service;
 use crate::store::ExportKey;
 use crate::trust::gate::Viewer;
-use crate::trust::{Credential, Door, Trust};
+use crate::trust::{Credential, Trust};
 
 /// Orders per batch: one query each.
 pub const EXPORT_BATCH: u32 = 1000;
@@ -56,18 +56,14 @@ pub async fn export_csv(
     pairs: QueryPairs,
 ) -> Result<Response, ApiError> {
     let credential = viewer.map_or(Credential::Anonymous, |v| v.0 .0);
-    let session = credential.session();
     let named = pairs.get("shop").or_else(|| pairs.get("shop_domain"));
-    let shop = match named.or(session.map(|s| s.shop.as_str())) {
-        Some(shop) => shop.trim().to_owned(),
-        None => service.default_shop().await.ok_or_else(|| {
+    // The dashboard's shop rule, admitted before anything of the shop is read.
+    let shop = trust
+        .dashboard_shop(&service, &credential, named)
+        .await?
+        .ok_or_else(|| {
             ApiError::NotFound("there is no shop to export yet: name one with ?shop=".into())
-        })?,
-    };
-    // The one access rule, before anything of the shop is read.
-    trust
-        .admit(&service, &credential, &shop, Door::Dashboard)
-        .await?;
+        })?;
     let query = ListQuery::parse(pairs.0.iter().cloned(), Some(&shop)).map_err(bad_query)?;
 
     let first = service.export_batch(&query, None, EXPORT_BATCH).await?;

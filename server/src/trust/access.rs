@@ -195,6 +195,34 @@ impl Trust {
         }
     }
 
+    /// The shop a dashboard request shows, admitted: the one shop rule of the dashboard's pages,
+    /// server functions and export. The shop the URL names, else the signed-in staff member's
+    /// own, else `DASHBOARD_SHOP`, else the first shop known (the sample shop while the database
+    /// is away); then [`Trust::admit`] through the dashboard's door, so a staff member who names
+    /// another shop than their own is refused (403). `Ok(None)`: no shop is named and none is
+    /// known yet.
+    pub async fn dashboard_shop(
+        &self,
+        service: &Service,
+        credential: &Credential,
+        named: Option<&str>,
+    ) -> Result<Option<String>, ApiError> {
+        let named = named.map(str::trim).filter(|s| !s.is_empty());
+        let chosen = match named.or(credential.session().map(|s| s.shop.as_str())) {
+            Some(shop) => Some(shop.to_owned()),
+            None => match &self.settings().dashboard_shop {
+                Some(configured) => Some(configured.clone()),
+                None => service.dashboard_shops().await.0.into_iter().next(),
+            },
+        };
+        let Some(shop) = chosen else {
+            return Ok(None);
+        };
+        self.admit(service, credential, &shop, Door::Dashboard)
+            .await?;
+        Ok(Some(shop))
+    }
+
     /// Whether `shop` may be reached with no credential of its own (a development set-up, for a
     /// shop that has never had an API token).
     ///

@@ -55,21 +55,6 @@ pub struct Session {
     pub exp: i64,
 }
 
-impl Session {
-    /// 403 unless `shop` is the session's own shop: a signed-in staff member reaches no other.
-    pub fn admits(&self, shop: &str) -> Result<(), crate::error::ApiError> {
-        if self.shop.eq_ignore_ascii_case(shop.trim()) {
-            Ok(())
-        } else {
-            Err(crate::error::ApiError::Forbidden(format!(
-                "you are signed in to {}, not to {}",
-                self.shop,
-                shop.trim()
-            )))
-        }
-    }
-}
-
 /// The key that signs session cookies, and the app's Shopify credentials. The HMACs are keyed
 /// once, at start-up, so a request only clones them.
 pub struct SessionKeys {

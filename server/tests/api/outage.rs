@@ -81,7 +81,7 @@ async fn the_database_stopped_under_load_gives_503_and_sample_data_then_both_rec
         .await
         .unwrap();
     let mut settings = test_settings();
-    settings.dashboard_shop = Some(SHOP.into());
+    settings.trust.dashboard_shop = Some(SHOP.into());
     let service = Service::new(
         store.clone(),
         Some(sample_store(&settings)),

@@ -88,19 +88,24 @@ struct Dashboard {
 }
 
 impl Dashboard {
-    /// 401 or 403 unless the credential may see `shop` through the dashboard. A page asks for
-    /// its shop several times (the page, its pictures, the outbox badge, the import); the rule
-    /// is asked once, and the shop it admitted remembered for the rest of the request.
+    /// 401 or 403 unless the credential may see `shop` through the dashboard. The page is
+    /// admitted to its shop by the shop rule ([`Trust::dashboard_shop`]); the drawer's order and
+    /// the writes then name a shop again, and the rule is asked only for another shop than the
+    /// one already admitted.
     async fn check_shop(&self, shop: &str) -> Result<(), ApiError> {
-        let admitted = |s: &Option<String>| s.as_deref() == Some(shop);
-        if admitted(&self.admitted.lock().unwrap_or_else(|p| p.into_inner())) {
+        if self.admitted().as_deref() == Some(shop) {
             return Ok(());
         }
         self.trust
             .admit(&self.service, &self.credential, shop, Door::Dashboard)
             .await?;
-        *self.admitted.lock().unwrap_or_else(|p| p.into_inner()) = Some(shop.to_owned());
+        *self.admitted() = Some(shop.to_owned());
         Ok(())
+    }
+
+    /// The shop this request was admitted to, if any.
+    fn admitted(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.admitted.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -131,7 +136,7 @@ impl OrdersBackend for Dashboard {
         let Some(shop) = shop else {
             return Ok(None);
         };
-        *self.admitted.lock().unwrap_or_else(|p| p.into_inner()) = Some(shop.clone());
+        *self.admitted() = Some(shop.clone());
         // `assigned_to=mine`: the signed-in staff member's orders.
         for (k, v) in query.iter_mut() {
             if k == "assigned_to" && v.trim().eq_ignore_ascii_case("mine") {

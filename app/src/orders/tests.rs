@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 use orders_core::Tab;
 
-use super::{Embedding, FilterState, Filters};
+use super::controls::Filters;
+use super::{Embedding, FilterState};
 
 fn filters(embedding: Embedding) -> FilterState {
     FilterState {

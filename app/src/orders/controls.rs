@@ -1,0 +1,301 @@
+//! The controls above the table: the tabs with their count badges, the filter bar and the bulk
+//! actions bar.
+
+use leptos::prelude::*;
+use orders_core::{OrderStatus, Priority};
+
+use super::actions::Actions;
+use super::model::{tab_label, FilterState, TabLink, PAGE_SIZES};
+
+/// Assign and fulfill for the selected rows. The selection is this page's rows only, and the bar
+/// says how many; changing page, tab or filter clears it.
+#[component]
+pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView {
+    let count = move || actions.selected.with(|s| s.len());
+    let idle = move || !ready.get() || count() == 0 || actions.pending.get() > 0;
+    let assignee = NodeRef::<leptos::html::Input>::new();
+    let number = NodeRef::<leptos::html::Input>::new();
+    let carrier = NodeRef::<leptos::html::Input>::new();
+    let field = "rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm shadow-sm focus:border-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-600/30 disabled:bg-zinc-100";
+    let button = "rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus:ring-2 focus:ring-sky-600/50 disabled:cursor-not-allowed disabled:opacity-50";
+    let value = |input: NodeRef<leptos::html::Input>| {
+        input
+            .get_untracked()
+            .map(|i| i.value().trim().to_owned())
+            .unwrap_or_default()
+    };
+    let on_assign = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let name = value(assignee);
+        if name.is_empty() {
+            actions
+                .toasts
+                .failure("Type a name to assign the orders to.");
+            return;
+        }
+        actions.assign(actions.selection(), Some(name));
+    };
+    let on_unassign = move |_| actions.assign(actions.selection(), None);
+    let on_fulfill = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (n, c) = (value(number), value(carrier));
+        let tracking = match (n.is_empty(), c.is_empty()) {
+            (true, true) => None,
+            (false, false) => Some((n, c)),
+            _ => {
+                actions
+                    .toasts
+                    .failure("Give both the tracking number and the carrier, or neither.");
+                return;
+            }
+        };
+        actions.fulfill(actions.selection(), tracking);
+    };
+    view! {
+        <section
+            aria-label="Bulk actions"
+            data-testid="bulk-bar"
+            class="sticky top-0 z-10 flex flex-wrap items-center gap-x-4 gap-y-2 rounded-lg border border-zinc-200 bg-white px-3 py-2 shadow-sm"
+        >
+            <p class="min-w-40 text-sm text-zinc-700" aria-live="polite" data-testid="selection-count">
+                {move || match count() {
+                    0 => "Select orders on this page to act on them".to_owned(),
+                    1 => "1 order selected on this page".to_owned(),
+                    n => format!("{n} orders selected on this page"),
+                }}
+            </p>
+            <form class="flex flex-wrap items-center gap-2" on:submit=on_assign aria-label="Assign selected">
+                <label class="sr-only" for="bulk-assignee">"Assign to"</label>
+                <input
+                    id="bulk-assignee"
+                    node_ref=assignee
+                    class=format!("{field} w-36")
+                    type="text"
+                    placeholder="Assign to…"
+                    maxlength="100"
+                    disabled=idle
+                />
+                <button type="submit" class=button disabled=idle>"Assign"</button>
+                <button type="button" class=button disabled=idle on:click=on_unassign>"Unassign"</button>
+            </form>
+            <form class="flex flex-wrap items-center gap-2" on:submit=on_fulfill aria-label="Fulfill selected">
+                <label class="sr-only" for="bulk-tracking">"Tracking number (optional)"</label>
+                <input
+                    id="bulk-tracking"
+                    node_ref=number
+                    class=format!("{field} w-36")
+                    type="text"
+                    placeholder="Tracking no. (optional)"
+                    disabled=idle
+                />
+                <label class="sr-only" for="bulk-carrier">"Carrier"</label>
+                <input
+                    id="bulk-carrier"
+                    node_ref=carrier
+                    class=format!("{field} w-28")
+                    type="text"
+                    placeholder="Carrier"
+                    disabled=idle
+                />
+                <button type="submit" class=button disabled=idle>"Mark fulfilled"</button>
+            </form>
+            <button
+                type="button"
+                class="text-sm text-sky-700 underline disabled:invisible"
+                disabled=move || count() == 0
+                on:click=move |_| actions.selected.set(Vec::new())
+            >
+                "Clear selection"
+            </button>
+        </section>
+    }
+}
+
+/// The six tabs, each with its count badge.
+#[component]
+pub(super) fn TabBar(tabs: Vec<TabLink>) -> impl IntoView {
+    view! {
+        <nav aria-label="Order views" class="border-b border-zinc-200">
+            <ul class="-mb-px flex flex-wrap gap-x-1">
+                {tabs
+                    .into_iter()
+                    .map(|t| {
+                        let class = if t.active {
+                            "flex items-center gap-1.5 border-b-2 border-zinc-900 px-3 py-2 font-medium text-zinc-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60"
+                        } else {
+                            "flex items-center gap-1.5 border-b-2 border-transparent px-3 py-2 text-zinc-600 hover:border-zinc-300 hover:text-zinc-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60"
+                        };
+                        view! {
+                            <li>
+                                <a
+                                    href=t.href
+                                    class=class
+                                    data-tab=t.tab.as_str()
+                                    aria-current=t.active.then_some("page")
+                                >
+                                    {tab_label(t.tab)}
+                                    <span
+                                        class="rounded-full bg-zinc-100 px-1.5 py-px text-xs tabular-nums text-zinc-700"
+                                        data-testid="tab-count"
+                                    >
+                                        {t.count}
+                                    </span>
+                                </a>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </nav>
+    }
+}
+
+/// The filter bar: a plain GET form over the page's own URL parameters, so it works before the
+/// WASM loads; once hydrated, the router submits it in place. A filter starts again at the first
+/// page of the current tab.
+#[component]
+pub(super) fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoView {
+    let FilterState {
+        shop,
+        embedding,
+        tab,
+        statuses,
+        priorities,
+        assigned_to,
+        date_start,
+        date_end,
+        page_size,
+        active,
+        clear_href,
+    } = filters;
+    let field = FILTER_FIELD;
+    let label = "flex flex-col gap-0.5 text-xs font-medium text-zinc-600";
+    let status_choices = OrderStatus::ALL
+        .iter()
+        .map(|s| (s.as_str(), status_label(*s), statuses.contains(s)))
+        .collect();
+    let priority_choices = Priority::ALL
+        .iter()
+        .map(|p| (p.as_str(), priority_label(*p), priorities.contains(p)))
+        .collect();
+    let sizes = PAGE_SIZES
+        .iter()
+        .map(|n| view! { <option value=n.to_string() selected=*n == page_size>{format!("{n} rows")}</option> })
+        .collect_view();
+    view! {
+        <form
+            method="get"
+            action="/orders"
+            class="flex flex-wrap items-end gap-3 rounded-lg border border-zinc-200 bg-white px-3 py-2 shadow-sm"
+            aria-label="Filters"
+            data-testid="filters"
+        >
+            {shop.map(|s| view! { <input type="hidden" name="shop" value=s/> })}
+            {embedding
+                .pairs()
+                .map(|(name, value)| view! { <input type="hidden" name=name value=value.to_owned()/> })
+                .collect_view()}
+            {(tab != orders_core::Tab::All).then(|| view! { <input type="hidden" name="tab" value=tab.as_str()/> })}
+            <ChoiceFilter name="status" legend="Status" width="w-52" choices=status_choices/>
+            <ChoiceFilter name="priority" legend="Priority" width="w-44" choices=priority_choices/>
+            <label class=label>
+                "Assignee"
+                <input
+                    class=format!("{field} w-40")
+                    type="text"
+                    name="assigned_to"
+                    list="assignee-choices"
+                    placeholder="Anyone"
+                    value=assigned_to
+                />
+                <datalist id="assignee-choices">
+                    {mine.map(|me| view! { <option value="mine">{format!("Me ({me})")}</option> })}
+                    <option value="unassigned">"Nobody (unassigned)"</option>
+                </datalist>
+            </label>
+            <label class=label>
+                "From"
+                <input class=field type="date" name="date_start" value=date_start/>
+            </label>
+            <label class=label>
+                "To"
+                <input class=field type="date" name="date_end" value=date_end/>
+            </label>
+            <label class=label>
+                "Page size"
+                <select class=field name="pageSize">{sizes}</select>
+            </label>
+            <button
+                type="submit"
+                class="rounded-md bg-zinc-900 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-zinc-700 focus:outline-none focus:ring-2 focus:ring-sky-600/50"
+            >
+                "Apply"
+            </button>
+            {active.then(|| view! {
+                <a href=clear_href class="py-1.5 text-sm text-sky-700 underline" data-testid="clear-filters">"Clear filters"</a>
+            })}
+        </form>
+    }
+}
+
+/// The look of the filter bar's fields.
+const FILTER_FIELD: &str = "rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm shadow-sm focus:border-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-600/30";
+
+/// One multi-valued filter (`status`, `priority`) as a drop-down of checkboxes, each choice given
+/// as (value, label, checked); its summary says how many are chosen.
+#[component]
+fn ChoiceFilter(
+    name: &'static str,
+    legend: &'static str,
+    width: &'static str,
+    choices: Vec<(&'static str, &'static str, bool)>,
+) -> impl IntoView {
+    let chosen = choices.iter().filter(|(_, _, checked)| *checked).count();
+    let boxes = choices
+        .into_iter()
+        .map(|(value, label, checked)| {
+            view! {
+                <label class="flex items-center gap-2 px-2 py-1 text-sm text-zinc-800">
+                    <input type="checkbox" name=name value=value checked=checked/>
+                    {label}
+                </label>
+            }
+        })
+        .collect_view();
+    view! {
+        <details class="relative" data-filter=name>
+            <summary class=format!("{FILTER_FIELD} cursor-pointer list-none select-none")>{summary(legend, chosen)}</summary>
+            <fieldset class=format!("absolute z-20 mt-1 {width} rounded-md border border-zinc-200 bg-white py-1 shadow-lg")>
+                <legend class="sr-only">{legend}</legend>
+                {boxes}
+            </fieldset>
+        </details>
+    }
+}
+
+/// "Any status", or "Status · 2" when some are chosen.
+fn summary(noun: &str, chosen: usize) -> String {
+    match chosen {
+        0 => format!("Any {}", noun.to_ascii_lowercase()),
+        n => format!("{noun} · {n}"),
+    }
+}
+
+pub(super) fn status_label(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::Unfulfilled => "Unfulfilled",
+        OrderStatus::PartiallyFulfilled => "Partially fulfilled",
+        OrderStatus::Fulfilled => "Fulfilled",
+        OrderStatus::OnHold => "On hold",
+        OrderStatus::Cancelled => "Cancelled",
+    }
+}
+
+pub(super) fn priority_label(priority: Priority) -> &'static str {
+    match priority {
+        Priority::Low => "Low",
+        Priority::Normal => "Normal",
+        Priority::High => "High",
+        Priority::Urgent => "Urgent",
+    }
+}

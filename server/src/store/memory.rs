@@ -111,20 +111,7 @@ impl ShopData {
     /// Resolves every reference, or names all those that match nothing. Two references to one
     /// order resolve once.
     fn resolve(&self, refs: &[OrderRef]) -> Result<Vec<usize>, StoreError> {
-        let mut found = Vec::with_capacity(refs.len());
-        let mut missing = Vec::new();
-        for r in refs {
-            match self.find(r) {
-                Some(i) if !found.contains(&i) => found.push(i),
-                Some(_) => {}
-                None => missing.push(r.to_string()),
-            }
-        }
-        if missing.is_empty() {
-            Ok(found)
-        } else {
-            Err(StoreError::OrdersNotFound(missing))
-        }
+        super::resolve_all(refs, |r| self.find(r))
     }
 }
 

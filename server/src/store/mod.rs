@@ -14,7 +14,7 @@ pub mod memory;
 pub mod postgres;
 
 use chrono::{DateTime, Utc};
-use orders_core::alerts::{Alert, AlertPage};
+use orders_core::alerts::{Alert, AlertPage, POLL_LIMIT};
 use orders_core::effects::{OutboxEvent, ReturnPlan};
 use orders_core::outbox::{OutboxCounts, OutboxList};
 use orders_core::query::PageWindow;
@@ -411,18 +411,51 @@ impl Store {
         dispatch!(self, s => s.resolved_up_to(shop, up_to, since, limit).await)
     }
 
-    /// The polling fallback's answer.
+    /// The polling fallback's answer (SPEC §6): the alerts after `since` (the open ones without it),
+    /// and the id to ask from next time.
     pub async fn poll_alerts(
         &self,
         shop: &str,
         since: Option<u64>,
     ) -> Result<AlertPage, StoreError> {
-        dispatch!(self, s => s.poll_alerts(shop, since).await)
+        let alerts = dispatch!(self, s => s.alerts(shop, since, POLL_LIMIT).await)?;
+        let last_event_id = match (alerts.last(), since) {
+            (Some(last), _) => last.id,
+            (None, Some(since)) => since,
+            (None, None) => self.alert_mark(shop).await?.alert_id,
+        };
+        Ok(AlertPage {
+            alerts,
+            last_event_id,
+        })
     }
 
     /// Every known shop domain, sorted.
     pub async fn shops(&self) -> Result<Vec<String>, StoreError> {
         dispatch!(self, s => s.shops().await)
+    }
+}
+
+/// Resolves every reference a write names with `find`, in request order and each order once; or
+/// fails naming every reference (as the client wrote it) that matches nothing. Both stores resolve
+/// through this, so they agree on duplicates and on what a partial miss answers.
+pub(crate) fn resolve_all<T: PartialEq>(
+    refs: &[OrderRef],
+    mut find: impl FnMut(&OrderRef) -> Option<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut found = Vec::with_capacity(refs.len());
+    let mut missing = Vec::new();
+    for r in refs {
+        match find(r) {
+            Some(t) if !found.contains(&t) => found.push(t),
+            Some(_) => {}
+            None => missing.push(r.to_string()),
+        }
+    }
+    if missing.is_empty() {
+        Ok(found)
+    } else {
+        Err(StoreError::OrdersNotFound(missing))
     }
 }
 

@@ -43,7 +43,7 @@ mod write;
 use self::read::{
     begin_read, find_shop, push_filter, push_statuses_and_priorities, push_tab, ShipmentRow,
 };
-use self::write::{insert_timeline, refresh_derived};
+use self::write::{insert_timeline, refresh_derived, ShipmentColumns};
 
 /// Connections the pool opens at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;

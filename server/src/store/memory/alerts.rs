@@ -3,9 +3,7 @@
 //! evaluations.
 
 use chrono::{DateTime, Utc};
-use orders_core::alerts::{
-    holding, message, plan_shipment_alerts, Alert, AlertPage, OpenAlert, Severity, POLL_LIMIT,
-};
+use orders_core::alerts::{holding, message, plan_shipment_alerts, Alert, OpenAlert, Severity};
 use orders_core::{AlertKind, Thresholds};
 
 use super::MemoryStore;
@@ -221,23 +219,6 @@ impl MemoryStore {
             ids.sort_unstable();
             let skip = ids.len().saturating_sub(limit);
             Ok(ids.into_iter().skip(skip).map(|(_, id)| id).collect())
-        })
-    }
-
-    pub async fn poll_alerts(
-        &self,
-        shop: &str,
-        since: Option<u64>,
-    ) -> Result<AlertPage, StoreError> {
-        let alerts = self.alerts(shop, since, POLL_LIMIT).await?;
-        let last_event_id = match (alerts.last(), since) {
-            (Some(last), _) => last.id,
-            (None, Some(since)) => since,
-            (None, None) => self.alert_mark(shop).await?.alert_id,
-        };
-        Ok(AlertPage {
-            alerts,
-            last_event_id,
         })
     }
 }

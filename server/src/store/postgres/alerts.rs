@@ -8,7 +8,7 @@
 //! listeners then read the table, which stays the truth.
 
 use chrono::{DateTime, Utc};
-use orders_core::alerts::{message, Alert, AlertPage, Refresh, Severity, POLL_LIMIT};
+use orders_core::alerts::{message, Alert, Refresh, Severity};
 use orders_core::{AlertKind, Tab, Thresholds};
 use sqlx::{Postgres, QueryBuilder};
 
@@ -424,23 +424,5 @@ impl PgStore {
             .rev()
             .filter_map(|n| u64::try_from(n).ok())
             .collect())
-    }
-
-    /// The polling fallback's answer (SPEC §6).
-    pub async fn poll_alerts(
-        &self,
-        shop: &str,
-        since: Option<u64>,
-    ) -> Result<AlertPage, StoreError> {
-        let alerts = self.alerts(shop, since, POLL_LIMIT).await?;
-        let last_event_id = match (alerts.last(), since) {
-            (Some(last), _) => last.id,
-            (None, Some(since)) => since,
-            (None, None) => self.alert_mark(shop).await?.alert_id,
-        };
-        Ok(AlertPage {
-            alerts,
-            last_event_id,
-        })
     }
 }

@@ -13,7 +13,9 @@ use orders_core::shopify::Ingest;
 use orders_core::OrderRef;
 use sqlx::PgConnection;
 
-use super::{classify, insert_timeline, refresh_derived, word, PgStore, ShipmentRow};
+use super::{
+    classify, insert_timeline, refresh_derived, word, PgStore, ShipmentColumns, ShipmentRow,
+};
 use crate::secrets::Column;
 use crate::store::{Delivery, IngestOutcome, ShopRegistration, StoreError};
 
@@ -238,21 +240,7 @@ async fn save_record(
     .await
     .map_err(classify)?;
     if !record.shipments.is_empty() {
-        let n = record.shipments.len();
-        let (mut ids, mut statuses, mut numbers, mut carriers, mut updates) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for s in &record.shipments {
-            ids.push(s.id.as_str());
-            statuses.push(s.status.as_str());
-            numbers.push(s.tracking.as_ref().map(|t| t.number.as_str()));
-            carriers.push(s.tracking.as_ref().map(|t| t.carrier.as_str()));
-            updates.push(s.last_update_at);
-        }
+        let columns = ShipmentColumns::of(record.shipments.iter());
         // One statement for all the order's parcels; new ones keep their order of arrival.
         sqlx::query(
             "INSERT INTO shipments (shop_id, order_id, id, status, tracking_number, tracking_carrier, last_update_at) \
@@ -267,11 +255,11 @@ async fn save_record(
         )
         .bind(shop_id)
         .bind(&record.id)
-        .bind(ids)
-        .bind(statuses)
-        .bind(numbers)
-        .bind(carriers)
-        .bind(updates)
+        .bind(columns.ids)
+        .bind(columns.statuses)
+        .bind(columns.numbers)
+        .bind(columns.carriers)
+        .bind(columns.updates)
         .execute(&mut *conn)
         .await
         .map_err(classify)?;

@@ -18,7 +18,7 @@ use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::{classify, find_shop, trust, word, PgStore};
-use crate::store::{new_shipment_id, Idempotent, StoreError, Written};
+use crate::store::{new_shipment_id, resolve_all, Idempotent, StoreError, Written};
 
 /// Resolves every reference to a GID of the shop, in request order, each order once; or names every
 /// reference (as written) that matches nothing. A name matches the newest order bearing it.
@@ -65,24 +65,10 @@ async fn resolve(
             .collect();
         }
     }
-    let mut gids: Vec<String> = Vec::with_capacity(refs.len());
-    let mut missing = Vec::new();
-    for r in refs {
-        let found = match r {
-            OrderRef::Id(id) => known_ids.contains(id).then(|| id.clone()),
-            OrderRef::Name(name) => by_name.get(name).cloned(),
-        };
-        match found {
-            Some(gid) if !gids.contains(&gid) => gids.push(gid),
-            Some(_) => {}
-            None => missing.push(r.to_string()),
-        }
-    }
-    if missing.is_empty() {
-        Ok(gids)
-    } else {
-        Err(StoreError::OrdersNotFound(missing))
-    }
+    resolve_all(refs, |r| match r {
+        OrderRef::Id(id) => known_ids.contains(id).then(|| id.clone()),
+        OrderRef::Name(name) => by_name.get(name).cloned(),
+    })
 }
 
 /// Locks the orders (in id order, so concurrent writes cannot deadlock) and answers their statuses
@@ -162,6 +148,20 @@ async fn resolve_and_lock(
     };
     let statuses = lock_orders(conn, shop_id, &gids).await?;
     Ok((shop_id, gids, statuses))
+}
+
+/// [`resolve_and_lock`] for a write that names one order: the shop id and the order's GID.
+async fn resolve_and_lock_one(
+    conn: &mut PgConnection,
+    shop_id: Option<i64>,
+    order: &OrderRef,
+) -> Result<(i64, String), StoreError> {
+    let (shop_id, gids, _) = resolve_and_lock(conn, shop_id, std::slice::from_ref(order)).await?;
+    let gid = gids
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::OrdersNotFound(vec![order.to_string()]))?;
+    Ok((shop_id, gid))
 }
 
 /// Recomputes the denormalised columns of orders from their shipments, returns, escalations and
@@ -372,6 +372,40 @@ impl Changes {
     }
 }
 
+/// Shipments as the columns an `UNNEST` statement binds, in the order given.
+pub(super) struct ShipmentColumns<'a> {
+    pub ids: Vec<&'a str>,
+    pub statuses: Vec<&'a str>,
+    pub numbers: Vec<Option<&'a str>>,
+    pub carriers: Vec<Option<&'a str>>,
+    pub updates: Vec<DateTime<Utc>>,
+}
+
+impl<'a> ShipmentColumns<'a> {
+    pub(super) fn of(shipments: impl ExactSizeIterator<Item = &'a Shipment>) -> Self {
+        let n = shipments.len();
+        let mut columns = ShipmentColumns {
+            ids: Vec::with_capacity(n),
+            statuses: Vec::with_capacity(n),
+            numbers: Vec::with_capacity(n),
+            carriers: Vec::with_capacity(n),
+            updates: Vec::with_capacity(n),
+        };
+        for s in shipments {
+            columns.ids.push(s.id.as_str());
+            columns.statuses.push(s.status.as_str());
+            columns
+                .numbers
+                .push(s.tracking.as_ref().map(|t| t.number.as_str()));
+            columns
+                .carriers
+                .push(s.tracking.as_ref().map(|t| t.carrier.as_str()));
+            columns.updates.push(s.last_update_at);
+        }
+        columns
+    }
+}
+
 /// Inserts shipments in the given order (their `seq` keeps it). `recorded_at` is when Sync learnt of
 /// them; `None` leaves the database's clock.
 async fn insert_shipments(
@@ -380,25 +414,8 @@ async fn insert_shipments(
     shipments: &[(String, Shipment)],
     recorded_at: Option<DateTime<Utc>>,
 ) -> Result<(), StoreError> {
-    let n = shipments.len();
-    let (mut orders, mut ids, mut statuses) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut numbers, mut carriers, mut updates) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for (order, s) in shipments {
-        orders.push(order.as_str());
-        ids.push(s.id.as_str());
-        statuses.push(s.status.as_str());
-        numbers.push(s.tracking.as_ref().map(|t| t.number.as_str()));
-        carriers.push(s.tracking.as_ref().map(|t| t.carrier.as_str()));
-        updates.push(s.last_update_at);
-    }
+    let orders: Vec<&str> = shipments.iter().map(|(order, _)| order.as_str()).collect();
+    let columns = ShipmentColumns::of(shipments.iter().map(|(_, s)| s));
     sqlx::query(
         "INSERT INTO shipments (shop_id, order_id, id, status, tracking_number, tracking_carrier, last_update_at, created_at) \
          SELECT $1, u.order_id, u.id, u.status, u.number, u.carrier, u.last_update_at, COALESCE($8, now()) \
@@ -408,11 +425,11 @@ async fn insert_shipments(
     )
     .bind(shop_id)
     .bind(orders)
-    .bind(ids)
-    .bind(statuses)
-    .bind(numbers)
-    .bind(carriers)
-    .bind(updates)
+    .bind(columns.ids)
+    .bind(columns.statuses)
+    .bind(columns.numbers)
+    .bind(columns.carriers)
+    .bind(columns.updates)
     .bind(recorded_at)
     .execute(conn)
     .await
@@ -558,12 +575,7 @@ impl PgStore {
         if let Some(kept) = trust::claim_key(&mut tx, shop_id, key, now).await? {
             return Ok(Written::Replayed(kept));
         }
-        let (shop_id, gids, _) =
-            resolve_and_lock(&mut tx, shop_id, std::slice::from_ref(&cmd.order)).await?;
-        let gid = gids
-            .into_iter()
-            .next()
-            .ok_or_else(|| StoreError::OrdersNotFound(vec![cmd.order.to_string()]))?;
+        let (shop_id, gid) = resolve_and_lock_one(&mut tx, shop_id, &cmd.order).await?;
         let owners = owners(&mut tx, shop_id, std::slice::from_ref(&gid)).await?;
         let plan = plan_support(
             &gid,
@@ -603,12 +615,7 @@ impl PgStore {
         if let Some(kept) = trust::claim_key(&mut tx, shop_id, key, now).await? {
             return Ok(Written::Replayed(kept));
         }
-        let (shop_id, gids, _) =
-            resolve_and_lock(&mut tx, shop_id, std::slice::from_ref(&cmd.order)).await?;
-        let gid = gids
-            .into_iter()
-            .next()
-            .ok_or_else(|| StoreError::OrdersNotFound(vec![cmd.order.to_string()]))?;
+        let (shop_id, gid) = resolve_and_lock_one(&mut tx, shop_id, &cmd.order).await?;
         let newest = sqlx::query_as::<_, (String, String)>(
             "SELECT id, state FROM returns WHERE shop_id = $1 AND order_id = $2 \
              ORDER BY created_at DESC, id DESC LIMIT 1",

@@ -6,7 +6,7 @@
 //! connection, so the figures are the server's, not a client library's.
 
 // The report is this program's output.
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, reason = "the report is this program's output")]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

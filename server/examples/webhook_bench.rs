@@ -7,7 +7,7 @@
 //! `updated_at`): both the insert and the update path are measured.
 
 // The report is this program's output.
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, reason = "the report is this program's output")]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

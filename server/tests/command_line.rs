@@ -2,6 +2,11 @@
 //! terminal colour codes, no secret of `DATABASE_URL`) and the domains `shop add` refuses before it
 //! touches the database.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test's helpers fail the test, with its line, when they unwrap"
+)]
+
 use std::process::{Command, Output, Stdio};
 
 /// Runs `orders-sync args` with `DATABASE_URL=database_url` and nothing listening for it, its

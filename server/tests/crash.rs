@@ -6,6 +6,11 @@
 //! escalation, its timeline entry, its outbox event) that must commit together or not at all.
 //! `bash scripts/crash-test.sh` runs this with its figures printed.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test's helpers fail the test, with its line, when they unwrap"
+)]
+
 mod common;
 
 use std::process::{Child, Command, Stdio};

@@ -15,9 +15,9 @@
 //! not run.
 
 // The report is this program's output.
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, reason = "the report is this program's output")]
 // The unit tests build without `main`, which uses the rest.
-#![cfg_attr(test, allow(dead_code))]
+#![cfg_attr(test, allow(dead_code, reason = "the unit tests build without `main`"))]
 
 mod conns;
 mod loads;

@@ -1,6 +1,11 @@
 //! The contract suite: the real server on a random port, spoken to over HTTP, run once against
 //! PostgreSQL (a fresh database per test) and once against the in-memory sample store.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test's helpers fail the test, with its line, when they unwrap"
+)]
+
 mod alerts;
 mod bodies;
 #[path = "../common/mod.rs"]

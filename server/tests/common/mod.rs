@@ -6,7 +6,7 @@
 //! because it failed, is cleaned up by the test command.
 
 // Each target uses only part of this module.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test target uses only part of this module")]
 
 use chrono::{DateTime, Utc};
 use orders_core::record::OrderRecord;

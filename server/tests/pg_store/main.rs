@@ -2,6 +2,11 @@
 //! written to both, and every read and write must answer alike (shipment ids, which are random, aside).
 //! Each test runs in a fresh database (`common::TestDb`), which it drops at its end.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test's helpers fail the test, with its line, when they unwrap"
+)]
+
 #[path = "../common/mod.rs"]
 mod common;
 mod compare;

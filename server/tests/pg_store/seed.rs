@@ -208,7 +208,10 @@ struct OrderColumns {
 }
 
 /// What the seed must store for `records`, table by table, in each table's order.
-#[allow(clippy::type_complexity)]
+#[allow(
+    clippy::type_complexity,
+    reason = "one tuple of rows a table, as the queries read them"
+)]
 struct Expected {
     orders: Vec<OrderColumns>,
     shipments: Vec<(
@@ -303,7 +306,10 @@ fn expected(records: &[OrderRecord]) -> Expected {
 
 /// Reads back what is stored for `shop`, in the orders of [`expected`], with the instant the
 /// shipments and assignments were recorded at.
-#[allow(clippy::type_complexity)]
+#[allow(
+    clippy::type_complexity,
+    reason = "one tuple of rows a table, as the queries read them"
+)]
 async fn stored(db: &TestDb, shop: &str) -> (Expected, Vec<DateTime<Utc>>) {
     let pool = db.store.pool();
     let shop_id: i64 = sqlx::query_scalar("SELECT id FROM shops WHERE domain = $1")

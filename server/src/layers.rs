@@ -16,7 +16,6 @@
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -41,18 +40,8 @@ pub fn guard<S: Clone + Send + Sync + 'static>(
 /// Whether `request` may outlive the deadline: a live stream or the CSV export, which end when
 /// their data does.
 fn unbounded(request: &Request) -> bool {
-    let path = request.uri().path();
-    if path == crate::trust::gate::EXPORT_PATH {
-        return true;
-    }
-    path == "/sync/orders/alerts"
-        && request.method() == Method::GET
-        && request
-            .headers()
-            .get_all(header::ACCEPT)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.to_ascii_lowercase().contains("text/event-stream"))
+    request.uri().path() == crate::trust::gate::EXPORT_PATH
+        || crate::routes::alerts::asks_for_stream(request)
 }
 
 /// The deadline middleware (see the module's policy).
@@ -107,6 +96,7 @@ pub fn log_panics() {
 mod tests {
     use super::*;
     use axum::body::Body;
+    use axum::http::header;
     use axum::routing::get;
     use tower::ServiceExt;
 

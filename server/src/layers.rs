@@ -159,4 +159,28 @@ mod tests {
         assert_eq!(body["success"], false);
         assert!(started.elapsed() < Duration::from_secs(2));
     }
+
+    /// The event stream is told by the route it matched (and its `Accept`), not by a path.
+    #[tokio::test]
+    async fn the_alerts_event_stream_is_not_bounded_by_the_deadline() {
+        let limits = LimitSettings {
+            request_timeout: Duration::from_millis(50),
+            ..LimitSettings::default()
+        };
+        let route = <crate::routes::alerts::__path_alerts as utoipa::Path>::path();
+        let slow = get(|| async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            "late"
+        });
+        let router = guard(Router::new().route(&route, slow), &limits);
+        let ask = |accept: &'static str| {
+            let request = Request::get(route.as_str())
+                .header(header::ACCEPT, accept)
+                .body(Body::empty())
+                .unwrap();
+            router.clone().oneshot(request)
+        };
+        assert_eq!(ask("text/event-stream").await.unwrap().status(), 200);
+        assert_eq!(ask("application/json").await.unwrap().status(), 503);
+    }
 }

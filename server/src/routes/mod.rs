@@ -62,7 +62,7 @@ pub fn router(state: AppState, dashboard: bool) -> Router<AppState> {
     }
     router
         .route(
-            "/auth/dev",
+            gate::DEV_SIGN_IN_PATH,
             get(sign_in::dev_form).post(sign_in::dev_sign_in),
         )
         .route("/auth/sign-out", post(sign_in::sign_out))

@@ -84,6 +84,8 @@ pub fn is_same_site_path(target: &str) -> bool {
 pub const EXPORT_PATH: &str = "/orders/export.csv";
 /// Shopify's bounce page: App Bridge alone, which reloads `shopify-reload` with a fresh token.
 pub const BOUNCE_PATH: &str = "/auth/session-token";
+/// The development sign-in: its form, and where the form is sent.
+pub const DEV_SIGN_IN_PATH: &str = "/auth/dev";
 /// Marks a URL the bounce sent back, so that a second failure shows an error instead of looping.
 const BOUNCED: &str = "bounced";
 
@@ -262,11 +264,11 @@ pub fn dev_form(trust: &Trust) -> Response {
     }
     Html(page(
         "Development sign-in",
-        "<p class=\"mb-4\">For local use only: it is switched off when SHOPIFY_API_SECRET is set.</p>\
-         <form method=\"post\" action=\"/auth/dev\" class=\"grid gap-3\">\
+        &format!("<p class=\"mb-4\">For local use only: it is switched off when SHOPIFY_API_SECRET is set.</p>\
+         <form method=\"post\" action=\"{DEV_SIGN_IN_PATH}\" class=\"grid gap-3\">\
          <label>Shop <input name=\"shop\" required placeholder=\"acme.myshopify.com\" class=\"border p-1 w-full\"></label>\
          <label>Your name <input name=\"staff\" required placeholder=\"sam\" class=\"border p-1 w-full\"></label>\
-         <button type=\"submit\" class=\"border px-3 py-1\">Sign in</button></form>",
+         <button type=\"submit\" class=\"border px-3 py-1\">Sign in</button></form>"),
     ))
     .into_response()
 }

@@ -3,14 +3,25 @@
 //! `JsonBody` enforces the write API's body rules (SPEC §3): at most 1 MiB (413), JSON by content
 //! type (415 otherwise; a body without a content type is accepted when it parses), a JSON object
 //! (400), and field errors that name the field (`orderIds[0]: invalid type …`).
+//!
+//! `Write` is a whole write as its door receives it (SPEC §3), checked in this order: the
+//! caller's credential, the body, the `Idempotency-Key` (its fingerprint takes the route that
+//! matched and the body), the body's fields, and last whether the caller may act on its shop.
 
 use axum::body::Body;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::{header, request::Parts};
-use orders_core::envelope::MAX_BODY_BYTES;
+use orders_core::envelope::{
+    AssignBody, AssignCommand, FieldError, FulfillBody, FulfillCommand, ReturnBody, ReturnCommand,
+    SupportBody, SupportCommand, MAX_BODY_BYTES,
+};
+use orders_core::query::parse_shop_domain;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::service::{RequestKey, Service};
+use crate::trust::idempotency::request_key;
+use crate::trust::{ApiCaller, Trust};
 
 /// A JSON request body deserialised into `T`.
 pub struct JsonBody<T>(pub T);
@@ -121,6 +132,72 @@ pub fn body_from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<
     })
 }
 
+/// The body of one of the four writes, and the command it becomes once its fields are valid.
+pub trait WriteBody: DeserializeOwned {
+    type Command: Send;
+    fn command(&self) -> Result<Self::Command, FieldError>;
+    /// The shop the command acts on.
+    fn shop(command: &Self::Command) -> &str;
+}
+
+macro_rules! write_bodies {
+    ($($body:ty => $command:ty),+) => {
+        $(
+            impl WriteBody for $body {
+                type Command = $command;
+                fn command(&self) -> Result<$command, FieldError> {
+                    self.validate()
+                }
+                fn shop(command: &$command) -> &str {
+                    &command.shop_domain
+                }
+            }
+        )+
+    };
+}
+
+write_bodies!(
+    AssignBody => AssignCommand,
+    FulfillBody => FulfillCommand,
+    SupportBody => SupportCommand,
+    ReturnBody => ReturnCommand
+);
+
+/// A write, admitted (see the module's documentation): its command and its idempotency key.
+pub struct Write<B: WriteBody> {
+    pub command: B::Command,
+    pub key: Option<RequestKey>,
+}
+
+impl<S, B> FromRequest<S> for Write<B>
+where
+    S: Send + Sync,
+    Trust: FromRef<S>,
+    Service: FromRef<S>,
+    B: WriteBody,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let caller = ApiCaller::from_request_parts(&mut parts, state).await?;
+        // Every request that reaches a route has the route it matched.
+        let route = parts
+            .extensions
+            .get::<MatchedPath>()
+            .ok_or(ApiError::Internal)?
+            .clone();
+        let headers = parts.headers.clone();
+        let JsonBody(raw) =
+            JsonBody::<serde_json::Value>::from_request(Request::from_parts(parts, body), state)
+                .await?;
+        let key = request_key(&headers, route.as_str(), &raw)?;
+        let command = body_from_value::<B>(raw)?.command()?;
+        caller.authorize(B::shop(&command)).await?;
+        Ok(Write { command, key })
+    }
+}
+
 /// The query string as decoded key/value pairs (repeated keys kept, invalid UTF-8 replaced).
 pub struct QueryPairs(pub Vec<(String, String)>);
 
@@ -144,6 +221,15 @@ impl QueryPairs {
             .iter()
             .find(|(k, v)| k == name && !v.trim().is_empty())
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The shop a read names in `shop_domain` (required).
+    pub fn shop_domain(&self) -> Result<String, ApiError> {
+        let shop = self.get("shop_domain").ok_or_else(|| {
+            ApiError::BadRequest("invalid shop_domain: shop_domain is required".into())
+        })?;
+        parse_shop_domain(shop)
+            .map_err(|m| ApiError::BadRequest(format!("invalid shop_domain: {m}")))
     }
 }
 

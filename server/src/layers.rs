@@ -16,7 +16,6 @@
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -41,18 +40,8 @@ pub fn guard<S: Clone + Send + Sync + 'static>(
 /// Whether `request` may outlive the deadline: a live stream or the CSV export, which end when
 /// their data does.
 fn unbounded(request: &Request) -> bool {
-    let path = request.uri().path();
-    if path == crate::trust::gate::EXPORT_PATH {
-        return true;
-    }
-    path == "/sync/orders/alerts"
-        && request.method() == Method::GET
-        && request
-            .headers()
-            .get_all(header::ACCEPT)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.to_ascii_lowercase().contains("text/event-stream"))
+    request.uri().path() == crate::trust::gate::EXPORT_PATH
+        || crate::routes::alerts::asks_for_stream(request)
 }
 
 /// The deadline middleware (see the module's policy).
@@ -107,6 +96,7 @@ pub fn log_panics() {
 mod tests {
     use super::*;
     use axum::body::Body;
+    use axum::http::header;
     use axum::routing::get;
     use tower::ServiceExt;
 
@@ -168,5 +158,29 @@ mod tests {
         assert!(retry.is_some());
         assert_eq!(body["success"], false);
         assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    /// The event stream is told by the route it matched (and its `Accept`), not by a path.
+    #[tokio::test]
+    async fn the_alerts_event_stream_is_not_bounded_by_the_deadline() {
+        let limits = LimitSettings {
+            request_timeout: Duration::from_millis(50),
+            ..LimitSettings::default()
+        };
+        let route = <crate::routes::alerts::__path_alerts as utoipa::Path>::path();
+        let slow = get(|| async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            "late"
+        });
+        let router = guard(Router::new().route(&route, slow), &limits);
+        let ask = |accept: &'static str| {
+            let request = Request::get(route.as_str())
+                .header(header::ACCEPT, accept)
+                .body(Body::empty())
+                .unwrap();
+            router.clone().oneshot(request)
+        };
+        assert_eq!(ask("text/event-stream").await.unwrap().status(), 200);
+        assert_eq!(ask("application/json").await.unwrap().status(), 503);
     }
 }

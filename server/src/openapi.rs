@@ -1,16 +1,18 @@
 //! The OpenAPI 3.1 document of the Sync API (every `/sync/*` route), served at
 //! `GET /sync/openapi.json`.
 //!
-//! The operations are declared beside their handlers (`#[utoipa::path]` in `routes/`), the wire
-//! types in `orders-core` (its `openapi` feature). What lives here: the parameters that the
-//! handlers read by hand, the v1.2 envelopes, the error responses every operation shares (one per
-//! status of [`ApiError`](crate::error::ApiError), plus the 431 of the header limit), the bearer
-//! security scheme, and the document itself.
+//! The operations, each with its path, are declared beside their handlers (`#[utoipa::path]` in
+//! `routes/`) and gathered by the one route table ([`crate::routes::sync_api`]), which builds the
+//! router and this document from the same list; the wire types live in `orders-core` (its
+//! `openapi` feature). What lives here: the document's frame (info, tags, the bearer security
+//! scheme), the parameters that the handlers read by hand, the v1.2 envelopes, the error responses
+//! every operation shares (one per status of [`ApiError`](crate::error::ApiError), plus the 431 of
+//! the header limit) and the sets of them that operations list, and the document itself.
 
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::sync::LazyLock;
 
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
 use orders_core::alerts::{Alert, AlertPage, Refresh, RefreshReason, Severity};
 use orders_core::envelope::{
     AssignBody, AssignedOrder, EscalatedOrder, FulfillBody, FulfilledOrder, ReturnBody,
@@ -25,12 +27,12 @@ use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
-use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 
 /// The name of the bearer security scheme.
 pub const BEARER: &str = "bearer";
 
-/// The document.
+/// The document's frame: everything but its paths, which the route table adds.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -46,17 +48,6 @@ pub const BEARER: &str = "bearer";
             token opens its own shop only (403 for another `shop_domain`); a malformed, unknown \
             or revoked token is always a 401. Each token may make `SYNC_RATE_LIMIT` requests a \
             second (429 with `Retry-After` beyond). Requests whose headers exceed 16 KiB are a 431."
-    ),
-    paths(
-        crate::routes::orders::list_orders,
-        crate::routes::orders::get_order,
-        crate::routes::orders::assign_orders,
-        crate::routes::orders::fulfill_orders,
-        crate::routes::orders::escalate_to_support,
-        crate::routes::orders::apply_return_action,
-        crate::routes::alerts::alerts,
-        crate::routes::outbox::list_outbox,
-        openapi_json,
     ),
     components(
         schemas(
@@ -85,9 +76,12 @@ pub const BEARER: &str = "bearer";
 )]
 pub struct ApiDoc;
 
-/// The document as JSON, built once (at the first request that asks for it).
-static DOCUMENT: LazyLock<Result<String, String>> =
-    LazyLock::new(|| ApiDoc::openapi().to_json().map_err(|e| e.to_string()));
+/// The document as JSON, built once (at the first request that asks for it) from the route table.
+static DOCUMENT: LazyLock<Result<String, String>> = LazyLock::new(|| {
+    let mut document = crate::routes::sync_api().into_openapi();
+    name_catch_alls(&mut document);
+    document.to_json().map_err(|e| e.to_string())
+});
 
 /// The document as JSON; an error only if the document does not serialise, a bug the tests
 /// below would catch.
@@ -95,35 +89,14 @@ pub fn document() -> Result<&'static str, &'static str> {
     DOCUMENT.as_deref().map_err(String::as_str)
 }
 
-/// `GET /sync/openapi.json`
-#[utoipa::path(
-    get,
-    path = "/sync/openapi.json",
-    tag = "meta",
-    summary = "This OpenAPI document",
-    description = "Needs no credentials.",
-    security(()),
-    responses(
-        (status = 200, description = "The OpenAPI 3.1 document of the Sync API",
-            content_type = "application/json", body = Object),
-        (status = 431, response = HeadersTooLarge),
-    ),
-)]
-pub async fn openapi_json() -> Response {
-    match document() {
-        Ok(document) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            document,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = e, "the OpenAPI document does not serialise");
-            crate::error::ApiError::Internal.into_response()
-        }
-    }
+/// A path parameter that takes the rest of the path is axum's `{*name}`; OpenAPI has no such
+/// thing, and writes it `{name}`.
+fn name_catch_alls(document: &mut utoipa::openapi::OpenApi) {
+    let paths = std::mem::take(&mut document.paths.paths);
+    document.paths.paths = paths
+        .into_iter()
+        .map(|(path, item)| (path.replace("{*", "{"), item))
+        .collect();
 }
 
 /// Adds the bearer scheme the operations name.
@@ -153,18 +126,11 @@ impl Modify for BearerScheme {
 // Parameters
 // ---------------------------------------------------------------------------------------------
 
-/// The query of `GET /sync/orders`. An empty value counts as not given; unknown parameters are
-/// ignored; a list parameter may also be repeated.
+/// The query of `GET /sync/orders` besides its [`ShopParam`]. An empty value counts as not given;
+/// unknown parameters are ignored; a list parameter may also be repeated.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListOrdersParams {
-    /// The shop, by its domain (trimmed and read in lower case).
-    #[param(
-        pattern = "^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$",
-        max_length = 255,
-        example = "acme.myshopify.com"
-    )]
-    pub shop_domain: String,
     /// The tab (default `all`).
     #[param(required = false)]
     pub tab: Tab,
@@ -232,7 +198,7 @@ fn date_bound(description: &str) -> Schema {
         .into()
 }
 
-/// The shop of a read.
+/// The shop of a read (every read names one).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ShopParam {
@@ -260,34 +226,20 @@ pub struct OrderIdParam {
     pub id: String,
 }
 
-/// The query of the alerts' polling answer.
+/// The query of the alerts' polling answer besides its [`ShopParam`].
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AlertsParams {
-    /// The shop, by its domain (trimmed and read in lower case).
-    #[param(
-        pattern = "^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$",
-        max_length = 255,
-        example = "acme.myshopify.com"
-    )]
-    pub shop_domain: String,
     /// Polling: every alert with a greater id (open or cleared), instead of the open alerts. Use
     /// the previous answer's `lastEventId`.
     #[param(required = false, minimum = 0)]
     pub since: u64,
 }
 
-/// The query of `GET /sync/outbox`.
+/// The query of `GET /sync/outbox` besides its [`ShopParam`].
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OutboxParams {
-    /// The shop, by its domain (trimmed and read in lower case).
-    #[param(
-        pattern = "^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$",
-        max_length = 255,
-        example = "acme.myshopify.com"
-    )]
-    pub shop_domain: String,
     /// Only events in this state (any case).
     #[param(required = false)]
     pub state: OutboxState,
@@ -437,10 +389,15 @@ fn error_response(
 }
 
 macro_rules! error_responses {
-    ($($name:ident: $description:literal, $example:literal, [$($header:expr),*];)+) => {
+    ($($name:ident $status:literal: $description:literal, $example:literal, [$($header:expr),*];)+) => {
         $(
             #[doc = $description]
             pub struct $name;
+
+            impl $name {
+                /// The status this response answers.
+                pub const STATUS: u16 = $status;
+            }
 
             impl<'r> ToResponse<'r> for $name {
                 fn response() -> (&'r str, RefOr<utoipa::openapi::Response>) {
@@ -455,51 +412,112 @@ const RETRY_AFTER: (&str, bool, &str) =
     ("Retry-After", true, "Seconds to wait before trying again");
 
 error_responses! {
-    BadRequest: "Malformed or invalid input; the message names the parameter or field at fault",
+    BadRequest 400: "Malformed or invalid input; the message names the parameter or field at fault",
         "invalid pageSize: '0' is not a whole number from 1 to 250", [];
-    Unauthorized: "No credentials where some are needed, or a malformed, unknown or revoked bearer token",
+    Unauthorized 401: "No credentials where some are needed, or a malformed, unknown or revoked bearer token",
         "a bearer token for acme.myshopify.com is required (Authorization: Bearer …)",
         [("WWW-Authenticate", false, "`Bearer realm=\"sync\"`")];
-    Forbidden: "The credentials are for another shop",
+    Forbidden 403: "The credentials are for another shop",
         "these credentials are for acme.myshopify.com, not for other.myshopify.com", [];
-    NotFound: "No such order in this shop (or, for a return action, the order has no return); the message names the ids",
+    NotFound 404: "No such order in this shop (or, for a return action, the order has no return); the message names the ids",
         "no order #9999 in this shop", [];
-    Conflict: "The orders' current state forbids this: a cancelled order cannot be fulfilled, a return action not legal from the return's state; nothing was changed",
+    Conflict 409: "The orders' current state forbids this: a cancelled order cannot be fulfilled, a return action not legal from the return's state; nothing was changed",
         "cannot approve_refund a return in state in_transit; nothing was changed", [];
-    PayloadTooLarge: "The body is larger than 1 MiB",
+    PayloadTooLarge 413: "The body is larger than 1 MiB",
         "request body is larger than 1 MiB", [];
-    UnsupportedMediaType: "The body is not JSON",
+    UnsupportedMediaType 415: "The body is not JSON",
         "the body must be JSON (Content-Type: application/json), not 'text/plain'", [];
-    Unprocessable: "The Idempotency-Key was already used with a different request",
+    Unprocessable 422: "The Idempotency-Key was already used with a different request",
         "the Idempotency-Key 'k-1' was already used with a different request; send a new key for a new request", [];
-    TooManyRequests: "This bearer token is over its rate limit",
+    TooManyRequests 429: "This bearer token is over its rate limit",
         "too many requests; try again in 1 s", [RETRY_AFTER];
-    HeadersTooLarge: "The request's headers are larger than 16 KiB in all",
+    HeadersTooLarge 431: "The request's headers are larger than 16 KiB in all",
         "the request's headers are larger than 16 KiB", [];
-    Unavailable: "The database is unavailable",
+    Unavailable 503: "The database is unavailable",
         "the database is unavailable; try again shortly", [RETRY_AFTER];
+}
+
+/// Sets of the error responses above, as operations list them (`responses(..., ReadErrors)`):
+/// each a reference to the shared response, under its status.
+macro_rules! error_sets {
+    ($($(#[$meta:meta])* $set:ident = [$($response:ident),+];)+) => {
+        $(
+            $(#[$meta])*
+            pub struct $set;
+
+            impl IntoResponses for $set {
+                fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+                    BTreeMap::from([$((
+                        $response::STATUS.to_string(),
+                        RefOr::Ref(Ref::from_response_name(stringify!($response))),
+                    )),+])
+                }
+            }
+        )+
+    };
+}
+
+error_sets! {
+    /// What a read of a shop (its orders, alerts or outbox) may answer instead of its 200.
+    ReadErrors = [BadRequest, Unauthorized, Forbidden, TooManyRequests, HeadersTooLarge, Unavailable];
+    /// What the read of one order may answer instead of its 200.
+    OrderErrors = [
+        BadRequest, Unauthorized, Forbidden, NotFound, TooManyRequests, HeadersTooLarge,
+        Unavailable
+    ];
+    /// What every write may answer instead of its 200.
+    WriteErrors = [
+        BadRequest, Unauthorized, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType,
+        Unprocessable, TooManyRequests, HeadersTooLarge, Unavailable
+    ];
+    /// What a write that the orders' state may forbid answers besides [`WriteErrors`].
+    StateErrors = [Conflict];
+}
+
+/// The 200 of a write: `T`, the v1.2 envelope of its result, and whether it is a replay.
+pub struct Written<T>(PhantomData<T>);
+
+impl<T: ToSchema> IntoResponses for Written<T> {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        let replayed = HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(
+                "`true` when this is the answer kept for an earlier request with the same \
+                 `Idempotency-Key`: nothing was applied this time",
+            ))
+            .build();
+        let response = ResponseBuilder::new()
+            .description("Done (all of it: each request is one transaction)")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(reference(&T::name())))
+                    .build(),
+            )
+            .header("Idempotent-Replayed", replayed)
+            .build();
+        BTreeMap::from([("200".to_owned(), response.into())])
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The paths are the route table's (`tests/api/openapi.rs` holds them to the router), each
+    /// with the OpenAPI spelling of its parameters.
     #[test]
-    fn the_document_builds_and_names_every_operation() {
+    fn the_document_builds_with_every_operation_of_the_table() {
         let doc: serde_json::Value = serde_json::from_str(document().unwrap()).unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
-        for path in [
-            "/sync/orders",
-            "/sync/orders/{id}",
-            "/sync/orders/assign",
-            "/sync/orders/fulfill",
-            "/sync/orders/support",
-            "/sync/orders/returns",
-            "/sync/orders/alerts",
-            "/sync/outbox",
-            "/sync/openapi.json",
-        ] {
-            assert!(doc["paths"].get(path).is_some(), "{path} missing");
+        let paths = doc["paths"].as_object().unwrap();
+        let operations: usize = paths.values().map(|i| i.as_object().unwrap().len()).sum();
+        assert_eq!(operations, 9, "{:?}", paths.keys());
+        for (path, item) in paths {
+            assert!(path.starts_with("/sync/") && !path.contains('*'), "{path}");
+            for operation in item.as_object().unwrap().values() {
+                assert!(operation["responses"]["200"].is_object(), "{path}");
+            }
         }
     }
 

@@ -133,7 +133,6 @@ impl Application {
                 axum::middleware::from_fn_with_state(state, gate::dashboard_gate),
             ));
         }
-        let router = router.merge(gate::router(trust.clone(), dashboard));
         let router = crate::layers::guard(router, &settings.limits)
             .layer(axum::middleware::from_fn_with_state(
                 trust,

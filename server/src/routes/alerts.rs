@@ -10,14 +10,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use bytes::{Bytes, BytesMut};
 use futures::{stream, StreamExt};
 use orders_core::alerts::{AlertPage, Refresh, RefreshReason};
-use orders_core::query::parse_shop_domain;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -25,10 +24,7 @@ use crate::error::ApiError;
 use crate::extract::QueryPairs;
 use crate::live::streams::{Holder, Standing};
 use crate::live::{LiveEvent, SharedReplay};
-use crate::openapi::{
-    AlertsParams, BadRequest, Forbidden, HeadersTooLarge, TooManyRequests, Unauthorized,
-    Unavailable,
-};
+use crate::openapi::{AlertsParams, ReadErrors, ShopParam};
 use crate::service::Service;
 
 /// How often an idle stream sends a comment, so proxies and clients know it is alive.
@@ -42,6 +38,18 @@ fn wants_stream(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.to_ascii_lowercase().contains("text/event-stream"))
+}
+
+/// Whether `request` asks this door for the event stream, which ends when its data does (the
+/// request deadline of [`crate::layers`] does not bound it).
+pub fn asks_for_stream(request: &Request) -> bool {
+    let route = <__path_alerts as utoipa::Path>::path();
+    request.method() == Method::GET
+        && request
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|matched| matched.as_str() == route)
+        && wants_stream(request.headers())
 }
 
 /// One SSE frame: `event:`, `id:` (alerts only), one line of JSON `data:`, and the blank line.
@@ -118,18 +126,13 @@ fn frames(events: &[LiveEvent]) -> Bytes {
         Otherwise the polling answer (JSON): without `since`, the open alerts; with it, every \
         alert with a greater id, open or cleared; oldest first, at most 500 (ask again from \
         `lastEventId`).",
-    params(AlertsParams),
+    params(ShopParam, AlertsParams),
     responses(
         (status = 200, description = "The polling answer, or the event stream", content(
             (AlertPage = "application/json"),
             (String = "text/event-stream"),
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 429, response = TooManyRequests),
-        (status = 431, response = HeadersTooLarge),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     ),
     security((), ("bearer" = [])),
 )]
@@ -140,11 +143,7 @@ pub async fn alerts(
     headers: HeaderMap,
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
-    let shop = query.get("shop_domain").ok_or_else(|| {
-        ApiError::BadRequest("invalid shop_domain: shop_domain is required".into())
-    })?;
-    let shop = parse_shop_domain(shop)
-        .map_err(|m| ApiError::BadRequest(format!("invalid shop_domain: {m}")))?;
+    let shop = query.shop_domain()?;
     caller.authorize(&shop).await?;
 
     if !wants_stream(&headers) {

@@ -7,10 +7,7 @@ use orders_core::outbox::{OutboxList, OutboxQuery};
 
 use crate::error::ApiError;
 use crate::extract::QueryPairs;
-use crate::openapi::{
-    BadRequest, Forbidden, HeadersTooLarge, OutboxParams, TooManyRequests, Unauthorized,
-    Unavailable,
-};
+use crate::openapi::{OutboxParams, ReadErrors, ShopParam};
 use crate::service::Service;
 
 /// `GET /sync/outbox?shop_domain=DOMAIN[&state=pending|delivered|dead]`
@@ -23,15 +20,10 @@ use crate::service::Service;
     description = "The newest 100 events (of one state, when asked), newest first, and how many \
         of the shop's events are in each state. Events wait as `pending` until their receiver \
         accepts them (`delivered`) or the worker gives up (`dead`).",
-    params(OutboxParams),
+    params(ShopParam, OutboxParams),
     responses(
         (status = 200, description = "The events and the counts", body = OutboxList),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 429, response = TooManyRequests),
-        (status = 431, response = HeadersTooLarge),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     ),
     security((), ("bearer" = [])),
 )]

@@ -1,4 +1,5 @@
-//! `POST /webhooks/shopify` (SPEC §7, §10): Shopify's deliveries, verified and applied.
+//! Shopify's deliveries (SPEC §7, §10), verified and applied: what `POST /webhooks/shopify`
+//! (its door in `routes/webhook.rs`) does with one.
 //!
 //! The order of checks matters: the signature is verified before anything is read from the body,
 //! a delivery already accepted is acknowledged before its body is parsed (a redelivery changes
@@ -15,7 +16,6 @@
 //! secret an unregistered shop is a 401, as §7 says.
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use orders_core::alerts::RefreshReason;
@@ -32,9 +32,6 @@ use crate::error::ApiError;
 use crate::service::{Scope, Service};
 use crate::store::{Delivery, IngestOutcome, Store};
 use crate::trust::Trust;
-
-/// The largest webhook body accepted (an order with hundreds of lines stays well under it).
-pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// The answer to a delivery Shopify sent well: it counts as delivered.
 #[derive(Debug, Serialize)]
@@ -64,8 +61,8 @@ fn shopify_header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// Receives one webhook delivery.
 #[tracing::instrument(name = "webhook", skip_all, fields(shop, topic, webhook_id))]
 pub async fn receive(
-    State(service): State<Service>,
-    State(trust): State<Trust>,
+    service: Service,
+    trust: Trust,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Ack>, ApiError> {

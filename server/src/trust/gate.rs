@@ -1,4 +1,5 @@
-//! The dashboard's door: who is asking, Shopify's bounce, the sign-in routes, and CSRF protection.
+//! The dashboard's door: who is asking, Shopify's bounce, the sign-in routes' answers (their doors
+//! are in `routes/sign_in.rs`), and CSRF protection.
 //!
 //! - Every dashboard request (pages, server functions, the CSV export) has its credential read
 //!   ([`Trust::credential`]): Shopify's session token in `Authorization: Bearer` (App Bridge adds it
@@ -24,8 +25,6 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::{Form, Router};
 use orders_core::query::parse_shop_domain;
 use serde::Deserialize;
 
@@ -85,6 +84,8 @@ pub fn is_same_site_path(target: &str) -> bool {
 pub const EXPORT_PATH: &str = "/orders/export.csv";
 /// Shopify's bounce page: App Bridge alone, which reloads `shopify-reload` with a fresh token.
 pub const BOUNCE_PATH: &str = "/auth/session-token";
+/// The development sign-in: its form, and where the form is sent.
+pub const DEV_SIGN_IN_PATH: &str = "/auth/dev";
 /// Marks a URL the bounce sent back, so that a second failure shows an error instead of looping.
 const BOUNCED: &str = "bounced";
 
@@ -198,7 +199,7 @@ fn bounce(uri: &Uri, why: &str) -> Response {
 /// `GET /auth/session-token`: the bounce page, App Bridge and nothing else (SPEC §10). App Bridge
 /// reloads its `shopify-reload` with a fresh session token, so one that would leave this site is
 /// refused (400), not handed to it.
-async fn bounce_page(State(trust): State<Trust>, uri: Uri) -> Response {
+pub fn bounce_page(trust: &Trust, uri: &Uri) -> Response {
     let leaves = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .any(|(k, v)| k == "shopify-reload" && !is_same_site_path(&v));
     if leaves {
@@ -256,57 +257,42 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// `/auth/session-token` (the bounce page) always; `/auth/dev` (the development sign-in, while
-/// there are no Shopify credentials) and `/auth/sign-out` where the dashboard is served.
-pub fn router(trust: Trust, dashboard: bool) -> Router {
-    let router = Router::new().route(BOUNCE_PATH, get(bounce_page));
-    let router = if dashboard {
-        router
-            .route("/auth/dev", get(dev_form).post(dev_sign_in))
-            .route("/auth/sign-out", axum::routing::post(sign_out))
-    } else {
-        router
-    };
-    router.with_state(trust)
-}
-
-async fn dev_form(State(trust): State<Trust>) -> Response {
+/// `GET /auth/dev`: the development sign-in's form (404 once Shopify's credentials are set).
+pub fn dev_form(trust: &Trust) -> Response {
     if !trust.sessions().development_sign_in() {
         return StatusCode::NOT_FOUND.into_response();
     }
     Html(page(
         "Development sign-in",
-        "<p class=\"mb-4\">For local use only: it is switched off when SHOPIFY_API_SECRET is set.</p>\
-         <form method=\"post\" action=\"/auth/dev\" class=\"grid gap-3\">\
+        &format!("<p class=\"mb-4\">For local use only: it is switched off when SHOPIFY_API_SECRET is set.</p>\
+         <form method=\"post\" action=\"{DEV_SIGN_IN_PATH}\" class=\"grid gap-3\">\
          <label>Shop <input name=\"shop\" required placeholder=\"acme.myshopify.com\" class=\"border p-1 w-full\"></label>\
          <label>Your name <input name=\"staff\" required placeholder=\"sam\" class=\"border p-1 w-full\"></label>\
-         <button type=\"submit\" class=\"border px-3 py-1\">Sign in</button></form>",
+         <button type=\"submit\" class=\"border px-3 py-1\">Sign in</button></form>"),
     ))
     .into_response()
 }
 
+/// The development sign-in's form, as sent.
 #[derive(Deserialize)]
-struct DevSignIn {
+pub struct DevSignIn {
     shop: String,
     staff: String,
 }
 
-async fn dev_sign_in(
-    State(trust): State<Trust>,
-    headers: HeaderMap,
-    form: Result<Form<DevSignIn>, axum::extract::rejection::FormRejection>,
-) -> Response {
+/// `POST /auth/dev`: signs in by name (`form` is `None` when the form did not read).
+pub fn dev_sign_in(trust: &Trust, headers: &HeaderMap, form: Option<DevSignIn>) -> Response {
     if !trust.sessions().development_sign_in() {
         return StatusCode::NOT_FOUND.into_response();
     }
-    if cross_site(&headers) {
+    if cross_site(headers) {
         return (
             StatusCode::FORBIDDEN,
             "refused: the form came from another site",
         )
             .into_response();
     }
-    let Ok(Form(form)) = form else {
+    let Some(form) = form else {
         return (StatusCode::BAD_REQUEST, "send a shop and a staff name").into_response();
     };
     let shop = match parse_shop_domain(&form.shop) {
@@ -336,8 +322,9 @@ async fn dev_sign_in(
     )
 }
 
-async fn sign_out(headers: HeaderMap) -> Response {
-    if cross_site(&headers) {
+/// `POST /auth/sign-out`: forgets the session.
+pub fn sign_out(headers: &HeaderMap) -> Response {
+    if cross_site(headers) {
         return (
             StatusCode::FORBIDDEN,
             "refused: the request came from another site",

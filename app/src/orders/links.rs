@@ -99,6 +99,9 @@ fn has_param(href: &str, name: &str) -> bool {
 
 /// The page's own path.
 pub const PATH: &str = "/orders";
+/// Where the CSV export of a view is served: the page's path and `/export.csv`, with the view's
+/// parameters.
+pub const EXPORT_PATH: &str = "/orders/export.csv";
 
 /// Where a page that cannot be shown sends the user back to: inside the admin, every order of the
 /// shop the URL named, still inside the app; outside, every order of the default shop (the shop

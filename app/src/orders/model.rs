@@ -232,7 +232,7 @@ mod build {
 
     use orders_core::stats::OrderStats;
 
-    use super::super::links::{encode, with_param, Embedding, PATH};
+    use super::super::links::{encode, with_param, Embedding, EXPORT_PATH, PATH};
     use super::{
         FilterState, OrderDetail, OrderRow, OrdersView, ShipmentLine, TabLink, TimelineLine,
     };
@@ -360,7 +360,7 @@ mod build {
         ) -> Self {
             let self_href = page_href(query, shop);
             let export_href = format!(
-                "/orders/export.csv{}",
+                "{EXPORT_PATH}{}",
                 self_href.strip_prefix(PATH).unwrap_or_default()
             );
             let info = list.page_info;

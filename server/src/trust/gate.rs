@@ -80,8 +80,8 @@ pub fn is_same_site_path(target: &str) -> bool {
         && !target.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// Where the CSV export is served (behind this door, but not a page).
-pub const EXPORT_PATH: &str = "/orders/export.csv";
+/// Where the CSV export is served (behind this door, but not a page); the page names it.
+pub use app::orders::EXPORT_PATH;
 /// Shopify's bounce page: App Bridge alone, which reloads `shopify-reload` with a fresh token.
 pub const BOUNCE_PATH: &str = "/auth/session-token";
 /// The development sign-in: its form, and where the form is sent.
@@ -310,7 +310,8 @@ pub fn dev_sign_in(trust: &Trust, headers: &HeaderMap, form: Option<DevSignIn>) 
         exp: chrono::Utc::now().timestamp() + SESSION_LIFETIME.as_secs() as i64,
     };
     let target = format!(
-        "/orders?{}",
+        "{}?{}",
+        app::orders::PATH,
         form_urlencoded::Serializer::new(String::new())
             .append_pair("shop", &shop)
             .finish()
@@ -331,7 +332,7 @@ pub fn sign_out(headers: &HeaderMap) -> Response {
         )
             .into_response();
     }
-    let mut response = Redirect::to("/orders").into_response();
+    let mut response = Redirect::to(app::orders::PATH).into_response();
     response
         .headers_mut()
         .append(header::SET_COOKIE, SessionKeys::clear_cookie());

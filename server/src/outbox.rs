@@ -1,7 +1,8 @@
 //! The outbox worker (SPEC §7): delivers the side effects each write queued in its own transaction
 //! (support escalations, ERP return updates, assignment metafields) to the receivers configured for
 //! their topics, at least once, retrying with backoff, and gives up on an event (dead, kept, never
-//! deleted) after `OUTBOX_MAX_ATTEMPTS`.
+//! deleted) after `OUTBOX_MAX_ATTEMPTS`. Here is what one round does; the loop that runs the
+//! rounds is `crate::workers::outbox`.
 //!
 //! # Policy
 //!
@@ -40,8 +41,7 @@ use orders_core::outbox::{
 };
 use reqwest::Url;
 
-use crate::service::Service;
-use crate::settings::{redact_url, OutboxSettings, Settings};
+use crate::settings::{redact_url, OutboxSettings};
 use crate::store::postgres::outbox::OutboxClaim;
 use crate::store::{PgStore, StoreError};
 
@@ -156,7 +156,7 @@ pub struct OutboxConfig {
     pub routes: Routes,
     /// Attempts before an event is dead.
     pub max_attempts: u32,
-    /// How often [`OutboxWorker::run_until`] looks for due events.
+    /// How often [`crate::workers::outbox::run_until`] looks for due events.
     pub poll_interval: Duration,
     pub lease: Duration,
     /// Must be shorter than the lease.
@@ -506,33 +506,6 @@ impl OutboxWorker {
             outcome,
         }
     }
-
-    /// Rounds every poll interval until `stop` completes, a round after another while they come
-    /// back full.
-    pub async fn run_until(&self, stop: impl Future<Output = ()>) {
-        let stop = stop.fuse();
-        tokio::pin!(stop);
-        let mut ticker = tokio::time::interval(self.config.poll_interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut stop => return,
-                _ = ticker.tick() => {}
-            }
-            loop {
-                match self.deliver_due_until(&mut stop).await {
-                    Ok(report) if report.stopped => return,
-                    Ok(report) if report.claimed() < self.config.batch as usize => break,
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "outbox round failed; trying again next interval");
-                        break;
-                    }
-                }
-            }
-        }
-    }
 }
 
 fn unrecorded(claim: &OutboxClaim, e: StoreError) -> Outcome {
@@ -580,45 +553,6 @@ fn quote(bytes: &[u8]) -> String {
     } else {
         line
     }
-}
-
-/// The outbox worker of `orders-sync serve` on PostgreSQL: a round every `OUTBOX_POLL_INTERVAL`
-/// until shutdown. Not run when the interval is `off`.
-pub async fn deliver_forever(service: Service, pg: PgStore, settings: Settings) {
-    if settings.outbox.poll_interval.is_none() {
-        tracing::info!("OUTBOX_POLL_INTERVAL is off: this process delivers no outbox events");
-        return;
-    }
-    let config = OutboxConfig::from_settings(&settings.outbox);
-    for topic in [
-        topics::SUPPORT_ESCALATION,
-        topics::ERP_RETURN,
-        topics::ASSIGNMENT_METAFIELD,
-    ] {
-        match config.routes.url(topic) {
-            Some(url) => {
-                tracing::info!(topic, url = %redact_url(url), "outbox events are delivered")
-            }
-            None if topic == topics::ASSIGNMENT_METAFIELD && !settings.outbox.push_metafields => {
-                tracing::info!(
-                    topic,
-                    "OUTBOX_PUSH_METAFIELDS is off: these outbox events stay queued"
-                )
-            }
-            None => tracing::warn!(
-                topic,
-                "no receiver URL is configured: these outbox events stay queued"
-            ),
-        }
-    }
-    let worker = match OutboxWorker::new(pg, config) {
-        Ok(worker) => worker,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot build the outbox worker; nothing is delivered");
-            return;
-        }
-    };
-    worker.run_until(service.live().closed()).await;
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
         tracing::info!(addr = %self.local_addr(), "serving");
-        start_workers(&self.workers, &self.service, &self.settings);
+        crate::workers::start(&self.workers, &self.service, &self.settings);
         let live = self.service.live().clone();
         let shutdown = async move {
             shutdown.await;
@@ -180,84 +180,6 @@ impl Application {
         self.workers.stop(WORKER_STOP_WAIT).await;
         Ok(())
     }
-}
-
-/// Starts every background worker of `serve` under its supervisor: the alert evaluator, and on
-/// PostgreSQL the alert listener, the pruner, the tally folder, the poller, the outbox worker and
-/// the lifecycle worker.
-fn start_workers(workers: &Workers, service: &Service, settings: &Settings) {
-    let live = service.live();
-    let s = service.clone();
-    workers.supervise("alert evaluator", live, move || {
-        crate::live::evaluate_forever(s.clone())
-    });
-    let Store::Postgres(pg) = service.store() else {
-        return;
-    };
-    let (s, p) = (service.clone(), pg.clone());
-    workers.supervise("alert listener", live, move || {
-        crate::live::listen_forever(s.clone(), p.clone())
-    });
-    let (l, p) = (live.clone(), pg.clone());
-    workers.supervise("idempotency pruner", live, move || {
-        prune_forever(p.clone(), l.clone())
-    });
-    let (l, p) = (live.clone(), pg.clone());
-    workers.supervise("tally folder", live, move || {
-        fold_tallies_forever(p.clone(), l.clone())
-    });
-    let (s, p, c) = (service.clone(), pg.clone(), settings.clone());
-    workers.supervise("poller", live, move || {
-        crate::shopify::poller::poll_forever(s.clone(), p.clone(), c.clone())
-    });
-    let (s, p, c) = (service.clone(), pg.clone(), settings.clone());
-    workers.supervise("outbox", live, move || {
-        crate::outbox::deliver_forever(s.clone(), p.clone(), c.clone())
-    });
-    let (s, p, c) = (service.clone(), pg.clone(), settings.clone());
-    workers.supervise("lifecycle", live, move || {
-        crate::shopify::lifecycle::run_forever(s.clone(), p.clone(), c.clone())
-    });
-}
-
-/// How often idempotency keys past their 24 hours are deleted.
-const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// Deletes expired idempotency keys every [`PRUNE_EVERY`] until shutdown (they are ignored once
-/// expired anyway; this only keeps the table small).
-async fn prune_forever(pg: PgStore, live: crate::live::Live) {
-    crate::workers::every(&live, PRUNE_EVERY, || async {
-        match pg.prune_idempotency_keys(chrono::Utc::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "expired idempotency keys deleted"),
-            Err(e) => tracing::warn!(error = %e, "could not delete expired idempotency keys"),
-        }
-        true
-    })
-    .await;
-}
-
-/// How often the order tallies' changes are folded into the tallies.
-const FOLD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Folds the order tallies every [`FOLD_EVERY`] until shutdown, so that the tab counts stay a sum
-/// of few rows however many writes arrive (they are exact either way).
-async fn fold_tallies_forever(pg: PgStore, live: crate::live::Live) {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    // A failure is logged once per outage, not every second.
-    let failing = AtomicBool::new(false);
-    crate::workers::every(&live, FOLD_EVERY, || async {
-        match pg.fold_tallies().await {
-            Ok(_) => failing.store(false, Ordering::Relaxed),
-            Err(e) => {
-                if !failing.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(error = %e, "could not fold the order tallies");
-                }
-            }
-        }
-        true
-    })
-    .await;
 }
 
 /// Completes on Ctrl-C or SIGTERM.

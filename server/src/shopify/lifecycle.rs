@@ -9,10 +9,11 @@
 //!   the job in the table. A delivery for a shop Sync does not have (never registered, or deleted
 //!   by `shop/redact`) is answered 200 too: there is nothing to do. A refresh ping follows each
 //!   accepted delivery, and each job done.
-//! - **The worker** ([`run_forever`], one per `orders-sync serve` on PostgreSQL) looks for due
-//!   jobs every `LIFECYCLE_POLL_INTERVAL` and runs them one at a time, each in its own task: a job
-//!   that fails or panics is due again after [`Backoff::delay`] (from [`BACKOFF_BASE`] doubling up
-//!   to [`BACKOFF_CAP`]), for ever; a worker that panics is restarted. Jobs are idempotent, and a
+//! - **The worker** (`crate::workers::lifecycle`, one per `orders-sync serve` on PostgreSQL) looks
+//!   for due jobs every `LIFECYCLE_POLL_INTERVAL` and runs them one at a time, each in its own
+//!   task ([`LifecycleWorker`]): a job that fails or panics is due again after [`Backoff::delay`]
+//!   (from [`BACKOFF_BASE`] doubling up to [`BACKOFF_CAP`]), for ever; a worker that panics is
+//!   restarted. Jobs are idempotent, and a
 //!   shop's jobs run in the order they arrived (see [`crate::store::postgres::lifecycle`]).
 //! - **Nothing personal in logs**: jobs are logged by id, shop and topic, never by payload.
 
@@ -29,7 +30,6 @@ use super::webhook::{ack, Ack};
 use crate::error::ApiError;
 use crate::outbox::{jitter, Backoff};
 use crate::service::{Scope, Service};
-use crate::settings::Settings;
 use crate::store::postgres::lifecycle::{Accepted, JobClaim, JobRun};
 use crate::store::{Delivery, PgStore, StoreError};
 
@@ -92,20 +92,6 @@ pub async fn accept(
     }
 }
 
-/// The lifecycle worker of `orders-sync serve` on PostgreSQL (supervised by `crate::workers`), until
-/// shutdown. Not run when `LIFECYCLE_POLL_INTERVAL` is `off`.
-pub async fn run_forever(service: Service, pg: PgStore, settings: Settings) {
-    let Some(interval) = settings.lifecycle_interval else {
-        tracing::info!(
-            "LIFECYCLE_POLL_INTERVAL is off: this process runs no lifecycle or privacy jobs"
-        );
-        return;
-    };
-    LifecycleWorker::new(service, pg)
-        .run_until_closed(interval)
-        .await;
-}
-
 /// Runs the due lifecycle and privacy jobs.
 #[derive(Clone)]
 pub struct LifecycleWorker {
@@ -130,17 +116,6 @@ impl LifecycleWorker {
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self
-    }
-
-    /// A round every `interval` until the service shuts down.
-    async fn run_until_closed(self, interval: Duration) {
-        crate::workers::every(self.service.live(), interval, || async {
-            if let Err(e) = self.run_due().await {
-                tracing::warn!(error = %e, "lifecycle round failed; trying again next interval");
-            }
-            true
-        })
-        .await;
     }
 
     /// Runs every due job, one after another; answers how many were attempted.

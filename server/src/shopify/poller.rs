@@ -1,6 +1,7 @@
 //! The reconciliation poller (SPEC §7): every `SYNC_POLL_INTERVAL`, each shop with an access token
 //! is read through the Admin GraphQL API ([`super::graphql`]) for the orders updated since its last
-//! tick, and what the webhooks missed is stored and reported.
+//! tick, and what the webhooks missed is stored and reported. Here is what a round and a tick do;
+//! the loop that runs the rounds is the poller worker, `crate::workers::poller`.
 //!
 //! # Policy
 //!
@@ -23,7 +24,6 @@
 //!   shop row ([`PgStore::claim_poll`]), renewed before each page and released when the tick ends.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -35,7 +35,6 @@ use orders_core::text::plural;
 
 pub use super::graphql::{FetchError, Pages, ShopifyClient, API_VERSION, MAX_THROTTLE_WAIT};
 use crate::service::{Scope, Service};
-use crate::settings::Settings;
 use crate::store::postgres::shopify::{PollClaim, PollEnd, PollLease};
 use crate::store::{IngestOutcome, PgStore, StoreError};
 
@@ -440,36 +439,13 @@ pub fn is_due(last: Option<DateTime<Utc>>, now: DateTime<Utc>, interval: Duratio
     last.is_none_or(|last| now - last >= half)
 }
 
-/// The poller worker: every `SYNC_POLL_INTERVAL` (the first round at start-up), a tick for each
-/// shop with an access token that is due, one shop after the other, until shutdown. Not run when
-/// the interval is `off`, or on the in-memory store.
+/// One round over every shop with an access token that is due (the poller worker's,
+/// `crate::workers::poller`): a tick for each, one shop after the other; `false` when shutdown
+/// interrupted it.
 ///
 /// A shop that could not be polled (another process holds it, or Shopify kept throttling) and was
 /// last read more than two intervals ago raises its data gap: nothing was heard from Shopify.
-pub async fn poll_forever(service: Service, pg: PgStore, settings: Settings) {
-    let Some(interval) = settings.poll_interval else {
-        tracing::info!("SYNC_POLL_INTERVAL is off: this process does not poll Shopify");
-        return;
-    };
-    let client = match ShopifyClient::new(&settings.shopify_api_base_url) {
-        Ok(client) => client,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot build the Shopify client; the poller does not run");
-            return;
-        }
-    };
-    let client = match super::install::Installer::from_settings(&settings, &pg) {
-        Some(installer) => client.with_installer(Arc::new(installer)),
-        None => client,
-    };
-    crate::workers::every(service.live(), interval, || {
-        round(&service, &pg, &client, interval)
-    })
-    .await;
-}
-
-/// One round over every shop; `false` when shutdown interrupted it.
-async fn round(
+pub async fn round(
     service: &Service,
     pg: &PgStore,
     client: &ShopifyClient,

@@ -8,7 +8,7 @@ use chrono::Utc;
 use orders_sync::cli::{self, TokenCommand};
 use orders_sync::outbox::Backoff;
 use orders_sync::settings::Settings;
-use orders_sync::shopify::lifecycle::{self, LifecycleWorker};
+use orders_sync::shopify::lifecycle::LifecycleWorker;
 use orders_sync::store::postgres::shopify::PollLease;
 use orders_sync::store::PgStore;
 use serde_json::{json, Value};
@@ -423,7 +423,7 @@ async fn a_job_is_written_with_its_delivery_and_runs_when_a_worker_does_even_aft
         lifecycle_interval: Some(Duration::from_millis(100)),
         ..test_settings()
     };
-    tokio::spawn(lifecycle::run_forever(
+    tokio::spawn(orders_sync::workers::lifecycle::run_forever(
         app.service.clone(),
         pg.clone(),
         settings,

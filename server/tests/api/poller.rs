@@ -456,7 +456,7 @@ async fn the_worker_polls_shops_with_a_token_and_stops_at_shutdown_releasing_the
         poll_interval: Some(Duration::from_secs(3600)),
         ..test_settings()
     };
-    let worker = tokio::spawn(poller::poll_forever(
+    let worker = tokio::spawn(orders_sync::workers::poller::poll_forever(
         app.service.clone(),
         pg(&app).clone(),
         settings,

@@ -279,14 +279,14 @@ impl Live {
 /// Passes on what the table says changed for `shop` since this process's mark.
 pub(crate) async fn catch_up(
     service: &crate::service::Service,
-    pg: &crate::store::PgStore,
+    feed: &crate::service::AlertFeed,
     shop: &str,
 ) {
     let live = service.live();
     let Some(mark) = live.mark(shop) else {
         return;
     };
-    match pg.alerts_since_mark(shop, mark).await {
+    match feed.alerts_since_mark(shop, mark).await {
         Ok((changes, next)) => {
             let mut events: Vec<LiveEvent> = changes
                 .raised

@@ -12,7 +12,7 @@ use orders_core::record::to_micros;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::service::Service;
+use crate::service::{Database, Service};
 use crate::settings::{redact, Settings, SAMPLE_ORDERS};
 use crate::state::AppState;
 use crate::store::{MemoryStore, PgStore, Store};
@@ -31,8 +31,14 @@ pub fn sample_store(settings: &Settings) -> MemoryStore {
     MemoryStore::with_orders(&shop, records)
 }
 
+/// Connects to PostgreSQL and applies pending migrations, then gives the services over it (the
+/// command line's way in); fails with a message saying which step failed.
+pub async fn open_database(settings: &Settings) -> Result<Database> {
+    Ok(Database::new(connect(settings).await?))
+}
+
 /// Connects to PostgreSQL and applies pending migrations; fails with a message saying which.
-pub async fn open_database(settings: &Settings) -> Result<PgStore> {
+async fn connect(settings: &Settings) -> Result<PgStore> {
     let url = redact(&settings.database_url);
     let store = PgStore::connect_lazy(&settings.database_url)
         .with_context(|| format!("DATABASE_URL '{url}' is not a valid PostgreSQL URL"))?
@@ -66,7 +72,7 @@ pub async fn build_service(settings: &Settings) -> Result<Service> {
         tracing::warn!("USE_MOCK_DATA is set: serving the in-memory sample data, no database");
         Store::Memory(sample.clone())
     } else {
-        Store::Postgres(open_database(settings).await?)
+        Store::Postgres(connect(settings).await?)
     };
     Ok(Service::new(
         primary,
@@ -114,8 +120,9 @@ impl Application {
         // What one client, and one shop, may hold of this process's live streams.
         service.live().streams().limit(&settings.limits);
         let mut trust = Trust::new(&settings.trust);
-        if let Store::Postgres(pg) = service.store() {
-            if let Some(installer) = crate::shopify::install::Installer::from_settings(settings, pg)
+        if let Some(database) = service.database() {
+            if let Some(installer) =
+                crate::shopify::install::Installer::from_settings(settings, database)
             {
                 trust = trust.with_installer(Arc::new(installer));
             }

@@ -10,13 +10,12 @@ use std::time::Duration;
 use orders_core::alerts::Refresh;
 
 use crate::live::{catch_up, LiveEvent};
-use crate::service::Service;
-use crate::store::PgStore;
+use crate::service::{AlertFeed, Service};
 
 /// Follows `orders_sync_alerts` and `orders_sync_refresh` for this process (PostgreSQL only),
 /// reconnecting with backoff and catching every listened shop up from the table after a gap.
-pub async fn listen_forever(service: Service, pg: PgStore) {
-    use crate::store::postgres::alerts::{ALERTS_CHANNEL, REFRESH_CHANNEL};
+pub async fn listen_forever(service: Service, feed: AlertFeed) {
+    use crate::store::postgres::alerts::ALERTS_CHANNEL;
     use orders_core::alerts::RefreshReason;
 
     let closed = service.live().closed();
@@ -24,13 +23,7 @@ pub async fn listen_forever(service: Service, pg: PgStore) {
     let mut domains: HashMap<i64, String> = HashMap::new();
     let mut backoff = Duration::from_millis(250);
     loop {
-        let connect = async {
-            let mut listener = sqlx::postgres::PgListener::connect_with(pg.pool()).await?;
-            listener
-                .listen_all([ALERTS_CHANNEL, REFRESH_CHANNEL])
-                .await?;
-            Ok::<_, sqlx::Error>(listener)
-        };
+        let connect = feed.listen();
         let mut listener = tokio::select! {
             _ = &mut closed => return,
             connected = connect => match connected {
@@ -49,7 +42,7 @@ pub async fn listen_forever(service: Service, pg: PgStore) {
         backoff = Duration::from_millis(250);
         // Whatever was announced while this process was not listening is in the table.
         for (shop, _) in service.live().marks() {
-            catch_up(&service, &pg, &shop).await;
+            catch_up(&service, &feed, &shop).await;
         }
         loop {
             let received = tokio::select! {
@@ -61,7 +54,7 @@ pub async fn listen_forever(service: Service, pg: PgStore) {
                 Ok(None) => {
                     // The connection dropped; the next receive reconnects. Catch up meanwhile.
                     for (shop, _) in service.live().marks() {
-                        catch_up(&service, &pg, &shop).await;
+                        catch_up(&service, &feed, &shop).await;
                     }
                     continue;
                 }
@@ -76,7 +69,7 @@ pub async fn listen_forever(service: Service, pg: PgStore) {
             };
             let shop = match domains.get(&shop_id) {
                 Some(shop) => shop.clone(),
-                None => match pg.shop_domain(shop_id).await {
+                None => match feed.shop_domain(shop_id).await {
                     Ok(Some(shop)) => {
                         domains.insert(shop_id, shop.clone());
                         shop
@@ -85,7 +78,7 @@ pub async fn listen_forever(service: Service, pg: PgStore) {
                 },
             };
             if notification.channel() == ALERTS_CHANNEL {
-                catch_up(&service, &pg, &shop).await;
+                catch_up(&service, &feed, &shop).await;
             } else if let (Some(reason), Some(at)) = (
                 words.next().and_then(RefreshReason::parse),
                 words

@@ -37,7 +37,6 @@ use tokio::time::Instant;
 use crate::live::Live;
 use crate::service::Service;
 use crate::settings::Settings;
-use crate::store::Store;
 
 /// The first wait before a panicked worker runs again.
 pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -137,8 +136,8 @@ impl Workers {
     }
 }
 
-/// Starts every background worker of `serve` under its supervisor: the alert evaluator, and on
-/// PostgreSQL the alert listener, the pruner, the tally folder, the poller, the outbox worker and
+/// Starts every background worker of `serve` under its supervisor: the alert evaluator, and with
+/// the database (the service's [`crate::service::Database`]) the alert listener, the pruner, the tally folder, the poller, the outbox worker and
 /// the lifecycle worker.
 pub fn start(workers: &Workers, service: &Service, settings: &Settings) {
     let live = service.live();
@@ -146,30 +145,34 @@ pub fn start(workers: &Workers, service: &Service, settings: &Settings) {
     workers.supervise("alert evaluator", live, move || {
         alerts::evaluate_forever(s.clone())
     });
-    let Store::Postgres(pg) = service.store() else {
+    let Some(database) = service.database() else {
         return;
     };
-    let (s, p) = (service.clone(), pg.clone());
+    let (s, f) = (service.clone(), database.feed().clone());
     workers.supervise("alert listener", live, move || {
-        listener::listen_forever(s.clone(), p.clone())
+        listener::listen_forever(s.clone(), f.clone())
     });
-    let (l, p) = (live.clone(), pg.clone());
+    let (l, d) = (live.clone(), database.clone());
     workers.supervise("idempotency pruner", live, move || {
-        pruner::prune_forever(p.clone(), l.clone())
+        pruner::prune_forever(d.clone(), l.clone())
     });
-    let (l, p) = (live.clone(), pg.clone());
+    let (l, d) = (live.clone(), database.clone());
     workers.supervise("tally folder", live, move || {
-        tally::fold_tallies_forever(p.clone(), l.clone())
+        tally::fold_tallies_forever(d.clone(), l.clone())
     });
-    let (s, p, c) = (service.clone(), pg.clone(), settings.clone());
+    let (s, d, c) = (service.clone(), database.clone(), settings.clone());
     workers.supervise("poller", live, move || {
-        poller::poll_forever(s.clone(), p.clone(), c.clone())
+        poller::poll_forever(s.clone(), d.clone(), c.clone())
     });
-    let (s, p, c) = (service.clone(), pg.clone(), settings.clone());
+    let (s, o, c) = (service.clone(), database.outbox().clone(), settings.clone());
     workers.supervise("outbox", live, move || {
-        outbox::deliver_forever(s.clone(), p.clone(), c.clone())
+        outbox::deliver_forever(s.clone(), o.clone(), c.clone())
     });
-    let (s, p, c) = (service.clone(), pg.clone(), settings.clone());
+    let (s, p, c) = (
+        service.clone(),
+        database.privacy().clone(),
+        settings.clone(),
+    );
     workers.supervise("lifecycle", live, move || {
         lifecycle::run_forever(s.clone(), p.clone(), c.clone())
     });

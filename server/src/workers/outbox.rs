@@ -8,13 +8,12 @@ use futures::FutureExt;
 use orders_core::effects::topics;
 
 use crate::outbox::{OutboxConfig, OutboxWorker};
-use crate::service::Service;
+use crate::service::{Outbox, Service};
 use crate::settings::{redact_url, Settings};
-use crate::store::PgStore;
 
 /// The outbox worker of `orders-sync serve` on PostgreSQL: a round every `OUTBOX_POLL_INTERVAL`
 /// until shutdown. Not run when the interval is `off`.
-pub async fn deliver_forever(service: Service, pg: PgStore, settings: Settings) {
+pub async fn deliver_forever(service: Service, outbox: Outbox, settings: Settings) {
     if settings.outbox.poll_interval.is_none() {
         tracing::info!("OUTBOX_POLL_INTERVAL is off: this process delivers no outbox events");
         return;
@@ -41,7 +40,7 @@ pub async fn deliver_forever(service: Service, pg: PgStore, settings: Settings) 
             ),
         }
     }
-    let worker = match OutboxWorker::new(pg, config) {
+    let worker = match OutboxWorker::new(outbox, config) {
         Ok(worker) => worker,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the outbox worker; nothing is delivered");

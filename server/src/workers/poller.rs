@@ -4,16 +4,15 @@
 
 use std::sync::Arc;
 
-use crate::service::Service;
+use crate::service::{Database, Service};
 use crate::settings::Settings;
 use crate::shopify::poller::{round, ShopifyClient};
-use crate::store::PgStore;
 
 /// The poller worker: every `SYNC_POLL_INTERVAL` (the first round at start-up), a tick for each
 /// shop with an access token that is due, one shop after the other, until shutdown. Not run when
 /// the interval is `off`, or on the in-memory store. What a round does is
 /// [`crate::shopify::poller::round`]'s.
-pub async fn poll_forever(service: Service, pg: PgStore, settings: Settings) {
+pub async fn poll_forever(service: Service, database: Database, settings: Settings) {
     let Some(interval) = settings.poll_interval else {
         tracing::info!("SYNC_POLL_INTERVAL is off: this process does not poll Shopify");
         return;
@@ -25,12 +24,12 @@ pub async fn poll_forever(service: Service, pg: PgStore, settings: Settings) {
             return;
         }
     };
-    let client = match crate::shopify::install::Installer::from_settings(&settings, &pg) {
+    let client = match crate::shopify::install::Installer::from_settings(&settings, &database) {
         Some(installer) => client.with_installer(Arc::new(installer)),
         None => client,
     };
     super::every(service.live(), interval, || {
-        round(&service, &pg, &client, interval)
+        round(&service, database.ingestion(), &client, interval)
     })
     .await;
 }

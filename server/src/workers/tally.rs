@@ -5,16 +5,16 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::live::Live;
-use crate::store::PgStore;
+use crate::service::Database;
 
 /// How often the order tallies' changes are folded into the tallies.
 pub const FOLD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Folds the order tallies every [`FOLD_EVERY`] until shutdown.
-pub async fn fold_tallies_forever(pg: PgStore, live: Live) {
+pub async fn fold_tallies_forever(database: Database, live: Live) {
     let failing = AtomicBool::new(false);
     super::every(&live, FOLD_EVERY, || async {
-        match pg.fold_tallies().await {
+        match database.fold_tallies().await {
             Ok(_) => failing.store(false, Ordering::Relaxed),
             Err(e) => {
                 if !failing.swap(true, Ordering::Relaxed) {

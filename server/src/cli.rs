@@ -13,12 +13,12 @@ use orders_core::record::to_micros;
 use orders_core::text::plural;
 use orders_core::OutboxState;
 
+use crate::service::{Outbox, Shops, Tokens};
 use crate::settings::Settings;
 use crate::shopify::poller::{self, BackfillProgress, ShopifyClient};
 use crate::startup::{build_service, open_database, shutdown_signal, Application};
 use crate::store::postgres::outbox::{OutboxRecord, OutboxRetry};
 use crate::store::postgres::trust::Revoked;
-use crate::store::PgStore;
 
 pub use privacy::{privacy, PrivacyCommand};
 pub use shop::{registrable_domain, ShopCommand};
@@ -171,6 +171,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .map_err(anyhow::Error::msg)
                 .context("--shop")?;
             let store = open_database(&settings).await?;
+            let store = store.shops();
             let records =
                 orders_core::sample::generate(&shop, orders, seed, to_micros(chrono::Utc::now()));
             let progress = SeedProgress::new(records.len(), false)?;
@@ -193,8 +194,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             jobs,
         } => {
             let plan = bench_plan(orders, shops, largest)?;
-            let store = open_database(&settings).await?;
-            seed_bench(&store, &plan, seed, usize::from(jobs)).await
+            let database = open_database(&settings).await?;
+            seed_bench(database.shops(), &plan, seed, usize::from(jobs)).await
         }
         Command::Shop(cmd) => shop::run(settings, cmd).await,
         Command::Backfill { shop, after } => {
@@ -204,22 +205,23 @@ pub async fn run(cli: Cli) -> Result<()> {
             backfill(settings, &shop, after).await
         }
         Command::Outbox(cmd) => {
-            let store = open_database(&settings).await?;
-            outbox(&store, cmd, &mut std::io::stdout()).await
+            let database = open_database(&settings).await?;
+            outbox(database.outbox(), cmd, &mut std::io::stdout()).await
         }
         Command::Token(cmd) => {
-            let store = open_database(&settings).await?;
-            token(&store, cmd, &mut std::io::stdout()).await
+            let database = open_database(&settings).await?;
+            token(database.tokens(), cmd, &mut std::io::stdout()).await
         }
         Command::Privacy(cmd) => {
-            let store = open_database(&settings).await?;
-            privacy(&store, cmd, &settings.thresholds(), &mut std::io::stdout()).await
+            let database = open_database(&settings).await?;
+            let store = database.privacy();
+            privacy(store, cmd, &settings.thresholds(), &mut std::io::stdout()).await
         }
     }
 }
 
 /// `orders-sync outbox list|retry` on `store`, writing to `out`.
-pub async fn outbox(store: &PgStore, cmd: OutboxCommand, out: &mut impl Write) -> Result<()> {
+pub async fn outbox(store: &Outbox, cmd: OutboxCommand, out: &mut impl Write) -> Result<()> {
     match cmd {
         OutboxCommand::List { shop, state, limit } => {
             let shop = shop
@@ -263,7 +265,7 @@ pub async fn outbox(store: &PgStore, cmd: OutboxCommand, out: &mut impl Write) -
 }
 
 /// `orders-sync token issue|list|revoke` on `store`, writing to `out`.
-pub async fn token(store: &PgStore, cmd: TokenCommand, out: &mut impl Write) -> Result<()> {
+pub async fn token(store: &Tokens, cmd: TokenCommand, out: &mut impl Write) -> Result<()> {
     let now = to_micros(chrono::Utc::now());
     match cmd {
         TokenCommand::Issue { shop, label } => {
@@ -398,10 +400,11 @@ impl Progress {
 }
 
 async fn backfill(settings: Settings, shop: &str, after: Option<String>) -> Result<()> {
-    let store = open_database(&settings).await?;
+    let database = open_database(&settings).await?;
     let client = ShopifyClient::new(&settings.shopify_api_base_url)?;
     let progress = Progress::new(shop)?;
-    let done = poller::backfill(&store, &client, shop, after, |p| progress.page(p)).await;
+    let ingestion = database.ingestion();
+    let done = poller::backfill(ingestion, &client, shop, after, |p| progress.page(p)).await;
     progress.finish();
     let done = done?;
     let t = &done.tally;
@@ -464,7 +467,7 @@ pub fn bench_plan(orders: usize, shops: usize, largest: usize) -> Result<Vec<(St
 /// in its order, while a thread generates the next shops' records; then analyses the tables and
 /// prints a summary.
 pub async fn seed_bench(
-    store: &PgStore,
+    store: &Shops,
     plan: &[(String, usize)],
     seed: u64,
     jobs: usize,
@@ -524,13 +527,10 @@ pub async fn seed_bench(
     anyhow::ensure!(done == total, "wrote {done} orders of {total}");
     let written = started.elapsed();
 
-    sqlx::query(
-        "ANALYZE shops, orders, order_assignments, shipments, returns, support_escalations, \
-         timeline_entries",
-    )
-    .execute(store.pool())
-    .await
-    .context("could not analyse the tables")?;
+    store
+        .analyze_orders()
+        .await
+        .context("could not analyse the tables")?;
     let elapsed = started.elapsed();
     let first = plan
         .first()

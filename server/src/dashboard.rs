@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::extract::body_from_value;
-use crate::service::Service;
+use crate::service::{Service, ServiceError};
 use crate::state::AppState;
 use crate::trust::gate::Viewer;
 use crate::trust::headers::ScriptNonce;
@@ -170,6 +170,12 @@ impl OrdersBackend for Dashboard {
             service.outbox_summary(&query.shop_domain),
         )
         .await;
+        // The service's errors as the door answers them.
+        let (listing, stats, undelivered) = (
+            listing.map_err(ApiError::from),
+            stats.map_err(ApiError::from),
+            undelivered.map_err(ApiError::from),
+        );
         let (list, sample) = listing.map_err(|e| {
             tracing::warn!(shop = %query.shop_domain, error = %e, "the dashboard could not list orders");
             Refusal {
@@ -179,7 +185,7 @@ impl OrdersBackend for Dashboard {
             }
         })?;
         // The fallback shows the sample shop's orders, whatever shop was asked for.
-        if sample && !service.store().is_sample() {
+        if sample && !service.is_sample() {
             query.shop_domain = service.sample_shop().to_owned();
         }
         // The pictures are a bonus: if they cannot be counted, or were counted on other data than
@@ -228,30 +234,28 @@ impl OrdersBackend for Dashboard {
             SyncWrite::Assign => {
                 service
                     .door(body, |s, b: AssignBody| async move {
-                        s.assign(&b.validate()?, None).await.map(|a| a.body)
+                        Ok(s.assign(&b.validate()?, None).await?.body)
                     })
                     .await
             }
             SyncWrite::Fulfill => {
                 service
                     .door(body, |s, b: FulfillBody| async move {
-                        s.fulfill(&b.validate()?, None).await.map(|a| a.body)
+                        Ok(s.fulfill(&b.validate()?, None).await?.body)
                     })
                     .await
             }
             SyncWrite::Support => {
                 service
                     .door(body, |s, b: SupportBody| async move {
-                        s.escalate(&b.validate()?, None).await.map(|a| a.body)
+                        Ok(s.escalate(&b.validate()?, None).await?.body)
                     })
                     .await
             }
             SyncWrite::Returns => {
                 service
                     .door(body, |s, b: ReturnBody| async move {
-                        s.apply_return_action(&b.validate()?, None)
-                            .await
-                            .map(|a| a.body)
+                        Ok(s.apply_return_action(&b.validate()?, None).await?.body)
                     })
                     .await
             }
@@ -273,8 +277,11 @@ impl Dashboard {
         let order = OrderRef::parse(id).map_err(|m| failed(400, format!("invalid id: {m}")))?;
         match self.service.dashboard_order(&shop_domain, &order).await {
             Ok(order) => Ok(order),
-            Err(ApiError::NotFound(_)) => Err(not_found()),
-            Err(e) => Err(failed(e.status_code().as_u16(), e.to_string())),
+            Err(ServiceError::NotFound(_)) => Err(not_found()),
+            Err(e) => {
+                let e = ApiError::from(e);
+                Err(failed(e.status_code().as_u16(), e.to_string()))
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The one error type of the HTTP boundary, rendered as the v1.2 envelope
-//! `{ success: false, message, updatedOrders: [] }` with the status that fits (SPEC §3).
+//! `{ success: false, message, updatedOrders: [] }` with the status that fits (SPEC §3). The
+//! service's own error ([`ServiceError`]) becomes one here: the HTTP mapping lives at the door.
 //!
 //! Policy: 4xx messages tell the client exactly what to change; 5xx messages say little, and the
 //! cause is logged once, here, where the error becomes a response.
@@ -11,6 +12,7 @@ use orders_core::envelope::FieldError;
 use orders_core::{Envelope, QueryError};
 use serde_json::Value;
 
+use crate::service::ServiceError;
 use crate::store::StoreError;
 
 /// Seconds a client should wait before retrying what could not be served now (the database away,
@@ -129,34 +131,28 @@ impl From<FieldError> for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
+impl From<ServiceError> for ApiError {
+    /// The HTTP status of each of the service's answers; the cause of a 5xx is logged here.
+    fn from(e: ServiceError) -> Self {
         match e {
-            StoreError::OrdersNotFound(refs) => {
-                let noun = if refs.len() == 1 { "order" } else { "orders" };
-                ApiError::NotFound(format!("no {noun} {} in this shop", refs.join(", ")))
-            }
-            StoreError::UnknownShop(shop) => {
-                ApiError::NotFound(format!("the shop {shop} is not registered"))
-            }
-            StoreError::NoReturn(r) => ApiError::NotFound(format!("order {r} has no return")),
-            StoreError::Cancelled(ids) => ApiError::Conflict(format!(
-                "cancelled orders cannot be fulfilled: {}; nothing was changed",
-                ids.join(", ")
-            )),
-            StoreError::Transition(t) => ApiError::Conflict(format!("{t}; nothing was changed")),
-            StoreError::KeyReused(key) => ApiError::Unprocessable(format!(
-                "the Idempotency-Key '{key}' was already used with a different request; \
-                 send a new key for a new request"
-            )),
-            StoreError::Unavailable(cause) => {
+            ServiceError::NotFound(m) => ApiError::NotFound(m),
+            ServiceError::Conflict(m) => ApiError::Conflict(m),
+            ServiceError::Unprocessable(m) => ApiError::Unprocessable(m),
+            ServiceError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
                 ApiError::Unavailable
             }
-            StoreError::Internal(cause) => {
+            ServiceError::Internal(cause) => {
                 tracing::error!(error = ?cause, "store failure");
                 ApiError::Internal
             }
         }
+    }
+}
+
+/// What the PostgreSQL-only services' store errors answer: as the service says them.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::from(e).into()
     }
 }

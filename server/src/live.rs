@@ -1,5 +1,7 @@
 //! The live side of alerts (SPEC §6): one broadcast channel per shop that has listeners in this
-//! process, fed by whoever learns of a change, and the worker that keeps the alerts current.
+//! process, fed by whoever learns of a change. The loops that keep the alerts current and follow
+//! the database's notifications are workers (`crate::workers::alerts`, `crate::workers::listener`);
+//! the catch-up from the table they call is here.
 //!
 //! - With PostgreSQL, changes reach every process through `LISTEN`: the notification names the shop
 //!   only, and the process reads what changed from the table from its own mark (the greatest id and
@@ -18,7 +20,6 @@ pub mod streams;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use orders_core::alerts::{Alert, Refresh};
 use tokio::sync::{broadcast, watch};
@@ -275,39 +276,17 @@ impl Live {
     }
 }
 
-/// How often the alert worker evaluates every shop when nothing else asks it to.
-pub const EVALUATE_EVERY: Duration = Duration::from_secs(30);
-
-/// Keeps every shop's alerts current: a pass at start-up (conditions that already hold are raised
-/// at once), then one every [`EVALUATE_EVERY`], until shutdown. Writes ask for their own pass.
-pub async fn evaluate_forever(service: crate::service::Service) {
-    let closed = service.live().closed();
-    tokio::pin!(closed);
-    loop {
-        let started = std::time::Instant::now();
-        match service.evaluate_all().await {
-            Ok(()) => tracing::info!(
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "alert pass over every shop"
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, "the alert evaluation failed; it runs again shortly")
-            }
-        }
-        tokio::select! {
-            _ = &mut closed => return,
-            _ = tokio::time::sleep(EVALUATE_EVERY) => {}
-        }
-    }
-}
-
 /// Passes on what the table says changed for `shop` since this process's mark.
-async fn catch_up(service: &crate::service::Service, pg: &crate::store::PgStore, shop: &str) {
+pub(crate) async fn catch_up(
+    service: &crate::service::Service,
+    feed: &crate::service::AlertFeed,
+    shop: &str,
+) {
     let live = service.live();
     let Some(mark) = live.mark(shop) else {
         return;
     };
-    match pg.alerts_since_mark(shop, mark).await {
+    match feed.alerts_since_mark(shop, mark).await {
         Ok((changes, next)) => {
             let mut events: Vec<LiveEvent> = changes
                 .raised
@@ -323,100 +302,11 @@ async fn catch_up(service: &crate::service::Service, pg: &crate::store::PgStore,
     }
 }
 
-/// Follows `orders_sync_alerts` and `orders_sync_refresh` for this process (PostgreSQL only),
-/// reconnecting with backoff and catching every listened shop up from the table after a gap.
-pub async fn listen_forever(service: crate::service::Service, pg: crate::store::PgStore) {
-    use crate::store::postgres::alerts::{ALERTS_CHANNEL, REFRESH_CHANNEL};
-    use orders_core::alerts::RefreshReason;
-
-    let closed = service.live().closed();
-    tokio::pin!(closed);
-    let mut domains: HashMap<i64, String> = HashMap::new();
-    let mut backoff = Duration::from_millis(250);
-    loop {
-        let connect = async {
-            let mut listener = sqlx::postgres::PgListener::connect_with(pg.pool()).await?;
-            listener
-                .listen_all([ALERTS_CHANNEL, REFRESH_CHANNEL])
-                .await?;
-            Ok::<_, sqlx::Error>(listener)
-        };
-        let mut listener = tokio::select! {
-            _ = &mut closed => return,
-            connected = connect => match connected {
-                Ok(listener) => listener,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for alert changes; retrying");
-                    tokio::select! {
-                        _ = &mut closed => return,
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                    continue;
-                }
-            },
-        };
-        backoff = Duration::from_millis(250);
-        // Whatever was announced while this process was not listening is in the table.
-        for (shop, _) in service.live().marks() {
-            catch_up(&service, &pg, &shop).await;
-        }
-        loop {
-            let received = tokio::select! {
-                _ = &mut closed => return,
-                received = listener.try_recv() => received,
-            };
-            let notification = match received {
-                Ok(Some(n)) => n,
-                Ok(None) => {
-                    // The connection dropped; the next receive reconnects. Catch up meanwhile.
-                    for (shop, _) in service.live().marks() {
-                        catch_up(&service, &pg, &shop).await;
-                    }
-                    continue;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "lost the alert listener; reconnecting");
-                    break;
-                }
-            };
-            let mut words = notification.payload().split(' ');
-            let Some(shop_id) = words.next().and_then(|w| w.parse::<i64>().ok()) else {
-                continue;
-            };
-            let shop = match domains.get(&shop_id) {
-                Some(shop) => shop.clone(),
-                None => match pg.shop_domain(shop_id).await {
-                    Ok(Some(shop)) => {
-                        domains.insert(shop_id, shop.clone());
-                        shop
-                    }
-                    _ => continue,
-                },
-            };
-            if notification.channel() == ALERTS_CHANNEL {
-                catch_up(&service, &pg, &shop).await;
-            } else if let (Some(reason), Some(at)) = (
-                words.next().and_then(RefreshReason::parse),
-                words
-                    .next()
-                    .and_then(|w| w.parse::<i64>().ok())
-                    .and_then(chrono::DateTime::from_timestamp_micros),
-            ) {
-                service.live().publish(
-                    &shop,
-                    vec![LiveEvent::Refresh(Refresh { reason, at })],
-                    None,
-                );
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use orders_core::alerts::RefreshReason;
+    use std::time::Duration;
 
     fn refresh() -> LiveEvent {
         LiveEvent::Refresh(Refresh {

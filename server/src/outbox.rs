@@ -1,7 +1,8 @@
 //! The outbox worker (SPEC §7): delivers the side effects each write queued in its own transaction
 //! (support escalations, ERP return updates, assignment metafields) to the receivers configured for
 //! their topics, at least once, retrying with backoff, and gives up on an event (dead, kept, never
-//! deleted) after `OUTBOX_MAX_ATTEMPTS`.
+//! deleted) after `OUTBOX_MAX_ATTEMPTS`. Here is what one round does; the loop that runs the
+//! rounds is `crate::workers::outbox`.
 //!
 //! # Policy
 //!
@@ -40,10 +41,10 @@ use orders_core::outbox::{
 };
 use reqwest::Url;
 
-use crate::service::Service;
-use crate::settings::{redact_url, OutboxSettings, Settings};
+use crate::service::Outbox;
+use crate::settings::{redact_url, OutboxSettings};
 use crate::store::postgres::outbox::OutboxClaim;
-use crate::store::{PgStore, StoreError};
+use crate::store::StoreError;
 
 /// How long a claimed event is the claiming worker's before another may take it.
 pub const LEASE: Duration = Duration::from_secs(60);
@@ -156,7 +157,7 @@ pub struct OutboxConfig {
     pub routes: Routes,
     /// Attempts before an event is dead.
     pub max_attempts: u32,
-    /// How often [`OutboxWorker::run_until`] looks for due events.
+    /// How often [`crate::workers::outbox::run_until`] looks for due events.
     pub poll_interval: Duration,
     pub lease: Duration,
     /// Must be shorter than the lease.
@@ -267,16 +268,16 @@ struct Failure {
 /// Delivers the outbox of one database. Cheap to clone.
 #[derive(Clone)]
 pub struct OutboxWorker {
-    pg: PgStore,
+    outbox: Outbox,
     http: reqwest::Client,
     config: OutboxConfig,
 }
 
 impl OutboxWorker {
-    /// A worker over `pg`; fails when the request timeout is not shorter than the lease (a live
+    /// A worker over `outbox`; fails when the request timeout is not shorter than the lease (a live
     /// worker's events would be taken over while it still delivers them), or when the HTTP client
     /// cannot be built.
-    pub fn new(pg: PgStore, config: OutboxConfig) -> anyhow::Result<Self> {
+    pub fn new(outbox: Outbox, config: OutboxConfig) -> anyhow::Result<Self> {
         anyhow::ensure!(
             config.request_timeout < config.lease,
             "the outbox's request timeout ({:?}) must be shorter than its lease ({:?})",
@@ -295,7 +296,11 @@ impl OutboxWorker {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("orders-sync/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(OutboxWorker { pg, http, config })
+        Ok(OutboxWorker {
+            outbox,
+            http,
+            config,
+        })
     }
 
     /// The configuration in force.
@@ -322,7 +327,7 @@ impl OutboxWorker {
             return Ok(report);
         }
         report.expired = self
-            .pg
+            .outbox
             .expire_outbox(&topics, self.config.max_attempts)
             .await?;
         if report.expired > 0 {
@@ -332,7 +337,7 @@ impl OutboxWorker {
             );
         }
         let claims = self
-            .pg
+            .outbox
             .claim_outbox(
                 &topics,
                 self.config.max_attempts,
@@ -371,7 +376,7 @@ impl OutboxWorker {
             let give_back: Vec<OutboxClaim> = unsettled.into_values().cloned().collect();
             report.released = give_back.iter().map(|c| c.id).collect();
             report.released.sort_unstable();
-            if let Err(e) = self.pg.release_outbox(&give_back).await {
+            if let Err(e) = self.outbox.release_outbox(&give_back).await {
                 tracing::warn!(error = %e, "could not give back the outbox claims; their lease runs out by itself");
             }
         }
@@ -455,7 +460,7 @@ impl OutboxWorker {
     async fn settle(&self, claim: &OutboxClaim, result: Result<(), Failure>) -> Settled {
         let attempts = u32::try_from(claim.attempts).unwrap_or(0);
         let outcome = match result {
-            Ok(()) => match self.pg.outbox_delivered(claim.id).await {
+            Ok(()) => match self.outbox.outbox_delivered(claim.id).await {
                 Ok(_) => {
                     tracing::info!(shop = %claim.shop, topic = %claim.topic, id = claim.id, attempts, "outbox event delivered");
                     Outcome::Delivered
@@ -463,7 +468,7 @@ impl OutboxWorker {
                 Err(e) => unrecorded(claim, e),
             },
             Err(failure) if attempts >= self.config.max_attempts => {
-                match self.pg.outbox_dead(claim, &failure.sentence).await {
+                match self.outbox.outbox_dead(claim, &failure.sentence).await {
                     Ok(Some(_)) => {
                         tracing::error!(shop = %claim.shop, topic = %claim.topic, id = claim.id, attempts, error = %failure.sentence, "outbox event is dead after its last attempt; `orders-sync outbox retry` sends it again");
                         Outcome::Dead {
@@ -481,7 +486,7 @@ impl OutboxWorker {
                     None => backoff,
                 };
                 match self
-                    .pg
+                    .outbox
                     .outbox_retry_later(claim, &failure.sentence, after)
                     .await
                 {
@@ -504,33 +509,6 @@ impl OutboxWorker {
             topic: claim.topic.clone(),
             attempts,
             outcome,
-        }
-    }
-
-    /// Rounds every poll interval until `stop` completes, a round after another while they come
-    /// back full.
-    pub async fn run_until(&self, stop: impl Future<Output = ()>) {
-        let stop = stop.fuse();
-        tokio::pin!(stop);
-        let mut ticker = tokio::time::interval(self.config.poll_interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut stop => return,
-                _ = ticker.tick() => {}
-            }
-            loop {
-                match self.deliver_due_until(&mut stop).await {
-                    Ok(report) if report.stopped => return,
-                    Ok(report) if report.claimed() < self.config.batch as usize => break,
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "outbox round failed; trying again next interval");
-                        break;
-                    }
-                }
-            }
         }
     }
 }
@@ -580,45 +558,6 @@ fn quote(bytes: &[u8]) -> String {
     } else {
         line
     }
-}
-
-/// The outbox worker of `orders-sync serve` on PostgreSQL: a round every `OUTBOX_POLL_INTERVAL`
-/// until shutdown. Not run when the interval is `off`.
-pub async fn deliver_forever(service: Service, pg: PgStore, settings: Settings) {
-    if settings.outbox.poll_interval.is_none() {
-        tracing::info!("OUTBOX_POLL_INTERVAL is off: this process delivers no outbox events");
-        return;
-    }
-    let config = OutboxConfig::from_settings(&settings.outbox);
-    for topic in [
-        topics::SUPPORT_ESCALATION,
-        topics::ERP_RETURN,
-        topics::ASSIGNMENT_METAFIELD,
-    ] {
-        match config.routes.url(topic) {
-            Some(url) => {
-                tracing::info!(topic, url = %redact_url(url), "outbox events are delivered")
-            }
-            None if topic == topics::ASSIGNMENT_METAFIELD && !settings.outbox.push_metafields => {
-                tracing::info!(
-                    topic,
-                    "OUTBOX_PUSH_METAFIELDS is off: these outbox events stay queued"
-                )
-            }
-            None => tracing::warn!(
-                topic,
-                "no receiver URL is configured: these outbox events stay queued"
-            ),
-        }
-    }
-    let worker = match OutboxWorker::new(pg, config) {
-        Ok(worker) => worker,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot build the outbox worker; nothing is delivered");
-            return;
-        }
-    };
-    worker.run_until(service.live().closed()).await;
 }
 
 #[cfg(test)]

@@ -4,6 +4,30 @@
 //!
 //! Two stores: `primary` answers the API (PostgreSQL, or the sample store under `USE_MOCK_DATA`);
 //! `sample` is the in-memory fallback the dashboard shows, under a banner, while the database is away.
+//!
+//! Beside the orders service, the services that exist only with PostgreSQL ([`Database`]:
+//! [`Ingestion`], [`Tokens`], [`Shops`], [`Privacy`], [`Outbox`], [`AlertFeed`]) are built here
+//! once, from the store of record. Doors, workers and the command line hold the service and those;
+//! none of them matches on the store. The service answers in its own error, [`ServiceError`]; what
+//! HTTP status each is, is the door's business (`crate::error`).
+
+mod database;
+mod error;
+mod feed;
+mod ingestion;
+mod outbox;
+mod privacy;
+mod shops;
+mod tokens;
+
+pub use database::Database;
+pub use error::ServiceError;
+pub use feed::AlertFeed;
+pub use ingestion::Ingestion;
+pub use outbox::Outbox;
+pub use privacy::Privacy;
+pub use shops::{InstallLock, Shops};
+pub use tokens::Tokens;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,12 +46,8 @@ use orders_core::{
 };
 use tracing::instrument;
 
-use crate::error::ApiError;
 use crate::live::{Live, LiveEvent, Subscription};
 use crate::store::{ExportKey, Idempotent, MemoryStore, Store, StoreError, Written};
-
-/// The error of the service layer is the error of the HTTP boundary.
-pub type ServiceError = ApiError;
 
 /// The `Idempotency-Key` of a write and the fingerprint of its request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +90,8 @@ pub struct Service {
 
 struct Inner {
     primary: Store,
+    /// The PostgreSQL-only services, when the store of record is PostgreSQL.
+    database: Option<Database>,
     live: Live,
     sample: Option<MemoryStore>,
     sample_shop: String,
@@ -108,9 +130,14 @@ impl Service {
         sample_shop: String,
         thresholds: Thresholds,
     ) -> Self {
+        let database = match &primary {
+            Store::Postgres(pg) => Some(Database::new(pg.clone())),
+            Store::Memory(_) => None,
+        };
         Service {
             inner: Arc::new(Inner {
                 primary,
+                database,
                 live: Live::default(),
                 sample,
                 sample_shop,
@@ -121,9 +148,19 @@ impl Service {
         }
     }
 
-    /// The store of record.
-    pub fn store(&self) -> &Store {
-        &self.inner.primary
+    /// The services that exist only with PostgreSQL; `None` on the in-memory store.
+    pub fn database(&self) -> Option<&Database> {
+        self.inner.database.as_ref()
+    }
+
+    /// Whether the store of record is the in-memory sample data (`USE_MOCK_DATA`).
+    pub fn is_sample(&self) -> bool {
+        self.inner.primary.is_sample()
+    }
+
+    /// Whether the store of record answers (`/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.primary.ping().await
     }
 
     /// The shop the sample data holds.
@@ -138,7 +175,7 @@ impl Service {
 
     /// One page of `GET /sync/orders`.
     #[instrument(skip_all, fields(shop = %query.shop_domain, tab = %query.tab))]
-    pub async fn list_orders(&self, query: &ListQuery) -> Result<OrderList, ApiError> {
+    pub async fn list_orders(&self, query: &ListQuery) -> Result<OrderList, ServiceError> {
         Ok(self.list_from(&self.inner.primary, query).await?)
     }
 
@@ -158,12 +195,12 @@ impl Service {
 
     /// One order of a shop (`GET /sync/orders/{id}`).
     #[instrument(skip_all, fields(shop = %shop, order = %order))]
-    pub async fn get_order(&self, shop: &str, order: &OrderRef) -> Result<Order, ApiError> {
+    pub async fn get_order(&self, shop: &str, order: &OrderRef) -> Result<Order, ServiceError> {
         self.inner
             .primary
             .get_order(shop, order, now(), &self.inner.thresholds)
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no order {order} in shop {shop}")))
+            .ok_or_else(|| ServiceError::NotFound(format!("no order {order} in shop {shop}")))
     }
 
     /// `POST /sync/orders/assign`.
@@ -172,7 +209,7 @@ impl Service {
         &self,
         cmd: &AssignCommand,
         key: Option<&RequestKey>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<Answer, ServiceError> {
         let answer = |updated: &Vec<AssignedOrder>| {
             let orders = plural(updated.len(), "order", "orders");
             let message = match &cmd.assignee {
@@ -192,7 +229,7 @@ impl Service {
         &self,
         cmd: &FulfillCommand,
         key: Option<&RequestKey>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<Answer, ServiceError> {
         let answer = |updated: &Vec<FulfilledOrder>| {
             let mut message = format!(
                 "Marked {} as fulfilled",
@@ -214,7 +251,7 @@ impl Service {
         &self,
         cmd: &SupportCommand,
         key: Option<&RequestKey>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<Answer, ServiceError> {
         let thread = cmd
             .conversation_id
             .clone()
@@ -241,7 +278,7 @@ impl Service {
         &self,
         cmd: &ReturnCommand,
         key: Option<&RequestKey>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<Answer, ServiceError> {
         let answer = |plan: &ReturnPlan| {
             let message = format!(
                 "Return updated for order {}: {} → {}",
@@ -287,7 +324,7 @@ impl Service {
         query: &ListQuery,
         after: Option<&ExportKey>,
         limit: u32,
-    ) -> Result<Vec<Order>, ApiError> {
+    ) -> Result<Vec<Order>, ServiceError> {
         Ok(self
             .inner
             .primary
@@ -437,7 +474,7 @@ impl Service {
 
     /// A receiver of the shop's live events, subscribed before the caller reads its replay, so
     /// nothing falls between the two. The shop's channel goes when its last receiver does.
-    pub async fn subscribe_alerts(&self, shop: &str) -> Result<Subscription, ApiError> {
+    pub async fn subscribe_alerts(&self, shop: &str) -> Result<Subscription, ServiceError> {
         if let Some(rx) = self.inner.live.try_subscribe(shop) {
             return Ok(rx);
         }
@@ -450,7 +487,11 @@ impl Service {
     /// if it cleared since), then `resolved` for each earlier alert that cleared in the last 24 h.
     /// Each part holds at most [`REPLAY_LIMIT`] alerts (or older resolutions), the newest; a part
     /// that had more makes the replay `truncated`.
-    pub async fn alert_replay(&self, shop: &str, last: Option<u64>) -> Result<Replay, ApiError> {
+    pub async fn alert_replay(
+        &self,
+        shop: &str,
+        last: Option<u64>,
+    ) -> Result<Replay, ServiceError> {
         let store = &self.inner.primary;
         // One more than is sent tells whether there were more.
         let mut alerts = store.newest_alerts(shop, last, REPLAY_LIMIT + 1).await?;
@@ -484,7 +525,11 @@ impl Service {
     }
 
     /// `GET /sync/orders/alerts` as JSON: the polling fallback.
-    pub async fn poll_alerts(&self, shop: &str, since: Option<u64>) -> Result<AlertPage, ApiError> {
+    pub async fn poll_alerts(
+        &self,
+        shop: &str,
+        since: Option<u64>,
+    ) -> Result<AlertPage, ServiceError> {
         Ok(self.inner.primary.poll_alerts(shop, since).await?)
     }
 
@@ -492,7 +537,7 @@ impl Service {
     /// at most [`OUTBOX_LIST_LIMIT`], and how many are in each state. On the sample store every
     /// event is pending: nothing is delivered from sample data.
     #[instrument(skip_all, fields(shop = %query.shop_domain))]
-    pub async fn outbox(&self, query: &OutboxQuery) -> Result<OutboxList, ApiError> {
+    pub async fn outbox(&self, query: &OutboxQuery) -> Result<OutboxList, ServiceError> {
         Ok(self
             .inner
             .primary
@@ -503,13 +548,16 @@ impl Service {
     /// How many of the shop's outbox events are pending, delivered and dead (for the dashboard's
     /// indicator), from the store of record.
     #[instrument(skip_all, fields(shop = %shop))]
-    pub async fn outbox_summary(&self, shop: &str) -> Result<OutboxCounts, ApiError> {
+    pub async fn outbox_summary(&self, shop: &str) -> Result<OutboxCounts, ServiceError> {
         Ok(self.inner.primary.outbox_counts(shop).await?)
     }
 
     /// The dashboard's page: from the store of record, or from the sample data (`true`) when the
     /// database is away or `USE_MOCK_DATA` is set. Back on live data as soon as the database answers.
-    pub async fn dashboard_list(&self, query: &ListQuery) -> Result<(OrderList, bool), ApiError> {
+    pub async fn dashboard_list(
+        &self,
+        query: &ListQuery,
+    ) -> Result<(OrderList, bool), ServiceError> {
         self.with_fallback(&query.shop_domain, |store, shop| async move {
             let mut query = query.clone();
             query.shop_domain = shop;
@@ -528,7 +576,7 @@ impl Service {
         &'a self,
         shop: &str,
         read: F,
-    ) -> Result<(T, bool), ApiError>
+    ) -> Result<(T, bool), ServiceError>
     where
         F: Fn(Store, String) -> Fut,
         Fut: std::future::Future<Output = Result<T, StoreError>> + 'a,
@@ -561,7 +609,10 @@ impl Service {
 
     /// The returns funnel and orders-per-day series of a dashboard view (all its pages), with the
     /// same fallback as [`Service::dashboard_list`].
-    pub async fn dashboard_stats(&self, query: &ListQuery) -> Result<(OrderStats, bool), ApiError> {
+    pub async fn dashboard_stats(
+        &self,
+        query: &ListQuery,
+    ) -> Result<(OrderStats, bool), ServiceError> {
         let th = &self.inner.thresholds;
         self.with_fallback(&query.shop_domain, |store, shop| async move {
             let mut query = query.clone();
@@ -573,14 +624,18 @@ impl Service {
 
     /// One order for the dashboard's drawer: from the store of record, or from the sample data when
     /// the database is away (the sample shop's orders only).
-    pub async fn dashboard_order(&self, shop: &str, order: &OrderRef) -> Result<Order, ApiError> {
+    pub async fn dashboard_order(
+        &self,
+        shop: &str,
+        order: &OrderRef,
+    ) -> Result<Order, ServiceError> {
         let th = &self.inner.thresholds;
         let (found, _) = self
             .with_fallback(shop, |store, shop| async move {
                 store.get_order(&shop, order, now(), th).await
             })
             .await?;
-        found.ok_or_else(|| ApiError::NotFound(format!("no order {order} in shop {shop}")))
+        found.ok_or_else(|| ServiceError::NotFound(format!("no order {order} in shop {shop}")))
     }
 
     /// The shops the dashboard can show, and whether they are the sample data's.

@@ -12,7 +12,7 @@ use orders_core::record::to_micros;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::service::Service;
+use crate::service::{Database, Service};
 use crate::settings::{redact, Settings, SAMPLE_ORDERS};
 use crate::state::AppState;
 use crate::store::{MemoryStore, PgStore, Store};
@@ -31,8 +31,14 @@ pub fn sample_store(settings: &Settings) -> MemoryStore {
     MemoryStore::with_orders(&shop, records)
 }
 
+/// Connects to PostgreSQL and applies pending migrations, then gives the services over it (the
+/// command line's way in); fails with a message saying which step failed.
+pub async fn open_database(settings: &Settings) -> Result<Database> {
+    Ok(Database::new(connect(settings).await?))
+}
+
 /// Connects to PostgreSQL and applies pending migrations; fails with a message saying which.
-pub async fn open_database(settings: &Settings) -> Result<PgStore> {
+async fn connect(settings: &Settings) -> Result<PgStore> {
     let url = redact(&settings.database_url);
     let store = PgStore::connect_lazy(&settings.database_url)
         .with_context(|| format!("DATABASE_URL '{url}' is not a valid PostgreSQL URL"))?
@@ -66,7 +72,7 @@ pub async fn build_service(settings: &Settings) -> Result<Service> {
         tracing::warn!("USE_MOCK_DATA is set: serving the in-memory sample data, no database");
         Store::Memory(sample.clone())
     } else {
-        Store::Postgres(open_database(settings).await?)
+        Store::Postgres(connect(settings).await?)
     };
     Ok(Service::new(
         primary,
@@ -114,8 +120,9 @@ impl Application {
         // What one client, and one shop, may hold of this process's live streams.
         service.live().streams().limit(&settings.limits);
         let mut trust = Trust::new(&settings.trust);
-        if let Store::Postgres(pg) = service.store() {
-            if let Some(installer) = crate::shopify::install::Installer::from_settings(settings, pg)
+        if let Some(database) = service.database() {
+            if let Some(installer) =
+                crate::shopify::install::Installer::from_settings(settings, database)
             {
                 trust = trust.with_installer(Arc::new(installer));
             }
@@ -162,7 +169,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
         tracing::info!(addr = %self.local_addr(), "serving");
-        start_workers(&self.workers, &self.service, &self.settings);
+        crate::workers::start(&self.workers, &self.service, &self.settings);
         let live = self.service.live().clone();
         let shutdown = async move {
             shutdown.await;
@@ -179,84 +186,6 @@ impl Application {
         self.workers.stop(WORKER_STOP_WAIT).await;
         Ok(())
     }
-}
-
-/// Starts every background worker of `serve` under its supervisor: the alert evaluator, and on
-/// PostgreSQL the alert listener, the pruner, the tally folder, the poller, the outbox worker and
-/// the lifecycle worker.
-fn start_workers(workers: &Workers, service: &Service, settings: &Settings) {
-    let live = service.live();
-    let s = service.clone();
-    workers.supervise("alert evaluator", live, move || {
-        crate::live::evaluate_forever(s.clone())
-    });
-    let Store::Postgres(pg) = service.store() else {
-        return;
-    };
-    let (s, p) = (service.clone(), pg.clone());
-    workers.supervise("alert listener", live, move || {
-        crate::live::listen_forever(s.clone(), p.clone())
-    });
-    let (l, p) = (live.clone(), pg.clone());
-    workers.supervise("idempotency pruner", live, move || {
-        prune_forever(p.clone(), l.clone())
-    });
-    let (l, p) = (live.clone(), pg.clone());
-    workers.supervise("tally folder", live, move || {
-        fold_tallies_forever(p.clone(), l.clone())
-    });
-    let (s, p, c) = (service.clone(), pg.clone(), settings.clone());
-    workers.supervise("poller", live, move || {
-        crate::shopify::poller::poll_forever(s.clone(), p.clone(), c.clone())
-    });
-    let (s, p, c) = (service.clone(), pg.clone(), settings.clone());
-    workers.supervise("outbox", live, move || {
-        crate::outbox::deliver_forever(s.clone(), p.clone(), c.clone())
-    });
-    let (s, p, c) = (service.clone(), pg.clone(), settings.clone());
-    workers.supervise("lifecycle", live, move || {
-        crate::shopify::lifecycle::run_forever(s.clone(), p.clone(), c.clone())
-    });
-}
-
-/// How often idempotency keys past their 24 hours are deleted.
-const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// Deletes expired idempotency keys every [`PRUNE_EVERY`] until shutdown (they are ignored once
-/// expired anyway; this only keeps the table small).
-async fn prune_forever(pg: PgStore, live: crate::live::Live) {
-    crate::workers::every(&live, PRUNE_EVERY, || async {
-        match pg.prune_idempotency_keys(chrono::Utc::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "expired idempotency keys deleted"),
-            Err(e) => tracing::warn!(error = %e, "could not delete expired idempotency keys"),
-        }
-        true
-    })
-    .await;
-}
-
-/// How often the order tallies' changes are folded into the tallies.
-const FOLD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Folds the order tallies every [`FOLD_EVERY`] until shutdown, so that the tab counts stay a sum
-/// of few rows however many writes arrive (they are exact either way).
-async fn fold_tallies_forever(pg: PgStore, live: crate::live::Live) {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    // A failure is logged once per outage, not every second.
-    let failing = AtomicBool::new(false);
-    crate::workers::every(&live, FOLD_EVERY, || async {
-        match pg.fold_tallies().await {
-            Ok(_) => failing.store(false, Ordering::Relaxed),
-            Err(e) => {
-                if !failing.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(error = %e, "could not fold the order tallies");
-                }
-            }
-        }
-        true
-    })
-    .await;
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -9,8 +9,8 @@ use orders_core::query::parse_shop_domain;
 use orders_core::record::to_micros;
 use orders_core::Thresholds;
 
+use crate::service::Privacy;
 use crate::store::postgres::privacy::ExportLookup;
-use crate::store::PgStore;
 
 #[derive(Debug, Subcommand)]
 pub enum PrivacyCommand {
@@ -30,7 +30,7 @@ pub enum PrivacyCommand {
 
 /// `orders-sync privacy export` on `store`, writing to `out`.
 pub async fn privacy(
-    store: &PgStore,
+    store: &Privacy,
     cmd: PrivacyCommand,
     thresholds: &Thresholds,
     out: &mut impl Write,

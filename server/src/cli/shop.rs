@@ -132,7 +132,8 @@ pub async fn run(settings: Settings, cmd: ShopCommand) -> Result<()> {
                 !webhook_secret.trim().is_empty(),
                 "--webhook-secret must not be empty"
             );
-            let store = open_database(&settings).await?;
+            let database = open_database(&settings).await?;
+            let store = database.shops();
             let token = access_token.filter(|t| !t.trim().is_empty());
             let now = to_micros(chrono::Utc::now());
             let done = store
@@ -158,8 +159,8 @@ pub async fn run(settings: Settings, cmd: ShopCommand) -> Result<()> {
             }
         }
         ShopCommand::List => {
-            let store = open_database(&settings).await?;
-            for shop in store.shop_summaries().await? {
+            let database = open_database(&settings).await?;
+            for shop in database.shops().shop_summaries().await? {
                 writeln!(
                     out,
                     "{}\twebhooks: {}\tpolling: {}",

@@ -21,8 +21,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::error::ApiError;
+use crate::service::Tokens;
 use crate::settings::LimitSettings;
-use crate::store::{PgStore, Store, StoreError};
+use crate::store::StoreError;
 use crate::trust::Credential;
 
 /// How often an open stream checks that its credential still opens its shop: a revoked token's
@@ -85,23 +86,23 @@ impl Standing {
     }
 
     /// Whether it still holds, read from PostgreSQL.
-    async fn holds(&self, pg: &PgStore) -> Result<bool, StoreError> {
+    async fn holds(&self, tokens: &Tokens) -> Result<bool, StoreError> {
         match self {
-            Standing::Token(id) => pg.token_active(*id).await,
-            Standing::Installed(shop) => pg.shop_installed(shop).await,
-            Standing::Open(shop) => pg.shop_requires_token(shop).await.map(|needs| !needs),
+            Standing::Token(id) => tokens.token_active(*id).await,
+            Standing::Installed(shop) => tokens.shop_installed(shop).await,
+            Standing::Open(shop) => tokens.shop_requires_token(shop).await.map(|needs| !needs),
         }
     }
 
     /// Completes once the standing no longer holds, looking every `every`; never on the
-    /// in-memory store, which has nothing to say.
-    pub async fn lapsed(self, store: Store, every: Duration) {
-        let Store::Postgres(pg) = store else {
+    /// in-memory store (no `tokens`), which has nothing to say.
+    pub async fn lapsed(self, tokens: Option<Tokens>, every: Duration) {
+        let Some(tokens) = tokens else {
             return std::future::pending().await;
         };
         loop {
             tokio::time::sleep(every).await;
-            match self.holds(&pg).await {
+            match self.holds(&tokens).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::info!(standing = ?self, "a live stream's credential lapsed; ending it");

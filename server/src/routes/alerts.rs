@@ -163,8 +163,10 @@ pub async fn alerts(
     let slot = live
         .streams()
         .admit(Holder::of(&caller.credential, address), &shop)?;
-    let lapsed = Standing::of(&caller.credential, &shop)
-        .lapsed(service.store().clone(), live.streams().recheck_every());
+    let lapsed = Standing::of(&caller.credential, &shop).lapsed(
+        service.database().map(|db| db.tokens().clone()),
+        live.streams().recheck_every(),
+    );
 
     // A Last-Event-ID that is not an id cannot name a position: the client starts afresh (a 400
     // would only make its EventSource retry forever).

@@ -21,12 +21,12 @@ pub async fn readyz(
     State(workers): State<Workers>,
 ) -> (StatusCode, Json<Value>) {
     let workers = workers.report();
-    let store = if service.store().is_sample() {
+    let store = if service.is_sample() {
         "sample"
     } else {
         "postgres"
     };
-    match service.store().ping().await {
+    match service.ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({ "status": "ready", "store": store, "workers": workers })),

@@ -28,8 +28,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::service::{Database, Ingestion, Shops};
 use crate::store::postgres::install::{InstallState, OfflineToken};
-use crate::store::{PgStore, StoreError};
+use crate::store::StoreError;
 
 /// How long before its expiry a token is refreshed (shopify-app-js uses five minutes).
 pub const REFRESH_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
@@ -111,7 +112,10 @@ pub struct Installer {
     base_url: String,
     client_id: String,
     client_secret: String,
-    pg: PgStore,
+    /// The shops' install state and offline tokens.
+    shops: Shops,
+    /// Where an install's history is imported through.
+    ingestion: Ingestion,
     /// The history imports this installer started.
     imports: Imports,
 }
@@ -130,7 +134,7 @@ impl Installer {
         base_url: &str,
         client_id: &str,
         client_secret: &str,
-        pg: PgStore,
+        database: &Database,
     ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
@@ -142,19 +146,23 @@ impl Installer {
             base_url: base_url.trim().trim_end_matches('/').to_owned(),
             client_id: client_id.to_owned(),
             client_secret: client_secret.to_owned(),
-            pg,
+            shops: database.shops().clone(),
+            ingestion: database.ingestion().clone(),
             imports: Imports::default(),
         })
     }
 
     /// The installer of the app configured in `settings` (its client id and secret), `None`
     /// without them (development).
-    pub fn from_settings(settings: &crate::settings::Settings, pg: &PgStore) -> Option<Self> {
+    pub fn from_settings(
+        settings: &crate::settings::Settings,
+        database: &Database,
+    ) -> Option<Self> {
         let trust = &settings.trust;
         let (Some(id), Some(secret)) = (&trust.shopify_api_key, &trust.shopify_api_secret) else {
             return None;
         };
-        match Installer::new(&settings.shopify_api_base_url, id, secret, pg.clone()) {
+        match Installer::new(&settings.shopify_api_base_url, id, secret, database) {
             Ok(installer) => Some(installer),
             Err(e) => {
                 tracing::error!(error = %e, "cannot build the Shopify token client");
@@ -178,7 +186,7 @@ impl Installer {
     /// Starts the backfill of the history of `shop`, just installed (see [`Imports::start`]).
     pub fn import_history(&self, shop: &str) {
         self.imports
-            .start(&self.base_url, self.pg.clone(), shop.to_owned());
+            .start(&self.base_url, self.ingestion.clone(), shop.to_owned());
     }
 
     /// Makes sure `shop`, whose staff member sent the verified `session_token`, has a usable
@@ -187,28 +195,28 @@ impl Installer {
     /// reinstall), so its history can be backfilled.
     pub async fn ensure(&self, shop: &str, session_token: &str) -> Result<bool, InstallError> {
         let now = Utc::now();
-        let state = self.pg.install_state(shop).await?;
+        let state = self.shops.install_state(shop).await?;
         if needed(state.as_ref(), now) == Needed::Nothing {
             return Ok(false);
         }
-        let (tx, state) = self.pg.lock_install(shop).await?;
+        let (tx, state) = self.shops.lock_install(shop).await?;
         let installed = match needed(state.as_ref(), Utc::now()) {
             // Another process did it while this one waited for the lock.
             Needed::Nothing => {
-                self.pg.release_install(tx).await?;
+                self.shops.release_install(tx).await?;
                 false
             }
             Needed::Refresh => {
                 let refresh = state.and_then(|s| s.refresh_token).unwrap_or_default();
                 match self.request_refresh(shop, &refresh).await {
                     Ok(token) => {
-                        self.pg.store_offline_token(tx, shop, &token).await?;
+                        self.shops.store_offline_token(tx, shop, &token).await?;
                         false
                     }
                     // A refused refresh: the session token at hand is exchanged instead.
                     Err(InstallError::RefreshRefused) => {
                         let token = self.request_exchange(shop, session_token).await?;
-                        self.pg.store_offline_token(tx, shop, &token).await?;
+                        self.shops.store_offline_token(tx, shop, &token).await?;
                         false
                     }
                     Err(e) => return Err(e),
@@ -217,7 +225,7 @@ impl Installer {
             Needed::Exchange => {
                 let reinstall = state.is_some_and(|s| s.uninstalled_at.is_some());
                 let token = self.request_exchange(shop, session_token).await?;
-                self.pg.store_offline_token(tx, shop, &token).await?;
+                self.shops.store_offline_token(tx, shop, &token).await?;
                 tracing::info!(
                     shop,
                     reinstall,
@@ -232,22 +240,22 @@ impl Installer {
     /// Refreshes `shop`'s token when it is due (the poller, before a tick): answers the token to
     /// use, `None` when the shop has none.
     pub async fn fresh_token(&self, shop: &str) -> Result<Option<String>, InstallError> {
-        let state = self.pg.install_state(shop).await?;
+        let state = self.shops.install_state(shop).await?;
         if needed(state.as_ref(), Utc::now()) != Needed::Refresh {
             return Ok(state.and_then(|s| s.access_token));
         }
-        let (tx, state) = self.pg.lock_install(shop).await?;
+        let (tx, state) = self.shops.lock_install(shop).await?;
         match needed(state.as_ref(), Utc::now()) {
             Needed::Refresh => {
                 let refresh = state.and_then(|s| s.refresh_token).unwrap_or_default();
                 let token = self.request_refresh(shop, &refresh).await?;
                 let access = token.access_token.clone();
-                self.pg.store_offline_token(tx, shop, &token).await?;
+                self.shops.store_offline_token(tx, shop, &token).await?;
                 tracing::info!(shop, "the offline token was refreshed");
                 Ok(Some(access))
             }
             _ => {
-                self.pg.release_install(tx).await?;
+                self.shops.release_install(tx).await?;
                 Ok(state.and_then(|s| s.access_token))
             }
         }
@@ -367,7 +375,7 @@ impl Imports {
     /// Starts the backfill of `shop`'s whole order history in the background, through the
     /// poller's client and ingestion. After each page its progress is updated and open
     /// dashboards are pinged to reload, so the orders appear as they arrive.
-    pub fn start(&self, settings_base_url: &str, pg: PgStore, shop: String) {
+    pub fn start(&self, settings_base_url: &str, ingestion: Ingestion, shop: String) {
         let client = match super::poller::ShopifyClient::new(settings_base_url) {
             Ok(client) => client,
             Err(e) => {
@@ -385,7 +393,7 @@ impl Imports {
         );
         tokio::spawn(async move {
             tracing::info!(shop, "backfill of the order history started");
-            let result = super::poller::backfill(&pg, &client, &shop, None, |p| {
+            let result = super::poller::backfill(&ingestion, &client, &shop, None, |p| {
                 let t = &p.tally;
                 imports.set(
                     &shop,
@@ -394,13 +402,13 @@ impl Imports {
                         stopped: None,
                     }),
                 );
-                let (pg, shop) = (pg.clone(), shop.clone());
+                let (ingestion, shop) = (ingestion.clone(), shop.clone());
                 tokio::spawn(async move {
                     let refresh = orders_core::alerts::Refresh {
                         reason: orders_core::alerts::RefreshReason::Poller,
                         at: orders_core::record::to_micros(Utc::now()),
                     };
-                    let _ = pg.notify_refresh(&shop, refresh).await;
+                    let _ = ingestion.notify_refresh(&shop, refresh).await;
                 });
             })
             .await;

@@ -5,14 +5,15 @@
 //! # Policy
 //!
 //! - **Answered at once, never lost.** A verified delivery is read, recorded with its job in one
-//!   transaction ([`PgStore::accept_lifecycle`]) and answered 200; a crash after the answer finds
+//!   transaction ([`Privacy::accept_lifecycle`]) and answered 200; a crash after the answer finds
 //!   the job in the table. A delivery for a shop Sync does not have (never registered, or deleted
 //!   by `shop/redact`) is answered 200 too: there is nothing to do. A refresh ping follows each
 //!   accepted delivery, and each job done.
-//! - **The worker** ([`run_forever`], one per `orders-sync serve` on PostgreSQL) looks for due
-//!   jobs every `LIFECYCLE_POLL_INTERVAL` and runs them one at a time, each in its own task: a job
-//!   that fails or panics is due again after [`Backoff::delay`] (from [`BACKOFF_BASE`] doubling up
-//!   to [`BACKOFF_CAP`]), for ever; a worker that panics is restarted. Jobs are idempotent, and a
+//! - **The worker** (`crate::workers::lifecycle`, one per `orders-sync serve` on PostgreSQL) looks
+//!   for due jobs every `LIFECYCLE_POLL_INTERVAL` and runs them one at a time, each in its own
+//!   task ([`LifecycleWorker`]): a job that fails or panics is due again after [`Backoff::delay`]
+//!   (from [`BACKOFF_BASE`] doubling up to [`BACKOFF_CAP`]), for ever; a worker that panics is
+//!   restarted. Jobs are idempotent, and a
 //!   shop's jobs run in the order they arrived (see [`crate::store::postgres::lifecycle`]).
 //! - **Nothing personal in logs**: jobs are logged by id, shop and topic, never by payload.
 
@@ -28,10 +29,9 @@ use orders_core::shopify::payload::PayloadError;
 use super::webhook::{ack, Ack};
 use crate::error::ApiError;
 use crate::outbox::{jitter, Backoff};
-use crate::service::{Scope, Service};
-use crate::settings::Settings;
+use crate::service::{Privacy, Scope, Service};
 use crate::store::postgres::lifecycle::{Accepted, JobClaim, JobRun};
-use crate::store::{Delivery, PgStore, StoreError};
+use crate::store::{Delivery, StoreError};
 
 /// How long a claimed job is its worker's before another may take it (a worker that died).
 pub const LEASE: Duration = Duration::from_secs(5 * 60);
@@ -43,7 +43,7 @@ pub const BACKOFF_CAP: Duration = Duration::from_secs(60 * 60);
 /// Accepts one verified lifecycle delivery of `shop` (`known`: the shop is registered).
 pub async fn accept(
     service: &Service,
-    pg: &PgStore,
+    privacy: &Privacy,
     shop: &str,
     known: bool,
     topic: LifecycleTopic,
@@ -74,7 +74,7 @@ pub async fn accept(
         }
     };
     let now = to_micros(Utc::now());
-    match pg.accept_lifecycle(shop, &delivery, &job, now).await? {
+    match privacy.accept_lifecycle(shop, &delivery, &job, now).await? {
         Accepted::Queued { job_id } => {
             tracing::info!(job = job_id, "lifecycle job queued");
             service.changed(shop, RefreshReason::Webhook, Scope::Orders(Vec::new()));
@@ -92,33 +92,19 @@ pub async fn accept(
     }
 }
 
-/// The lifecycle worker of `orders-sync serve` on PostgreSQL (supervised by `crate::workers`), until
-/// shutdown. Not run when `LIFECYCLE_POLL_INTERVAL` is `off`.
-pub async fn run_forever(service: Service, pg: PgStore, settings: Settings) {
-    let Some(interval) = settings.lifecycle_interval else {
-        tracing::info!(
-            "LIFECYCLE_POLL_INTERVAL is off: this process runs no lifecycle or privacy jobs"
-        );
-        return;
-    };
-    LifecycleWorker::new(service, pg)
-        .run_until_closed(interval)
-        .await;
-}
-
 /// Runs the due lifecycle and privacy jobs.
 #[derive(Clone)]
 pub struct LifecycleWorker {
     service: Service,
-    pg: PgStore,
+    privacy: Privacy,
     backoff: Backoff,
 }
 
 impl LifecycleWorker {
-    pub fn new(service: Service, pg: PgStore) -> Self {
+    pub fn new(service: Service, privacy: Privacy) -> Self {
         LifecycleWorker {
             service,
-            pg,
+            privacy,
             backoff: Backoff {
                 base: BACKOFF_BASE,
                 cap: BACKOFF_CAP,
@@ -132,21 +118,10 @@ impl LifecycleWorker {
         self
     }
 
-    /// A round every `interval` until the service shuts down.
-    async fn run_until_closed(self, interval: Duration) {
-        crate::workers::every(self.service.live(), interval, || async {
-            if let Err(e) = self.run_due().await {
-                tracing::warn!(error = %e, "lifecycle round failed; trying again next interval");
-            }
-            true
-        })
-        .await;
-    }
-
     /// Runs every due job, one after another; answers how many were attempted.
     pub async fn run_due(&self) -> Result<usize, StoreError> {
         let mut attempted = 0;
-        while let Some(claim) = self.pg.claim_lifecycle_job(LEASE).await? {
+        while let Some(claim) = self.privacy.claim_lifecycle_job(LEASE).await? {
             self.run_one(claim).await;
             attempted += 1;
         }
@@ -157,8 +132,12 @@ impl LifecycleWorker {
     #[tracing::instrument(name = "lifecycle_job", skip_all, fields(shop = %claim.shop, job = claim.id, topic = %claim.topic, attempt = claim.attempts))]
     async fn run_one(&self, claim: JobClaim) {
         let task = {
-            let (pg, claim) = (self.pg.clone(), claim.clone());
-            tokio::spawn(async move { pg.run_lifecycle_job(&claim, to_micros(Utc::now())).await })
+            let (privacy, claim) = (self.privacy.clone(), claim.clone());
+            tokio::spawn(async move {
+                privacy
+                    .run_lifecycle_job(&claim, to_micros(Utc::now()))
+                    .await
+            })
         };
         let failure = match task.await {
             Ok(Ok(JobRun::Done(what))) => {
@@ -184,7 +163,11 @@ impl LifecycleWorker {
         let attempts = u32::try_from(claim.attempts).unwrap_or(1);
         let delay = self.backoff.delay(attempts, jitter());
         tracing::warn!(error = %failure, retry_in = ?delay, "lifecycle job failed; it runs again after its backoff");
-        match self.pg.retry_lifecycle_job(&claim, delay, &failure).await {
+        match self
+            .privacy
+            .retry_lifecycle_job(&claim, delay, &failure)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => tracing::warn!("the job's claim ran out meanwhile; not recorded"),
             Err(e) => {

@@ -1,6 +1,7 @@
 //! The reconciliation poller (SPEC §7): every `SYNC_POLL_INTERVAL`, each shop with an access token
 //! is read through the Admin GraphQL API ([`super::graphql`]) for the orders updated since its last
-//! tick, and what the webhooks missed is stored and reported.
+//! tick, and what the webhooks missed is stored and reported. Here is what a round and a tick do;
+//! the loop that runs the rounds is the poller worker, `crate::workers::poller`.
 //!
 //! # Policy
 //!
@@ -20,10 +21,10 @@
 //!   first tick, which has nothing to compare with. A clean tick clears it. With the database away
 //!   nothing can be raised, and the tick ends short.
 //! - **One poller per shop.** Processes on one database share the work through a lease on the
-//!   shop row ([`PgStore::claim_poll`]), renewed before each page and released when the tick ends.
+//!   shop row ([`Ingestion::claim_poll`]), renewed before each page and released when the tick
+//!   ends.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -34,10 +35,9 @@ use orders_core::shopify::{Ingest, ShopifyOrder};
 use orders_core::text::plural;
 
 pub use super::graphql::{FetchError, Pages, ShopifyClient, API_VERSION, MAX_THROTTLE_WAIT};
-use crate::service::{Scope, Service};
-use crate::settings::Settings;
+use crate::service::{Ingestion, Scope, Service};
 use crate::store::postgres::shopify::{PollClaim, PollEnd, PollLease};
-use crate::store::{IngestOutcome, PgStore, StoreError};
+use crate::store::{IngestOutcome, StoreError};
 
 /// How far back a shop's first tick looks (the `backfill` command reads the whole history).
 pub const FIRST_LOOK_BACK: chrono::Duration = chrono::Duration::hours(24);
@@ -114,7 +114,7 @@ impl Tally {
 /// being away (or the shop vanishing) stops the page. Orders new to Sync that Shopify changed
 /// before `missed_before` are counted as missed by the webhooks.
 pub async fn ingest_page(
-    pg: &PgStore,
+    ingestion: &Ingestion,
     shop: &str,
     orders: Vec<Result<ShopifyOrder, PayloadError>>,
     now: DateTime<Utc>,
@@ -132,7 +132,10 @@ pub async fn ingest_page(
         };
         let name = order.order_number.clone();
         let updated_at = order.updated_at;
-        match pg.ingest(shop, None, &Ingest::Order(order), now).await {
+        match ingestion
+            .ingest(shop, None, &Ingest::Order(order), now)
+            .await
+        {
             Ok(IngestOutcome::Created { .. }) => {
                 tally.created += 1;
                 if missed_before.is_some_and(|before| updated_at < before) {
@@ -247,26 +250,34 @@ fn missed_message(tally: &Tally, started: DateTime<Utc>) -> String {
 /// every order, record how far it got, and raise or clear its data gap (see the module's policy).
 pub async fn tick(
     service: &Service,
-    pg: &PgStore,
+    ingestion: &Ingestion,
     client: &ShopifyClient,
     shop: &str,
     now: DateTime<Utc>,
 ) -> Result<Tick, TickError> {
-    tick_until(service, pg, client, shop, now, std::future::pending()).await
+    tick_until(
+        service,
+        ingestion,
+        client,
+        shop,
+        now,
+        std::future::pending(),
+    )
+    .await
 }
 
 /// [`tick`], ended early (with the lease released) when `stop` completes.
 #[tracing::instrument(name = "poll.tick", skip_all, fields(shop = %shop))]
 pub async fn tick_until(
     service: &Service,
-    pg: &PgStore,
+    ingestion: &Ingestion,
     client: &ShopifyClient,
     shop: &str,
     now: DateTime<Utc>,
     stop: impl Future<Output = ()>,
 ) -> Result<Tick, TickError> {
     let now = to_micros(now);
-    let claim = match pg.claim_poll(shop, POLL_LEASE).await {
+    let claim = match ingestion.claim_poll(shop, POLL_LEASE).await {
         Ok(PollLease::Claimed(claim)) => claim,
         Ok(PollLease::Busy) => return Ok(Tick::Busy),
         Ok(PollLease::NotPolled) => return Ok(Tick::NotPolled),
@@ -284,7 +295,15 @@ pub async fn tick_until(
     };
     let mut lease = claim.lease_until;
     let read = {
-        let read = read_window(pg, client, shop, &claim, &mut lease, now, &mut report);
+        let read = read_window(
+            ingestion,
+            client,
+            shop,
+            &claim,
+            &mut lease,
+            now,
+            &mut report,
+        );
         tokio::select! {
             biased;
             _ = stop => None,
@@ -293,7 +312,7 @@ pub async fn tick_until(
     };
     let Some(read) = read else {
         // Each order commits on its own, so what was stored stays; the window is read again.
-        release(pg, &claim, lease).await;
+        release(ingestion, &claim, lease).await;
         if report.tally.changed() {
             service.changed(shop, RefreshReason::Poller, Scope::Shop);
         }
@@ -308,14 +327,14 @@ pub async fn tick_until(
             report: report.clone(),
         }),
         Ok(Read::Short(why)) => {
-            release(pg, &claim, lease).await;
+            release(ingestion, &claim, lease).await;
             tracing::warn!(shop = %shop, why = %why, "the poll ended short; the next one reads the window again");
             return Ok(Tick::Short { report, why });
         }
         Err(e) => Some(e),
     };
     if let Some(e) = failure {
-        release(pg, &claim, lease).await;
+        release(ingestion, &claim, lease).await;
         if !matches!(e, TickError::Store(StoreError::Unavailable(_))) {
             let message = format!(
                 "The {} poll of Shopify failed: {e}. Orders changed since {} may be missing; the next poll reads them again.",
@@ -332,7 +351,7 @@ pub async fn tick_until(
         cursor: report.cursor.as_deref(),
         polled_at: now,
     };
-    match pg.finish_poll(claim.shop_id, lease, end).await {
+    match ingestion.finish_poll(claim.shop_id, lease, end).await {
         Ok(true) => {}
         Ok(false) => {
             return Ok(Tick::Short {
@@ -342,7 +361,7 @@ pub async fn tick_until(
         }
         Err(e) => return Err(TickError::Store(e)),
     }
-    match pg.prune_webhooks(now - WEBHOOK_ID_RETENTION).await {
+    match ingestion.prune_webhooks(now - WEBHOOK_ID_RETENTION).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(pruned = n, "forgot webhook ids older than a week"),
         Err(e) => tracing::warn!(error = %e, "could not prune old webhook ids"),
@@ -371,7 +390,7 @@ enum Read {
 
 /// Reads the tick's window into `report`, renewing the lease before each page after the first.
 async fn read_window(
-    pg: &PgStore,
+    ingestion: &Ingestion,
     client: &ShopifyClient,
     shop: &str,
     claim: &PollClaim,
@@ -389,7 +408,10 @@ async fn read_window(
     );
     loop {
         if pages.pages > 0 {
-            match pg.renew_poll(claim.shop_id, *lease, POLL_LEASE).await {
+            match ingestion
+                .renew_poll(claim.shop_id, *lease, POLL_LEASE)
+                .await
+            {
                 Ok(Some(renewed)) => *lease = renewed,
                 Ok(None) => {
                     return Ok(Read::Short(
@@ -413,15 +435,25 @@ async fn read_window(
         if page.end_cursor.is_some() {
             report.cursor.clone_from(&page.end_cursor);
         }
-        ingest_page(pg, shop, page.orders, now, missed_before, &mut report.tally)
-            .await
-            .map_err(TickError::Store)?;
+        ingest_page(
+            ingestion,
+            shop,
+            page.orders,
+            now,
+            missed_before,
+            &mut report.tally,
+        )
+        .await
+        .map_err(TickError::Store)?;
     }
 }
 
 /// Releases the lease a tick holds, without moving anything (best effort: it runs out anyway).
-async fn release(pg: &PgStore, claim: &PollClaim, lease: DateTime<Utc>) {
-    if let Err(e) = pg.finish_poll(claim.shop_id, lease, PollEnd::Short).await {
+async fn release(ingestion: &Ingestion, claim: &PollClaim, lease: DateTime<Utc>) {
+    if let Err(e) = ingestion
+        .finish_poll(claim.shop_id, lease, PollEnd::Short)
+        .await
+    {
         tracing::warn!(error = %e, "could not release the poll lease; it runs out by itself");
     }
 }
@@ -440,42 +472,19 @@ pub fn is_due(last: Option<DateTime<Utc>>, now: DateTime<Utc>, interval: Duratio
     last.is_none_or(|last| now - last >= half)
 }
 
-/// The poller worker: every `SYNC_POLL_INTERVAL` (the first round at start-up), a tick for each
-/// shop with an access token that is due, one shop after the other, until shutdown. Not run when
-/// the interval is `off`, or on the in-memory store.
+/// One round over every shop with an access token that is due (the poller worker's,
+/// `crate::workers::poller`): a tick for each, one shop after the other; `false` when shutdown
+/// interrupted it.
 ///
 /// A shop that could not be polled (another process holds it, or Shopify kept throttling) and was
 /// last read more than two intervals ago raises its data gap: nothing was heard from Shopify.
-pub async fn poll_forever(service: Service, pg: PgStore, settings: Settings) {
-    let Some(interval) = settings.poll_interval else {
-        tracing::info!("SYNC_POLL_INTERVAL is off: this process does not poll Shopify");
-        return;
-    };
-    let client = match ShopifyClient::new(&settings.shopify_api_base_url) {
-        Ok(client) => client,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot build the Shopify client; the poller does not run");
-            return;
-        }
-    };
-    let client = match super::install::Installer::from_settings(&settings, &pg) {
-        Some(installer) => client.with_installer(Arc::new(installer)),
-        None => client,
-    };
-    crate::workers::every(service.live(), interval, || {
-        round(&service, &pg, &client, interval)
-    })
-    .await;
-}
-
-/// One round over every shop; `false` when shutdown interrupted it.
-async fn round(
+pub async fn round(
     service: &Service,
-    pg: &PgStore,
+    ingestion: &Ingestion,
     client: &ShopifyClient,
     interval: Duration,
 ) -> bool {
-    let targets = match pg.shops_to_poll().await {
+    let targets = match ingestion.shops_to_poll().await {
         Ok(targets) => targets,
         Err(e) => {
             tracing::warn!(error = %e, "cannot list the shops to poll; trying again next round");
@@ -495,7 +504,7 @@ async fn round(
             }
         }
         let stop = service.live().closed();
-        let unheard = match tick_until(service, pg, client, shop, now, stop).await {
+        let unheard = match tick_until(service, ingestion, client, shop, now, stop).await {
             Ok(Tick::Stopped) => return false,
             Ok(Tick::Busy | Tick::Short { .. }) => true,
             Ok(Tick::Whole(_) | Tick::NotPolled) | Err(_) => false,
@@ -558,13 +567,13 @@ fn resume_hint(progress: &BackfillProgress) -> String {
 /// neither moves `last_polled_at` nor takes the poll lease (ingestion is safe beside a tick), and
 /// raises no data gap: history is not a gap. Ends with a refresh ping when anything changed.
 pub async fn backfill(
-    pg: &PgStore,
+    ingestion: &Ingestion,
     client: &ShopifyClient,
     shop: &str,
     after: Option<String>,
     mut on_page: impl FnMut(&BackfillProgress),
 ) -> Result<BackfillProgress, BackfillError> {
-    let token = match pg.access_token(shop).await {
+    let token = match ingestion.access_token(shop).await {
         Ok(Some(Some(token))) => token,
         Ok(Some(None)) => return Err(BackfillError::NoToken(shop.to_owned())),
         Ok(None) => return Err(BackfillError::UnknownShop(shop.to_owned())),
@@ -588,7 +597,7 @@ pub async fn backfill(
         };
         let now = to_micros(Utc::now());
         if let Err(source) =
-            ingest_page(pg, shop, page.orders, now, None, &mut progress.tally).await
+            ingest_page(ingestion, shop, page.orders, now, None, &mut progress.tally).await
         {
             return Err(BackfillError::Store { source, progress });
         }
@@ -601,7 +610,7 @@ pub async fn backfill(
             reason: RefreshReason::Poller,
             at: to_micros(Utc::now()),
         };
-        if let Err(e) = pg.notify_refresh(shop, refresh).await {
+        if let Err(e) = ingestion.notify_refresh(shop, refresh).await {
             tracing::warn!(shop = %shop, error = %e, "could not send a refresh ping");
         }
     }

@@ -30,7 +30,7 @@ use serde::Serialize;
 use super::signature::{verify, verify_any};
 use crate::error::ApiError;
 use crate::service::{Scope, Service};
-use crate::store::{Delivery, IngestOutcome, Store};
+use crate::store::{Delivery, IngestOutcome};
 use crate::trust::Trust;
 
 /// The answer to a delivery Shopify sent well: it counts as delivered.
@@ -66,7 +66,7 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Ack>, ApiError> {
-    let Store::Postgres(pg) = service.store() else {
+    let Some(database) = service.database() else {
         // Deliveries go to the database of record; Shopify retries what is not acknowledged.
         return Err(ApiError::Unavailable);
     };
@@ -84,7 +84,8 @@ pub async fn receive(
     // The shop's secrets and state, and whether this delivery was seen, come in one query;
     // nothing is acted on before the signature is verified.
     let webhook_id = shopify_header(&headers, "webhook-id");
-    let gate = pg.delivery_gate(&shop, webhook_id, now).await?;
+    let ingestion = database.ingestion();
+    let gate = ingestion.delivery_gate(&shop, webhook_id, now).await?;
     let own_secrets = gate
         .shop
         .as_ref()
@@ -123,7 +124,7 @@ pub async fn receive(
         let delivery = delivery(topic.as_str());
         return super::lifecycle::accept(
             &service,
-            pg,
+            database.privacy(),
             &shop,
             gate.shop.is_some(),
             topic,
@@ -155,7 +156,7 @@ pub async fn receive(
         }
     };
     let delivery = delivery(topic.as_str());
-    let outcome = pg.ingest(&shop, Some(&delivery), &fact, now).await?;
+    let outcome = ingestion.ingest(&shop, Some(&delivery), &fact, now).await?;
     if outcome.changed() {
         let scope = match fact.order() {
             OrderRef::Id(gid) => Scope::Orders(vec![gid]),

@@ -36,7 +36,6 @@ use sha2::{Digest, Sha256};
 use crate::error::ApiError;
 use crate::service::Service;
 use crate::settings::TrustSettings;
-use crate::store::Store;
 
 pub use access::{Carried, Credential, Door};
 pub use session::{Session, SessionKeys};
@@ -148,11 +147,11 @@ impl Trust {
         if self.is_protected(shop) {
             return Ok(false);
         }
-        let Store::Postgres(pg) = service.store() else {
+        let Some(database) = service.database() else {
             // The sample data has no tokens.
             return Ok(true);
         };
-        let protected = pg.shop_requires_token(shop).await?;
+        let protected = database.tokens().shop_requires_token(shop).await?;
         if protected {
             self.inner
                 .protected

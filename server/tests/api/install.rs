@@ -228,7 +228,11 @@ async fn an_expiring_token_is_refreshed_before_it_expires_and_the_pair_replaced(
     assert_eq!(r.status(), 200);
 
     let pg = PgStore::connect_lazy(&url).unwrap().with_secrets(key());
-    let installer = Installer::from_settings(&settings_for(&fake), &pg).unwrap();
+    let installer = Installer::from_settings(
+        &settings_for(&fake),
+        &orders_sync::service::Database::new(pg.clone()),
+    )
+    .unwrap();
     let token = installer.fresh_token(NEW_SHOP).await.unwrap();
     assert_eq!(token.as_deref(), Some("shpat_fake_2"));
     let refreshes = fake.oauth_requests("refresh_token");

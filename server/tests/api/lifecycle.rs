@@ -8,7 +8,7 @@ use chrono::Utc;
 use orders_sync::cli::{self, TokenCommand};
 use orders_sync::outbox::Backoff;
 use orders_sync::settings::Settings;
-use orders_sync::shopify::lifecycle::{self, LifecycleWorker};
+use orders_sync::shopify::lifecycle::LifecycleWorker;
 use orders_sync::store::postgres::shopify::PollLease;
 use orders_sync::store::PgStore;
 use serde_json::{json, Value};
@@ -72,7 +72,7 @@ async fn stored(app: &TestApp) -> Option<Value> {
     let id = orders_core::OrderRef::Id(ORDER.into());
     match app.service.get_order(SHOP, &id).await {
         Ok(order) => Some(serde_json::to_value(order).unwrap()),
-        Err(orders_sync::error::ApiError::NotFound(_)) => None,
+        Err(orders_sync::service::ServiceError::NotFound(_)) => None,
         Err(e) => panic!("{e}"),
     }
 }
@@ -105,7 +105,13 @@ async fn uninstalling_revokes_the_tokens_forgets_the_access_token_and_stops_poll
         shop: SHOP.into(),
         label: Some("erp".into()),
     };
-    cli::token(&pg, issue, &mut out).await.unwrap();
+    cli::token(
+        &orders_sync::service::Tokens::new(pg.clone()),
+        issue,
+        &mut out,
+    )
+    .await
+    .unwrap();
     let token = String::from_utf8(out).unwrap().trim().to_owned();
     assert_eq!(sync_with(&app, &token).await, 200);
     hook("orders/create", crate::fixture!("orders_create"))
@@ -377,7 +383,11 @@ async fn a_job_is_written_with_its_delivery_and_runs_when_a_worker_does_even_aft
     let scopes = compliance(json!({ "current": ["read_orders", "write_orders"] }));
     hook("app/scopes_update", &scopes).accepted(&app).await;
 
-    let worker = LifecycleWorker::new(app.service.clone(), pg.clone()).with_backoff(Backoff {
+    let worker = LifecycleWorker::new(
+        app.service.clone(),
+        orders_sync::service::Privacy::new(pg.clone()),
+    )
+    .with_backoff(Backoff {
         base: Duration::from_millis(300),
         cap: Duration::from_millis(300),
     });
@@ -423,9 +433,9 @@ async fn a_job_is_written_with_its_delivery_and_runs_when_a_worker_does_even_aft
         lifecycle_interval: Some(Duration::from_millis(100)),
         ..test_settings()
     };
-    tokio::spawn(lifecycle::run_forever(
+    tokio::spawn(orders_sync::workers::lifecycle::run_forever(
         app.service.clone(),
-        pg.clone(),
+        orders_sync::service::Privacy::new(pg.clone()),
         settings,
     ));
     jobs_done(&app).await;

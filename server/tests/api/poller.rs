@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use orders_sync::service::{Database, Ingestion};
 use orders_sync::settings::Settings;
 use orders_sync::shopify::poller::{self, BackfillError, FetchError, Tick, TickError, TickReport};
 use orders_sync::shopify::signature::sign;
@@ -30,6 +31,11 @@ fn pg(app: &TestApp) -> &PgStore {
     }
 }
 
+/// Ingestion over the app's database.
+fn ingestion(app: &TestApp) -> Ingestion {
+    Ingestion::new(pg(app).clone())
+}
+
 /// The server on a fresh database with `SHOP` registered with `token` (none: webhooks only).
 async fn app_with_shop(token: Option<&str>) -> TestApp {
     let app = spawn_app(Backend::Postgres).await;
@@ -41,7 +47,7 @@ async fn app_with_shop(token: Option<&str>) -> TestApp {
 }
 
 async fn tick(app: &TestApp, fake: &FakeShopify, at: DateTime<Utc>) -> Result<Tick, TickError> {
-    poller::tick(&app.service, pg(app), &fake.client(), SHOP, at).await
+    poller::tick(&app.service, &ingestion(app), &fake.client(), SHOP, at).await
 }
 
 #[track_caller]
@@ -242,7 +248,7 @@ async fn a_redirect_is_not_followed_with_the_token_and_fails_the_tick_saying_so(
 
     // The backfill, through the same client, does not follow one either.
     fake.answer([Answer::Redirect(elsewhere)]);
-    match poller::backfill(pg(&app), &fake.client(), SHOP, None, |_| {}).await {
+    match poller::backfill(&ingestion(&app), &fake.client(), SHOP, None, |_| {}).await {
         Err(BackfillError::Fetch {
             source: FetchError::Redirected { .. },
             ..
@@ -456,9 +462,9 @@ async fn the_worker_polls_shops_with_a_token_and_stops_at_shutdown_releasing_the
         poll_interval: Some(Duration::from_secs(3600)),
         ..test_settings()
     };
-    let worker = tokio::spawn(poller::poll_forever(
+    let worker = tokio::spawn(orders_sync::workers::poller::poll_forever(
         app.service.clone(),
-        pg(&app).clone(),
+        Database::new(pg(&app).clone()),
         settings,
     ));
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -491,7 +497,7 @@ async fn the_worker_polls_shops_with_a_token_and_stops_at_shutdown_releasing_the
 async fn a_backfill_reads_the_whole_history_and_leaves_the_poll_window_alone() {
     let app = app_with_shop(None).await;
     let fake = FakeShopify::start(&[TOKEN]).await;
-    match poller::backfill(pg(&app), &fake.client(), SHOP, None, |_| {}).await {
+    match poller::backfill(&ingestion(&app), &fake.client(), SHOP, None, |_| {}).await {
         Err(BackfillError::NoToken(shop)) => assert_eq!(shop, SHOP),
         other => panic!("expected NoToken, got {other:?}"),
     }
@@ -515,7 +521,7 @@ async fn a_backfill_reads_the_whole_history_and_leaves_the_poll_window_alone() {
         ),
     ]);
     let mut pages_seen = Vec::new();
-    let done = poller::backfill(pg(&app), &fake.client(), SHOP, None, |p| {
+    let done = poller::backfill(&ingestion(&app), &fake.client(), SHOP, None, |p| {
         pages_seen.push((p.pages, p.tally.orders()))
     })
     .await

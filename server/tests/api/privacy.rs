@@ -218,7 +218,14 @@ async fn privacy_export_prints_what_is_kept_about_the_customer() {
         request: "9999".into(),
         shop: None,
     };
-    cli::privacy(&pg, export, &th, &mut out).await.unwrap();
+    cli::privacy(
+        &orders_sync::service::Privacy::new(pg.clone()),
+        export,
+        &th,
+        &mut out,
+    )
+    .await
+    .unwrap();
     let printed: Value = serde_json::from_slice(&out).expect("JSON");
     assert_eq!(printed["shop"], SHOP);
     assert_eq!(printed["dataRequest"]["requestId"], "9999");
@@ -258,9 +265,14 @@ async fn privacy_export_prints_what_is_kept_about_the_customer() {
         request: "1234".into(),
         shop: None,
     };
-    let e = cli::privacy(&pg, missing, &th, &mut Vec::new())
-        .await
-        .unwrap_err();
+    let e = cli::privacy(
+        &orders_sync::service::Privacy::new(pg.clone()),
+        missing,
+        &th,
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap_err();
     assert!(e.to_string().contains("no data request 1234"), "{e}");
 }
 

@@ -276,7 +276,7 @@ async fn a_stream_ends_when_its_token_is_revoked() {
     let id = pg(&app).tokens(Some(SHOP)).await.unwrap()[0].id;
     let mut out = Vec::new();
     orders_sync::cli::token(
-        pg(&app),
+        &orders_sync::service::Tokens::new(pg(&app).clone()),
         orders_sync::cli::TokenCommand::Revoke { id },
         &mut out,
     )

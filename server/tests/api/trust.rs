@@ -20,7 +20,7 @@ fn pg(app: &TestApp) -> &PgStore {
 pub async fn issue(app: &TestApp, shop: &str) -> String {
     let mut out = Vec::new();
     orders_sync::cli::token(
-        pg(app),
+        &orders_sync::service::Tokens::new(pg(app).clone()),
         orders_sync::cli::TokenCommand::Issue {
             shop: shop.into(),
             label: Some("test".into()),
@@ -35,7 +35,7 @@ pub async fn issue(app: &TestApp, shop: &str) -> String {
 async fn token_list(app: &TestApp) -> String {
     let mut out = Vec::new();
     orders_sync::cli::token(
-        pg(app),
+        &orders_sync::service::Tokens::new(pg(app).clone()),
         orders_sync::cli::TokenCommand::List { shop: None },
         &mut out,
     )
@@ -165,7 +165,7 @@ async fn a_token_opens_its_own_shop_and_no_other() {
         .unwrap();
     let mut out = Vec::new();
     orders_sync::cli::token(
-        pg(&app),
+        &orders_sync::service::Tokens::new(pg(&app).clone()),
         orders_sync::cli::TokenCommand::Revoke { id },
         &mut out,
     )

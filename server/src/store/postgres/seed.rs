@@ -207,4 +207,15 @@ impl PgStore {
         self.fold_tallies().await?;
         Ok(())
     }
+
+    /// Refreshes the planner's statistics of the order tables, after a bulk seed (`seed-bench`).
+    pub async fn analyze_orders(&self) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "ANALYZE shops, orders, order_assignments, shipments, returns, support_escalations, \
+             timeline_entries",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }

@@ -304,7 +304,13 @@ async fn a_failing_receiver_is_retried_further_apart_until_the_event_is_dead_and
     else {
         panic!("outbox list parses as the outbox command");
     };
-    cli::outbox(&pg, list, &mut out).await.unwrap();
+    cli::outbox(
+        &orders_sync::service::Outbox::new(pg.clone()),
+        list,
+        &mut out,
+    )
+    .await
+    .unwrap();
     let listing = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = listing.lines().collect();
     assert_eq!(lines.len(), 2, "{listing}");
@@ -327,23 +333,35 @@ async fn a_failing_receiver_is_retried_further_apart_until_the_event_is_dead_and
             other => panic!("{other:?}"),
         };
     let mut out = Vec::new();
-    cli::outbox(&pg, retry(&id.to_string()), &mut out)
-        .await
-        .unwrap();
+    cli::outbox(
+        &orders_sync::service::Outbox::new(pg.clone()),
+        retry(&id.to_string()),
+        &mut out,
+    )
+    .await
+    .unwrap();
     assert!(
         String::from_utf8(out).unwrap().contains("is pending again"),
         "the retry says what it did"
     );
-    let again = cli::outbox(&pg, retry(&id.to_string()), &mut Vec::new())
-        .await
-        .unwrap_err();
+    let again = cli::outbox(
+        &orders_sync::service::Outbox::new(pg.clone()),
+        retry(&id.to_string()),
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         again.to_string().contains("is pending, not dead"),
         "{again}"
     );
-    let missing = cli::outbox(&pg, retry("999999"), &mut Vec::new())
-        .await
-        .unwrap_err();
+    let missing = cli::outbox(
+        &orders_sync::service::Outbox::new(pg.clone()),
+        retry("999999"),
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         missing.to_string().contains("no outbox event 999999"),
         "{missing}"

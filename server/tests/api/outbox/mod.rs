@@ -57,7 +57,7 @@ fn quick(settings: &OutboxSettings) -> OutboxConfig {
 }
 
 fn worker(app: &TestApp, config: OutboxConfig) -> OutboxWorker {
-    OutboxWorker::new(pg(app), config).unwrap()
+    OutboxWorker::new(orders_sync::service::Outbox::new(pg(app)), config).unwrap()
 }
 
 /// Every event of the shop, by id.

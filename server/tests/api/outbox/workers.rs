@@ -149,11 +149,10 @@ async fn a_stopped_worker_gives_back_the_event_it_was_delivering_for_the_next_pr
     let running = worker(&app, config.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
-        running
-            .run_until(async {
-                let _ = stopped.await;
-            })
-            .await
+        orders_sync::workers::outbox::run_until(&running, async {
+            let _ = stopped.await;
+        })
+        .await
     });
 
     // The running worker finds the new event by itself.

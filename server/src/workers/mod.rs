@@ -1,9 +1,12 @@
 //! The background workers of `serve`, in one place, each under a supervisor.
 //!
 //! # Policy
-//! - Every loop `serve` runs in the background is started here, by name: the alert evaluator, the
-//!   alert listener, the tally folder, the idempotency-key pruner, the Shopify poller, the outbox
-//!   worker and the lifecycle worker.
+//! - Every loop `serve` runs in the background is started by [`start`], by name, and lives in a
+//!   module of its own here: the alert evaluator ([`alerts`]), the alert listener ([`listener`]),
+//!   the tally folder ([`tally`]), the idempotency-key pruner ([`pruner`]), the Shopify poller
+//!   ([`poller`]), the outbox worker ([`outbox`]) and the lifecycle worker ([`lifecycle`]). Each
+//!   module holds the loop (when it runs, how long it sleeps, when it stops); what one round does
+//!   stays with its domain (`shopify::poller`, `outbox`, `shopify::lifecycle`, `live`).
 //! - A worker that panics is restarted, after a backoff that doubles from [`FIRST_BACKOFF`] up to
 //!   [`MAX_BACKOFF`] (back to the first after a run of [`STABLE_RUN`] without a panic). The panic
 //!   itself is logged once by the panic hook (`crate::layers::log_panics`); the supervisor logs the
@@ -13,6 +16,14 @@
 //! - `GET /readyz` names each worker and whether it runs ([`Workers::report`]).
 //! - On shutdown the workers see the service close and return; [`Workers::stop`] gives them a
 //!   moment to release what they hold (the shop being polled, the events being delivered).
+
+pub mod alerts;
+pub mod lifecycle;
+pub mod listener;
+pub mod outbox;
+pub mod poller;
+pub mod pruner;
+pub mod tally;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
@@ -24,6 +35,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::live::Live;
+use crate::service::Service;
+use crate::settings::Settings;
 
 /// The first wait before a panicked worker runs again.
 pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -121,6 +134,48 @@ impl Workers {
             }
         }
     }
+}
+
+/// Starts every background worker of `serve` under its supervisor: the alert evaluator, and with
+/// the database (the service's [`crate::service::Database`]) the alert listener, the pruner, the tally folder, the poller, the outbox worker and
+/// the lifecycle worker.
+pub fn start(workers: &Workers, service: &Service, settings: &Settings) {
+    let live = service.live();
+    let s = service.clone();
+    workers.supervise("alert evaluator", live, move || {
+        alerts::evaluate_forever(s.clone())
+    });
+    let Some(database) = service.database() else {
+        return;
+    };
+    let (s, f) = (service.clone(), database.feed().clone());
+    workers.supervise("alert listener", live, move || {
+        listener::listen_forever(s.clone(), f.clone())
+    });
+    let (l, d) = (live.clone(), database.clone());
+    workers.supervise("idempotency pruner", live, move || {
+        pruner::prune_forever(d.clone(), l.clone())
+    });
+    let (l, d) = (live.clone(), database.clone());
+    workers.supervise("tally folder", live, move || {
+        tally::fold_tallies_forever(d.clone(), l.clone())
+    });
+    let (s, d, c) = (service.clone(), database.clone(), settings.clone());
+    workers.supervise("poller", live, move || {
+        poller::poll_forever(s.clone(), d.clone(), c.clone())
+    });
+    let (s, o, c) = (service.clone(), database.outbox().clone(), settings.clone());
+    workers.supervise("outbox", live, move || {
+        outbox::deliver_forever(s.clone(), o.clone(), c.clone())
+    });
+    let (s, p, c) = (
+        service.clone(),
+        database.privacy().clone(),
+        settings.clone(),
+    );
+    workers.supervise("lifecycle", live, move || {
+        lifecycle::run_forever(s.clone(), p.clone(), c.clone())
+    });
 }
 
 /// Runs `round` every `interval` (the first at once; a late round delays the next rather than

@@ -31,8 +31,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-pub use links::{Embedding, EXPORT_PATH, PATH};
 use links::{home_href, load_arguments, with_param};
+pub use links::{Embedding, EXPORT_PATH, PATH};
 pub use load::{load_orders, LoadOrders};
 pub use model::{
     tab_label, FilterState, Importing, LoadError, OrderRow, OrdersView, TabLink, PAGE_SIZES,

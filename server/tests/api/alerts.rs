@@ -177,7 +177,10 @@ async fn a_reconnecting_client_gets_what_it_missed_then_older_resolutions(app: T
     let mut sse = SseReader::connect(&app, Some(&pending.to_string())).await;
     let mut got = Vec::new();
     while let Some(e) = sse.next_within(Duration::from_millis(700)).await {
-        got.push((e.event.clone(), e.data["id"].as_u64().unwrap()));
+        // The fulfill's refresh ping may reach a stream opened after it, on a busy machine.
+        if e.event != "refresh" {
+            got.push((e.event.clone(), e.data["id"].as_u64().unwrap()));
+        }
     }
     assert_eq!(
         got,
@@ -191,7 +194,10 @@ async fn a_reconnecting_client_gets_what_it_missed_then_older_resolutions(app: T
     let mut sse = SseReader::connect(&app, Some("0")).await;
     let mut got = Vec::new();
     while let Some(e) = sse.next_within(Duration::from_millis(700)).await {
-        got.push((e.event.clone(), e.data["id"].as_u64().unwrap()));
+        // The fulfill's refresh ping may reach a stream opened after it, on a busy machine.
+        if e.event != "refresh" {
+            got.push((e.event.clone(), e.data["id"].as_u64().unwrap()));
+        }
     }
     assert_eq!(
         got,

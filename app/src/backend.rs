@@ -48,6 +48,9 @@ pub struct Page {
     pub list: OrderList,
     /// The rows came from the built-in sample data, not the database.
     pub sample: bool,
+    /// The server runs on the sample data by choice (`USE_MOCK_DATA`), not because the database
+    /// is away: there is no database to come back, and writes are kept (in memory).
+    pub mock: bool,
     /// The signed-in staff member, if anyone is signed in.
     pub signed_in_as: Option<String>,
     /// How many of the shop's outbox events are dead (0 on sample data, or when unknown).

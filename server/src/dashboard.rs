@@ -215,6 +215,7 @@ impl OrdersBackend for Dashboard {
             query,
             list,
             sample,
+            mock: service.is_sample(),
             signed_in_as: me.map(|me| me.staff.clone()),
             undelivered,
             importing,

@@ -28,9 +28,17 @@ pub(super) fn Undelivered(shop: String, count: u64, embedding: Embedding) -> imp
     }
 }
 
-/// Says plainly that what is on screen is not the shop's real data.
+/// Says plainly that what is on screen is not the shop's real data, and why: the database is
+/// away (changes wait for it), or the server runs on sample data by choice (`mock`).
 #[component]
-pub(super) fn SampleBanner() -> impl IntoView {
+pub(super) fn SampleBanner(mock: bool) -> impl IntoView {
+    let text = if mock {
+        "This server runs on built-in sample orders (USE_MOCK_DATA), not a shop's. \
+         Changes are kept until the server restarts."
+    } else {
+        "The database is unavailable, so this page shows built-in sample orders, not the shop's. \
+         Changes cannot be saved until it is back; the page returns to live data by itself."
+    };
     view! {
         <div
             role="status"
@@ -38,8 +46,7 @@ pub(super) fn SampleBanner() -> impl IntoView {
             class="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-amber-900"
         >
             <strong class="font-semibold">"Sample data. "</strong>
-            "The database is unavailable, so this page shows built-in sample orders, not the shop's. \
-             Changes cannot be saved until it is back; the page returns to live data by itself."
+            {text}
         </div>
     }
 }

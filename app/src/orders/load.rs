@@ -55,6 +55,7 @@ mod ssr {
         /// The view of the page the server read; `named` is the shop the URL named (if any).
         pub(super) fn of_page(page: Page, named: Option<&str>, now: DateTime<Utc>) -> Self {
             let mut view = OrdersView::build(&page.query, page.list, page.sample, named, now);
+            view.mock = page.mock;
             view.signed_in_as = page.signed_in_as;
             view.undelivered = page.undelivered;
             view.importing = page.importing.map(|p| Importing {

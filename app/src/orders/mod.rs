@@ -112,6 +112,7 @@ fn OrdersScreen(
     let OrdersView {
         shop,
         sample,
+        mock,
         tabs,
         rows,
         first_row,
@@ -132,8 +133,9 @@ fn OrdersScreen(
     // Controls that need the WASM are disabled in the server's HTML and come alive on hydration.
     let ready = RwSignal::new(false);
     Effect::new(move |_| ready.set(true));
-    // On sample data, ask again every few seconds: the live data comes back by itself.
-    if sample {
+    // On sample data for want of the database, ask again every few seconds: the live data comes
+    // back by itself. Sample data by choice has no database to come back.
+    if sample && !mock {
         Effect::new(move |_| {
             if let Ok(handle) =
                 set_interval_with_handle(move || refetch.run(()), SAMPLE_RETRY_EVERY)
@@ -194,7 +196,11 @@ fn OrdersScreen(
                         Either::Left(view! {
                             <span
                                 class="rounded-md border border-zinc-200 px-3 py-1 text-sm text-zinc-500"
-                                title="Sample data is not exported; export returns with the database"
+                                title=if mock {
+                                    "Sample data is not exported"
+                                } else {
+                                    "Sample data is not exported; export returns with the database"
+                                }
                                 data-testid="export-csv-off"
                             >
                                 "Export CSV unavailable on sample data"
@@ -219,7 +225,7 @@ fn OrdersScreen(
             </div>
         </header>
         <main class="mx-auto max-w-7xl space-y-3 px-4 py-4 text-sm">
-            {sample.then(|| view! { <SampleBanner/> })}
+            {sample.then(|| view! { <SampleBanner mock/> })}
             {importing.map(|importing| view! { <ImportBanner importing/> })}
             {(undelivered > 0).then(|| {
                 let embedding = embedding.clone();

@@ -15,8 +15,10 @@ use super::links::Embedding;
 pub struct OrdersView {
     /// The shop whose orders these are.
     pub shop: String,
-    /// The rows come from the built-in sample data because the database is unavailable.
+    /// The rows come from the built-in sample data: the database is unavailable, or `mock`.
     pub sample: bool,
+    /// The server runs on the sample data by choice (`USE_MOCK_DATA`); writes are kept.
+    pub mock: bool,
     /// The six tabs, in the dashboard's order.
     pub tabs: Vec<TabLink>,
     pub rows: Vec<OrderRow>,
@@ -408,6 +410,7 @@ mod build {
             OrdersView {
                 shop: query.shop_domain.clone(),
                 sample,
+                mock: false,
                 tabs,
                 first_row: if shown == 0 { 0 } else { offset + 1 },
                 last_row: offset + shown,

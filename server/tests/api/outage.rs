@@ -159,6 +159,10 @@ async fn the_database_stopped_under_load_gives_503_and_sample_data_then_both_rec
         banner(&html),
         "the dashboard shows sample data under its banner"
     );
+    assert!(
+        html.contains("The database is unavailable") && !html.contains("USE_MOCK_DATA"),
+        "the banner says why: the database is away"
+    );
 
     // The database is back: both return by themselves.
     switch.restore().await;
@@ -183,4 +187,26 @@ async fn the_database_stopped_under_load_gives_503_and_sample_data_then_both_rec
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Under `USE_MOCK_DATA` the sample data is the server's choice: its banner says so, and does not
+/// claim that the database is away or that changes cannot be saved (the sample store keeps them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sample_data_by_choice_says_so() {
+    let settings = test_settings();
+    let shop = settings.sample_shop();
+    let app = spawn_on(Store::Memory(sample_store(&settings))).await;
+    let html = app
+        .client
+        .get(format!("{}/orders?shop={shop}", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-testid=\"sample-banner\""), "{html}");
+    assert!(html.contains("USE_MOCK_DATA"));
+    assert!(!html.contains("The database is unavailable"));
+    assert!(!html.contains("cannot be saved"));
 }

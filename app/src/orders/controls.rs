@@ -178,9 +178,15 @@ pub(super) fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoVi
         .iter()
         .map(|p| (p.as_str(), priority_label(*p), priorities.contains(p)))
         .collect();
-    let sizes = PAGE_SIZES
-        .iter()
-        .map(|n| view! { <option value=n.to_string() selected=*n == page_size>{format!("{n} rows")}</option> })
+    // A page size the URL gave (any of 1‥250) is offered too, so that applying a filter keeps it.
+    let mut sizes = PAGE_SIZES.to_vec();
+    if !sizes.contains(&page_size) {
+        sizes.push(page_size);
+        sizes.sort_unstable();
+    }
+    let sizes = sizes
+        .into_iter()
+        .map(|n| view! { <option value=n.to_string() selected=n == page_size>{format!("{n} rows")}</option> })
         .collect_view();
     view! {
         <form

@@ -55,3 +55,22 @@ fn the_filter_form_outside_the_admin_has_no_host_or_embedded() {
     assert!(!html.contains(r#"name="host""#), "{html}");
     assert!(!html.contains(r#"name="embedded""#), "{html}");
 }
+
+#[test]
+fn a_page_size_the_url_gave_stays_chosen_in_the_filter_form() {
+    let mut state = filters(Embedding::default());
+    state.page_size = 10;
+    let html = rendered(state);
+    assert!(
+        html.contains(r#"<option value="10" selected"#),
+        "pageSize=10 is offered and chosen: {html}"
+    );
+    assert!(!html.contains(r#"<option value="25" selected"#), "{html}");
+    // The usual sizes stay, in order.
+    let at = |n: &str| html.find(&format!(r#"<option value="{n}""#)).unwrap();
+    assert!(at("10") < at("25") && at("25") < at("50") && at("100") < at("250"));
+
+    let html = rendered(filters(Embedding::default()));
+    assert!(html.contains(r#"<option value="50" selected"#), "{html}");
+    assert_eq!(html.matches(" rows</option>").count(), 4, "{html}");
+}

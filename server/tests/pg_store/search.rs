@@ -71,7 +71,6 @@ async fn a_search_reads_through_its_indexes_not_a_scan() {
                 !plan.contains("Seq Scan on orders"),
                 "{text:?} in {tab}: {plan}"
             );
-            println!("-- {text:?}, tab {tab}\n{plan}\n");
         }
     }
     db.drop_database().await;

@@ -18,6 +18,7 @@ pub mod query;
 pub mod record;
 pub mod returns;
 pub mod sample;
+pub mod search;
 pub mod shopify;
 pub mod stats;
 pub mod tabs;

@@ -3,13 +3,16 @@
 //!
 //! Policy: an empty value (`status=`) means the parameter was not given, which is what an HTML form
 //! with an empty select sends; any other value outside the contract is a 400 naming the parameter.
-//! Unknown parameters are ignored. A list parameter given twice is read as one list.
+//! Values are trimmed, so a value of blanks is empty too, except for `query`: a search box holding
+//! only spaces is a search of no characters, a 400 (`search.rs` holds the search's rule). Unknown
+//! parameters are ignored. A list parameter given twice is read as one list.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::cursor::Cursor;
 use crate::domain::{OrderStatus, Priority};
+use crate::search::Search;
 use crate::tabs::Tab;
 
 /// Rows a page holds unless the client asks otherwise.
@@ -62,11 +65,14 @@ pub struct OrderFilter {
     pub created_from: Option<DateTime<Utc>>,
     /// `createdAt` at or before this instant (a date end is the last microsecond of its day).
     pub created_until: Option<DateTime<Utc>>,
+    /// The search (`query`). Unlike the filters above it depends on the shop's other orders (a
+    /// name wins over contains), so [`OrderFilter::matches`] leaves it to [`Search::matches`].
+    pub search: Option<Search>,
 }
 
 impl OrderFilter {
-    /// Whether an order with these facts passes the filter (the in-memory store's reading of it; the
-    /// PostgreSQL store states the same conditions in SQL).
+    /// Whether an order with these facts passes the filter, its search aside (the in-memory store's
+    /// reading of it; the PostgreSQL store states the same conditions in SQL).
     pub fn matches(
         &self,
         status: OrderStatus,
@@ -213,6 +219,7 @@ impl ListQuery {
             "assigned_to",
             "date_start",
             "date_end",
+            "query",
         ];
         for (k, v) in pairs {
             if let Some(name) = KNOWN.iter().find(|n| **n == k.as_ref()) {
@@ -315,6 +322,21 @@ impl ListQuery {
                 return Err(bad("date_start", "date_start is after date_end"));
             }
         }
+        // Only an empty `query=` is "not given"; blanks are checked (and refused) as a search.
+        let mut searches = raw
+            .get("query")
+            .into_iter()
+            .flatten()
+            .filter(|v| !v.is_empty());
+        let search = match searches.next() {
+            None => None,
+            Some(first) => {
+                if searches.any(|other| other.trim() != first.trim()) {
+                    return Err(bad("query", "given more than once with different values"));
+                }
+                Some(Search::parse(first).map_err(|m| bad("query", m))?)
+            }
+        };
         Ok(ListQuery {
             shop_domain,
             tab,
@@ -327,6 +349,7 @@ impl ListQuery {
                 assigned_to,
                 created_from,
                 created_until,
+                search,
             },
             date_start,
             date_end,
@@ -366,6 +389,9 @@ impl ListQuery {
         }
         if let Some(d) = &self.date_end {
             out.push(("date_end", d.clone()));
+        }
+        if let Some(s) = &self.filter.search {
+            out.push(("query", s.text().to_owned()));
         }
         out
     }
@@ -481,6 +507,10 @@ mod tests {
             ("date_start", "2025-13-01"),
             ("date_end", "yesterday"),
             ("assigned_to", "sam\0"),
+            ("query", "ab"),
+            ("query", "  ab  "),
+            ("query", "   "),
+            ("query", &"x".repeat(101)),
         ];
         for (param, value) in cases {
             let err = parse(&[("shop_domain", "acme.myshopify.com"), (param, value)]).unwrap_err();
@@ -566,6 +596,30 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_query_is_not_given_and_a_search_is_kept_trimmed() {
+        let q = parse(&[("shop_domain", "acme.myshopify.com"), ("query", "")]).unwrap();
+        assert_eq!(q, ListQuery::for_shop("acme.myshopify.com"));
+        let q = parse(&[
+            ("shop_domain", "acme.myshopify.com"),
+            ("query", "  #1001 "),
+            ("query", "#1001"),
+            ("query", ""),
+        ])
+        .unwrap();
+        assert_eq!(
+            q.filter.search.map(|s| s.text().to_owned()),
+            Some("#1001".into())
+        );
+        let err = parse(&[
+            ("shop_domain", "acme.myshopify.com"),
+            ("query", "ada"),
+            ("query", "byron"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.param, "query");
+    }
+
+    #[test]
     fn previous_reads_the_rows_just_before_the_cursor() {
         let w = PageWindow::new(Cursor(50), Direction::Previous, 50);
         assert_eq!((w.offset, w.limit), (0, 50));
@@ -606,6 +660,7 @@ mod tests {
             ("assigned_to", "sam"),
             ("date_start", "2025-09-01"),
             ("date_end", "2025-09-27T10:00:00Z"),
+            ("query", " Ada Byron "),
         ];
         let q = parse(&pairs).unwrap();
         let again = ListQuery::parse(q.to_pairs(), Some("acme.myshopify.com")).unwrap();

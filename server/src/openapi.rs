@@ -168,6 +168,19 @@ pub struct ListOrdersParams {
     /// Orders created at or before this date or instant.
     #[param(schema_with = date_end)]
     pub date_end: String,
+    /// A search, 3 to 100 characters once trimmed, read case-insensitively: when it is the name
+    /// of an order of the shop (`#1001`, `1001`, `WEB1346`: the `#` optional), that order;
+    /// otherwise the orders whose customer's name or email contains it. It narrows every tab
+    /// like a filter, and the counts count the matching orders. An empty value is no search; a
+    /// blank one is a 400.
+    #[param(
+        required = false,
+        min_length = 3,
+        max_length = 100,
+        pattern = r"^[^\s\x00][^\x00]*[^\s\x00]$",
+        example = "ada"
+    )]
+    pub query: String,
 }
 
 fn date_start() -> Schema {

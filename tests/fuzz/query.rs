@@ -7,6 +7,7 @@ use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
 
 use orders_core::query::{parse_shop_domain, AssigneeFilter, OrderFilter, UNASSIGNED};
+use orders_core::search::Search;
 use orders_core::{Cursor, Direction, ListQuery, OrderStatus, PageWindow, Priority, Tab};
 
 use super::cursor::{base36, cursor_tail, mixed_case};
@@ -24,6 +25,7 @@ const KNOWN: &[&str] = &[
     "assigned_to",
     "date_start",
     "date_end",
+    "query",
 ];
 
 /// A parameter name: mostly ones the query reads, sometimes near misses and junk.
@@ -69,6 +71,7 @@ fn query_value() -> BoxedStrategy<String> {
         1 => "0{0,30}[0-9]{1,3}",
         1 => "[-+]?[0-9]{1,3}(\\.[0-9]{1,3})?",
         1 => "ofs:.{0,16}",
+        1 => "[ \t]{0,2}#?[a-zA-Z0-9@. ]{0,110}[ \t]{0,2}",
         1 => Just(String::new()),
     ]
     .boxed()
@@ -124,7 +127,11 @@ proptest! {
                 prop_assert!(KNOWN.contains(&e.param), "{}", e);
                 prop_assert!(!e.message.is_empty());
                 prop_assert!(e.to_string().contains(e.param));
-                let given = pairs.iter().any(|(k, v)| k == e.param && !v.trim().is_empty());
+                // A blank search is refused as a search of no characters; only an empty one is
+                // not given.
+                let given = pairs.iter().any(|(k, v)| {
+                    k == e.param && !(v.trim().is_empty() && (k != "query" || v.is_empty()))
+                });
                 prop_assert!(given || e.param == "shop_domain", "{} was not given: {:?}", e.param, pairs);
             }
         }
@@ -307,6 +314,8 @@ fn valid_query() -> impl Strategy<Value = QuerySpec> {
         (
             prop::option::of(date_bound()),
             prop::option::of(date_bound()),
+            // A search of 3 to 100 characters that are not blank at either end.
+            prop::option::of("[^\\s\\x00][^\\x00\\n]{1,98}[^\\s\\x00]"),
         ),
         prop::collection::vec(
             (
@@ -326,7 +335,7 @@ fn valid_query() -> impl Strategy<Value = QuerySpec> {
                 statuses,
                 priorities,
                 assignee,
-                (start, end),
+                (start, end, search),
                 noise,
             )| {
                 let mut scalars: Vec<BoxedStrategy<Vec<(String, String)>>> = Vec::new();
@@ -383,6 +392,22 @@ fn valid_query() -> impl Strategy<Value = QuerySpec> {
                     want.date_end = Some(raw.clone());
                     scalars.push(scalar("date_end", raw).boxed());
                 }
+                if let Some(text) = search {
+                    want.filter.search = Some(Search::parse(&text).unwrap());
+                    // Its blank copies are sent empty: a blank search is a 400, not "not given".
+                    let copies = scalar("query", text).prop_map(|pairs| {
+                        let blank_to_empty = |(k, v): (String, String)| {
+                            let v = if v.trim().is_empty() {
+                                String::new()
+                            } else {
+                                v
+                            };
+                            (k, v)
+                        };
+                        pairs.into_iter().map(blank_to_empty).collect()
+                    });
+                    scalars.push(copies.boxed());
+                }
                 let noise: Vec<(String, String)> =
                     noise.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
                 (
@@ -421,11 +446,21 @@ fn valid_query() -> impl Strategy<Value = QuerySpec> {
 
 #[test]
 fn query_filters_default_when_every_value_is_blank() {
-    let blanks: Vec<(&str, &str)> = KNOWN[1..].iter().map(|k| (*k, " \u{3000} ")).collect();
-    let q = ListQuery::parse(blanks, Some("acme.myshopify.com")).unwrap();
+    let filters = KNOWN[1..].iter().filter(|k| **k != "query");
+    let blanks: Vec<(&str, &str)> = filters.map(|k| (*k, " \u{3000} ")).collect();
+    let q = ListQuery::parse(blanks.clone(), Some("acme.myshopify.com")).unwrap();
     assert_eq!(q, ListQuery::for_shop("acme.myshopify.com"));
     assert_eq!(q.filter, OrderFilter::default());
     assert!(q.to_pairs().is_empty());
+    // An empty search is not given; a blank one is a search of no characters.
+    let mut with_search = blanks.clone();
+    with_search.push(("query", ""));
+    let q = ListQuery::parse(with_search, Some("acme.myshopify.com")).unwrap();
+    assert_eq!(q, ListQuery::for_shop("acme.myshopify.com"));
+    let mut with_search = blanks;
+    with_search.push(("query", " \u{3000} "));
+    let err = ListQuery::parse(with_search, Some("acme.myshopify.com")).unwrap_err();
+    assert_eq!(err.param, "query");
 }
 
 #[test]

@@ -526,6 +526,23 @@ mod build {
         }
 
         #[test]
+        fn tab_page_and_export_links_keep_the_search() {
+            let q = query(&[("query", " Ada #1 "), ("tab", "returns")]);
+            let view = OrdersView::build(&q, list(&q, 50, 120), false, None, Utc::now());
+            let all = view.tabs.iter().find(|t| t.tab == Tab::All).unwrap();
+            assert_eq!(all.href, "/orders?query=Ada%20%231");
+            assert_eq!(
+                view.next_href.as_deref(),
+                Some("/orders?tab=returns&cursor=ofs%3A1e&query=Ada%20%231")
+            );
+            assert_eq!(
+                view.export_href,
+                "/orders/export.csv?tab=returns&query=Ada%20%231"
+            );
+            assert!(view.filters.active);
+        }
+
+        #[test]
         fn tab_links_start_at_the_first_page_and_mark_the_current_tab() {
             let q = query(&[("tab", "returns"), ("cursor", "ofs:1e")]);
             let view = OrdersView::build(&q, list(&q, 0, 3), false, None, Utc::now());

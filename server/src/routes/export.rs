@@ -1,11 +1,11 @@
-//! `GET /orders/export.csv`: every order of a dashboard view (its tab and filters, all pages) as
-//! CSV, streamed in keyset batches so a shop of any size is exported in constant memory.
+//! `GET /orders/export.csv`: every order of a dashboard view (its tab, filters and search, all
+//! pages) as CSV, streamed in keyset batches so a shop of any size is exported in constant memory.
 //!
 //! Behind the dashboard's door: the credential (Shopify's session token as a bearer or as
 //! `id_token=` in the link, or the development cookie) must be admitted to the shop.
 //! The query is the dashboard's own: `shop` (chosen by the dashboard's one shop rule,
-//! [`Trust::dashboard_shop`]), `tab`
-//! and the filters; `cursor`, `direction` and `pageSize` are checked like the page's and ignored.
+//! [`Trust::dashboard_shop`]), `tab`, the filters and the search (`query`); `cursor`, `direction`
+//! and `pageSize` are checked like the page's and ignored.
 //! The first batch is read before the answer starts, so a bad query is a 400 and an unreachable
 //! database a 503, each in the v1.2 envelope. Should the database fail mid-stream, the transfer is
 //! cut short (no final chunk), and the client sees an incomplete download rather than a short file.

@@ -14,7 +14,7 @@ use orders_core::effects::{
     ReturnPlan,
 };
 use orders_core::outbox::{OutboxCounts, OutboxEntry, OutboxList};
-use orders_core::query::PageWindow;
+use orders_core::query::{OrderFilter, PageWindow};
 use orders_core::record::{OrderRecord, SupportRecord};
 use orders_core::stats::OrderStats;
 use orders_core::{
@@ -94,6 +94,30 @@ impl QueuedEvent {
 }
 
 impl ShopData {
+    /// Whether an order passes `filter`, its search included: the search's half of the rule is
+    /// decided once, over every order of the shop (`orders_core::search`).
+    fn passes<'a>(&'a self, filter: &'a OrderFilter) -> impl Fn(&OrderRecord) -> bool + 'a {
+        let search = filter.search.as_ref().map(|s| {
+            let names = self.orders.iter().map(|o| o.order_number.as_str());
+            (s, s.by_names(names))
+        });
+        move |o| {
+            filter.matches(
+                o.status(),
+                o.priority,
+                o.assigned_to.as_deref(),
+                o.created_at,
+            ) && search.is_none_or(|(s, by)| {
+                s.matches(
+                    by,
+                    &o.order_number,
+                    &o.customer_name,
+                    o.customer_email.as_deref(),
+                )
+            })
+        }
+    }
+
     /// The index of the order `r` names: by GID, or by name (the newest with that name).
     fn find(&self, r: &OrderRef) -> Option<usize> {
         match r {
@@ -201,13 +225,9 @@ impl MemoryStore {
         self.with_shop(&query.shop_domain, |data| {
             let mut counts = TabCounts::default();
             let mut rows: Vec<&OrderRecord> = Vec::new();
+            let passes = data.passes(&query.filter);
             for o in &data.orders {
-                if !query.filter.matches(
-                    o.status(),
-                    o.priority,
-                    o.assigned_to.as_deref(),
-                    o.created_at,
-                ) {
+                if !passes(o) {
                     continue;
                 }
                 let facts = o.facts();
@@ -246,17 +266,11 @@ impl MemoryStore {
         th: &Thresholds,
     ) -> Result<OrderStats, StoreError> {
         self.with_shop(&query.shop_domain, |data| {
+            let passes = data.passes(&query.filter);
             let view: Vec<&OrderRecord> = data
                 .orders
                 .iter()
-                .filter(|o| {
-                    query.filter.matches(
-                        o.status(),
-                        o.priority,
-                        o.assigned_to.as_deref(),
-                        o.created_at,
-                    ) && o.facts().in_tab(query.tab, now, th)
-                })
+                .filter(|o| passes(o) && o.facts().in_tab(query.tab, now, th))
                 .collect();
             Ok(OrderStats::tally(
                 view.iter()
@@ -282,19 +296,11 @@ impl MemoryStore {
                     (o.created_at, o.id.as_bytes()) < (k.created_at, k.id.as_bytes())
                 })
             };
+            let passes = data.passes(&query.filter);
             let mut rows: Vec<&OrderRecord> = data
                 .orders
                 .iter()
-                .filter(|o| {
-                    before(o)
-                        && query.filter.matches(
-                            o.status(),
-                            o.priority,
-                            o.assigned_to.as_deref(),
-                            o.created_at,
-                        )
-                        && o.facts().in_tab(query.tab, now, th)
-                })
+                .filter(|o| before(o) && passes(o) && o.facts().in_tab(query.tab, now, th))
                 .collect();
             rows.sort_unstable_by(|a, b| {
                 b.created_at

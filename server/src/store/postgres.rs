@@ -34,6 +34,7 @@ pub mod lifecycle;
 pub mod outbox;
 pub mod privacy;
 mod read;
+mod search;
 mod seed;
 pub mod shopify;
 pub mod trust;

@@ -247,7 +247,31 @@ async fn the_funnel_and_the_days_count_the_orders_of_the_view(app: TestApp) {
     }
 }
 
+async fn exports_only_the_orders_a_search_matches(app: TestApp) {
+    seed_many(&app).await;
+    for filters in [
+        vec![("query", "ADA")],
+        vec![("query", "ada"), ("tab", "unfulfilled")],
+        vec![("query", "#1234")],
+    ] {
+        let mut query = vec![("shop", SHOP)];
+        query.extend_from_slice(&filters);
+        let e = export(&app, &query).await;
+        assert_eq!(e.status, 200, "{}", e.text);
+        let records = parse_csv(&e.text);
+        let exported: Vec<String> = records[1..].iter().map(|r| r[1].clone()).collect();
+        let listed = listed_ids(&app, &filters).await;
+        assert!(!listed.is_empty(), "the sample has matches for {filters:?}");
+        assert!(listed.len() < MANY, "{filters:?} narrows the view");
+        assert_eq!(exported, listed, "{filters:?}");
+    }
+    let e = export(&app, &[("shop", SHOP), ("query", " ab ")]).await;
+    assert_eq!(e.status, 400, "{}", e.text);
+    assert!(e.text.contains("query"), "{}", e.text);
+}
+
 contract!(
+    exports_only_the_orders_a_search_matches,
     exports_every_order_of_the_view_in_list_order,
     exports_the_tab_and_filters_and_ignores_the_page,
     an_export_row_says_what_the_api_says,

@@ -26,6 +26,7 @@ mod poller;
 mod privacy;
 mod read_one;
 mod returns;
+mod search;
 mod sse;
 mod streams;
 mod trust;

@@ -111,3 +111,22 @@ async fn the_document_needs_no_credentials_even_when_the_api_does() {
     app.list_shop(SHOP, &[]).await.assert_failure(401, &[]);
     the_document(&app).await;
 }
+
+/// The search is a documented parameter of the list, with its length rule, so Schemathesis fuzzes it.
+#[tokio::test]
+async fn the_search_parameter_is_documented() {
+    let app = spawn_app(Backend::Memory).await;
+    let doc = the_document(&app).await;
+    let params = doc["paths"]["/sync/orders"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let query = params
+        .iter()
+        .find(|p| p["name"] == "query")
+        .expect("a `query` parameter");
+    assert_eq!(query["in"], "query");
+    assert_eq!(query["required"], false);
+    assert_eq!(query["schema"]["type"], "string");
+    assert_eq!(query["schema"]["minLength"], 3);
+    assert_eq!(query["schema"]["maxLength"], 100);
+}

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use orders_core::effects::OutboxEvent;
 use orders_core::query::{AssigneeFilter, OrderFilter, PageWindow};
+use orders_core::search::Search;
 use orders_core::*;
 use orders_sync::store::{Page, Store};
 
@@ -23,7 +24,7 @@ fn without_new_shipment_ids(mut page: Page) -> Page {
 
 fn queries() -> Vec<(Tab, OrderFilter)> {
     let from = now() - Duration::days(2);
-    let filters = vec![
+    let mut filters = vec![
         OrderFilter::default(),
         OrderFilter {
             statuses: vec![OrderStatus::Unfulfilled, OrderStatus::Cancelled],
@@ -64,6 +65,26 @@ fn queries() -> Vec<(Tab, OrderFilter)> {
             ..Default::default()
         },
     ];
+    // Searches (see `fixtures::data_set`: orders #1001–#1058 and #6001–#6399 of customers
+    // "Customer 1"… with emails c1@example.com…, some without): a name with and without its `#`,
+    // contains on the name and on the email in another case, digits that name no order, a `_`
+    // that must not be a wildcard, and a search under a filter.
+    let search = |text: &str| OrderFilter {
+        search: Some(Search::parse(text).unwrap()),
+        ..Default::default()
+    };
+    filters.extend([
+        search("1001"),
+        search("#6005"),
+        search("CUSTOMER 5"),
+        search("C52"),
+        search("5001"),
+        search("r_5"),
+        OrderFilter {
+            statuses: vec![OrderStatus::Unfulfilled],
+            ..search("customer 5")
+        },
+    ]);
     let mut out = Vec::new();
     for tab in Tab::ALL {
         for f in &filters {

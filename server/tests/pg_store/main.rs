@@ -12,6 +12,7 @@ mod common;
 mod compare;
 mod fixtures;
 mod reads;
+mod search;
 mod seed;
 mod writes;
 

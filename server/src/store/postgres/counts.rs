@@ -10,6 +10,9 @@
 //! taken off. `delayed` compares `in_transit_since`, which no day holds, so it is counted from its
 //! own partial index, which holds only the orders in transit and includes the filtered columns.
 //!
+//! A search (SPEC §2 `query`) is not a column of any tally: a view with one is counted from its
+//! matching orders themselves, found through the search's index (`search.rs`), in one statement.
+//!
 //! The result equals counting the view row by row: `server/tests/pg_store/` holds the
 //! counts and pictures to the in-memory store on every tab and filter, and the tallies to a direct
 //! count of the orders after every kind of write.
@@ -22,6 +25,7 @@ use orders_core::record::to_micros;
 use orders_core::{ReturnState, Tab, TabCounts};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
+use super::search::ShopFilter;
 use super::{
     ceil_micros, classify, push_filter, push_statuses_and_priorities, push_tab, word, Cutoffs,
     StoreError,
@@ -100,7 +104,7 @@ fn push_tallied<'a>(
 fn push_after_cutoff(
     qb: &mut QueryBuilder<'_, Postgres>,
     shop_id: i64,
-    filter: &OrderFilter,
+    view: &ShopFilter<'_>,
     cut: &Cutoffs,
 ) {
     qb.push(" FROM orders o WHERE o.shop_id = ")
@@ -109,7 +113,7 @@ fn push_after_cutoff(
         .push_bind(cut.tracking_pending)
         .push(" AND o.created_at < ")
         .push_bind(start_of(day_of(cut.tracking_pending) + Duration::days(1)));
-    push_filter(qb, filter);
+    push_filter(qb, view);
 }
 
 /// Pushes the filters over a tally table's columns, each as ` AND …`; the days of a date filter's
@@ -134,18 +138,42 @@ fn push_tally_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &OrderFilter) 
     }
 }
 
-/// The six counts of the view `filter` describes in shop `shop_id`, at the cut-offs `cut`, in one
+/// The six counts of the view `view` describes in shop `shop_id`, at the cut-offs `cut`, in one
 /// statement (so from one snapshot, whatever the caller's transaction).
 pub(super) async fn tab_counts(
     conn: &mut PgConnection,
     shop_id: i64,
-    filter: &OrderFilter,
+    view: &ShopFilter<'_>,
     cut: &Cutoffs,
 ) -> Result<TabCounts, StoreError> {
+    // Planned for its own values every time (a custom plan): the generic plan of a prepared
+    // statement cannot see which days are split or how large the shop is, and took 9 ms where
+    // this takes 5; nor the search's pattern, without which no trigram index serves.
+    let c = counts_statement("", shop_id, view, cut)
+        .build_query_as::<CountsRow>()
+        .persistent(false)
+        .fetch_one(conn)
+        .await
+        .map_err(classify)?;
+    Ok(c.into_counts())
+}
+
+/// The statement of [`tab_counts`] (`prefix`, such as `EXPLAIN `, before its `SELECT`).
+pub(super) fn counts_statement(
+    prefix: &str,
+    shop_id: i64,
+    view: &ShopFilter<'_>,
+    cut: &Cutoffs,
+) -> QueryBuilder<'static, Postgres> {
+    if view.has_search() {
+        return searched_counts(prefix, shop_id, view, cut);
+    }
+    let filter = view.filter;
     let split = split_days(filter);
     let cut_day = day_of(cut.tracking_pending);
 
-    let mut qb = QueryBuilder::<Postgres>::new(
+    let mut qb = QueryBuilder::<Postgres>::new(prefix);
+    qb.push(
         "SELECT coalesce(sum(n), 0)::int8 AS all_orders, \
          coalesce(sum(n) FILTER (WHERE status IN ('unfulfilled', 'partially_fulfilled')), 0)::int8 AS unfulfilled, \
          coalesce(sum(n) FILTER (WHERE status <> 'cancelled' AND NOT has_tracking AND tp), 0)::int8",
@@ -154,7 +182,7 @@ pub(super) async fn tab_counts(
         // The cut-off's day counted whole: take off its orders from the cut-off on (a couple of
         // hours' worth, through the tracking tab's index).
         qb.push(" - (SELECT count(*)");
-        push_after_cutoff(&mut qb, shop_id, filter, cut);
+        push_after_cutoff(&mut qb, shop_id, view, cut);
         qb.push(")");
     }
     qb.push(
@@ -166,7 +194,7 @@ pub(super) async fn tab_counts(
     qb.push_bind(shop_id)
         .push(" AND o.in_transit_since < ")
         .push_bind(cut.delayed);
-    push_filter(&mut qb, filter);
+    push_filter(&mut qb, view);
     qb.push(") AS delayed FROM (");
     push_tallied(
         &mut qb,
@@ -194,28 +222,52 @@ pub(super) async fn tab_counts(
         .push(" AND (");
         push_day_ranges(&mut qb, &split);
         qb.push(")");
-        push_filter(&mut qb, filter);
+        push_filter(&mut qb, view);
     }
     qb.push(") c");
+    qb
+}
 
-    // Planned for its own values every time (a custom plan): the generic plan of a prepared
-    // statement cannot see which days are split or how large the shop is, and took 9 ms where
-    // this takes 5.
-    let c = qb
-        .build_query_as::<CountsRow>()
-        .persistent(false)
-        .fetch_one(conn)
-        .await
-        .map_err(classify)?;
-    let count = |n: i64| u64::try_from(n).unwrap_or(0);
-    Ok(TabCounts {
-        all: count(c.all_orders),
-        unfulfilled: count(c.unfulfilled),
-        tracking_pending: count(c.tracking_pending),
-        delayed: count(c.delayed),
-        returns: count(c.returns),
-        support: count(c.support),
-    })
+/// The counts of a view with a search, from its matching orders: one pass over them, each tab's
+/// rule a `FILTER`.
+fn searched_counts(
+    prefix: &str,
+    shop_id: i64,
+    view: &ShopFilter<'_>,
+    cut: &Cutoffs,
+) -> QueryBuilder<'static, Postgres> {
+    let mut qb = QueryBuilder::<Postgres>::new(prefix);
+    qb.push("SELECT count(*) AS all_orders");
+    for (tab, name) in [
+        (Tab::Unfulfilled, "unfulfilled"),
+        (Tab::TrackingPending, "tracking_pending"),
+        (Tab::Delayed, "delayed"),
+        (Tab::Returns, "returns"),
+        (Tab::Support, "support"),
+    ] {
+        qb.push(", count(*) FILTER (WHERE ");
+        push_tab(&mut qb, tab, cut);
+        qb.push(format_args!(") AS {name}"));
+    }
+    qb.push(" FROM orders o WHERE o.shop_id = ")
+        .push_bind(shop_id);
+    push_filter(&mut qb, view);
+    qb
+}
+
+impl CountsRow {
+    fn into_counts(self) -> TabCounts {
+        let c = self;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        TabCounts {
+            all: count(c.all_orders),
+            unfulfilled: count(c.unfulfilled),
+            tracking_pending: count(c.tracking_pending),
+            delayed: count(c.delayed),
+            returns: count(c.returns),
+            support: count(c.support),
+        }
+    }
 }
 
 /// Pushes `o.created_at` within any of `days`, as OR-ed ranges the list index serves.
@@ -266,16 +318,18 @@ fn push_tally_tab(qb: &mut QueryBuilder<'_, Postgres>, tab: Tab, cut_day: NaiveD
 }
 
 /// The returns funnel (the state of each order's newest return) and the orders per day of the
-/// view (`tab` and `filter`), all pages: per-day counts from `since` on. From the tallies as the
-/// counts are, in one statement; the `delayed` tab from its own index.
+/// view (`tab` and `view`), all pages: per-day counts from `since` on. From the tallies as the
+/// counts are, in one statement; the `delayed` tab from its own index, and a search from its
+/// matching orders.
 pub(super) async fn view_stats(
     conn: &mut PgConnection,
     shop_id: i64,
     tab: Tab,
-    filter: &OrderFilter,
+    view: &ShopFilter<'_>,
     cut: &Cutoffs,
     since: NaiveDate,
 ) -> Result<(Vec<(ReturnState, u64)>, Vec<(NaiveDate, u64)>), StoreError> {
+    let filter = view.filter;
     let mut qb =
         QueryBuilder::<Postgres>::new("SELECT day, return_state, sum(n)::int8 AS n FROM (");
     let exact = |qb: &mut QueryBuilder<'_, Postgres>, n: &str| {
@@ -285,9 +339,9 @@ pub(super) async fn view_stats(
             .push_bind(shop_id)
             .push(" AND ");
         push_tab(qb, tab, cut);
-        push_filter(qb, filter);
+        push_filter(qb, view);
     };
-    if tab == Tab::Delayed {
+    if tab == Tab::Delayed || view.has_search() {
         exact(&mut qb, "1");
     } else {
         let split = split_days(filter);
@@ -315,7 +369,7 @@ pub(super) async fn view_stats(
                 " UNION ALL SELECT (o.created_at AT TIME ZONE 'UTC')::date, \
                  coalesce(o.return_state, ''), -1::int8",
             );
-            push_after_cutoff(&mut qb, shop_id, filter, cut);
+            push_after_cutoff(&mut qb, shop_id, view, cut);
         }
     }
     qb.push(") v GROUP BY day, return_state");

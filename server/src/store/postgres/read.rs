@@ -1,5 +1,6 @@
-//! The read paths of the PostgreSQL store: order rows and their filters in SQL, hydrating rows
-//! into wire orders, and the reads of lists, stats, export batches, one order, outbox and timeline.
+//! The read paths of the PostgreSQL store: order rows and their filters in SQL (the search's in
+//! `search.rs`), hydrating rows into wire orders, and the reads of lists, stats, export batches,
+//! one order, outbox and timeline.
 
 use std::collections::HashMap;
 
@@ -16,6 +17,7 @@ use orders_core::{
 use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
+use super::search::ShopFilter;
 use super::{ceil_micros, clamp_i64, classify, counts, word, Cutoffs, PgStore};
 use crate::store::{ExportKey, Page, StoreError};
 
@@ -126,8 +128,9 @@ pub(super) fn push_statuses_and_priorities(
     }
 }
 
-/// Pushes the non-tab filters, each as ` AND …`.
-pub(super) fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &OrderFilter) {
+/// Pushes the non-tab filters and the search, each as ` AND …`.
+pub(super) fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, view: &ShopFilter<'_>) {
+    let f = view.filter;
     push_statuses_and_priorities(qb, "o.", f);
     match &f.assigned_to {
         None => {}
@@ -145,6 +148,7 @@ pub(super) fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &OrderFilter) 
     if let Some(until) = f.created_until {
         qb.push(" AND o.created_at <= ").push_bind(to_micros(until));
     }
+    view.push_search(qb);
 }
 
 /// Pushes the rule of `tab` (SPEC §4, `OrderFacts::in_tab`) as one parenthesised predicate. The
@@ -174,6 +178,52 @@ pub(super) fn push_tab(qb: &mut QueryBuilder<'_, Postgres>, tab: Tab, cut: &Cuto
             qb.push("(o.support_thread IS NOT NULL)");
         }
     }
+}
+
+/// The statement of a list's page (`prefix`, such as `EXPLAIN `, before its `SELECT`): the rows of
+/// `window` in `query.tab` under the view's filters, in list order.
+fn page_statement(
+    prefix: &str,
+    shop_id: i64,
+    query: &ListQuery,
+    view: &ShopFilter<'_>,
+    window: PageWindow,
+    cut: &Cutoffs,
+) -> QueryBuilder<'static, Postgres> {
+    let mut qb = QueryBuilder::<Postgres>::new(prefix);
+    qb.push("SELECT ");
+    qb.push(ORDER_COLUMNS).push(" FROM ").push(ORDER_FROM);
+    if query.tab == Tab::Delayed {
+        // The delayed orders are the oldest in transit: the planner, taking them to be
+        // spread evenly, would walk the list order past every recent parcel. Their page is
+        // chosen from the delayed index alone (the inner OFFSET 0 keeps it apart), then read.
+        qb.push(
+            " JOIN (SELECT id, created_at FROM (SELECT o.id, o.created_at FROM orders o WHERE o.shop_id = ",
+        )
+        .push_bind(shop_id)
+        .push(" AND ");
+        push_tab(&mut qb, query.tab, cut);
+        push_filter(&mut qb, view);
+        qb.push(" OFFSET 0) d ORDER BY d.created_at DESC, d.id DESC OFFSET ")
+            .push_bind(clamp_i64(window.offset))
+            .push(" LIMIT ")
+            .push_bind(clamp_i64(window.limit))
+            .push(") page ON page.id = o.id WHERE o.shop_id = ")
+            .push_bind(shop_id)
+            .push(" ORDER BY o.created_at DESC, o.id DESC");
+    } else {
+        qb.push(" WHERE o.shop_id = ").push_bind(shop_id);
+        push_filter(&mut qb, view);
+        if query.tab != Tab::All {
+            qb.push(" AND ");
+            push_tab(&mut qb, query.tab, cut);
+        }
+        qb.push(" ORDER BY o.created_at DESC, o.id DESC OFFSET ")
+            .push_bind(clamp_i64(window.offset))
+            .push(" LIMIT ")
+            .push_bind(clamp_i64(window.limit));
+    }
+    qb
 }
 
 /// The id and Shopify cursor of a shop, if it is known.
@@ -332,46 +382,17 @@ impl PgStore {
             });
         };
         let cut = Cutoffs::new(now, th);
+        let view = ShopFilter::decide(&mut tx, shop.id, &query.filter).await?;
 
-        let counts = counts::tab_counts(&mut tx, shop.id, &query.filter, &cut).await?;
+        let counts = counts::tab_counts(&mut tx, shop.id, &view, &cut).await?;
 
         let orders = if window.limit == 0 || window.offset >= counts.get(query.tab) {
             Vec::new()
         } else {
-            let mut qb = QueryBuilder::<Postgres>::new("SELECT ");
-            qb.push(ORDER_COLUMNS).push(" FROM ").push(ORDER_FROM);
-            if query.tab == Tab::Delayed {
-                // The delayed orders are the oldest in transit: the planner, taking them to be
-                // spread evenly, would walk the list order past every recent parcel. Their page is
-                // chosen from the delayed index alone (the inner OFFSET 0 keeps it apart), then read.
-                qb.push(
-                    " JOIN (SELECT id, created_at FROM (SELECT o.id, o.created_at FROM orders o WHERE o.shop_id = ",
-                )
-                .push_bind(shop.id)
-                .push(" AND ");
-                push_tab(&mut qb, query.tab, &cut);
-                push_filter(&mut qb, &query.filter);
-                qb.push(" OFFSET 0) d ORDER BY d.created_at DESC, d.id DESC OFFSET ")
-                    .push_bind(clamp_i64(window.offset))
-                    .push(" LIMIT ")
-                    .push_bind(clamp_i64(window.limit))
-                    .push(") page ON page.id = o.id WHERE o.shop_id = ")
-                    .push_bind(shop.id)
-                    .push(" ORDER BY o.created_at DESC, o.id DESC");
-            } else {
-                qb.push(" WHERE o.shop_id = ").push_bind(shop.id);
-                push_filter(&mut qb, &query.filter);
-                if query.tab != Tab::All {
-                    qb.push(" AND ");
-                    push_tab(&mut qb, query.tab, &cut);
-                }
-                qb.push(" ORDER BY o.created_at DESC, o.id DESC OFFSET ")
-                    .push_bind(clamp_i64(window.offset))
-                    .push(" LIMIT ")
-                    .push_bind(clamp_i64(window.limit));
-            }
+            let mut qb = page_statement("", shop.id, query, &view, window, &cut);
             let rows = qb
                 .build_query_as::<OrderRow>()
+                .persistent(!view.has_search())
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(classify)?;
@@ -383,6 +404,40 @@ impl PgStore {
             counts,
             shopify_cursor: shop.shopify_cursor,
         })
+    }
+
+    /// The plans PostgreSQL chooses, at `now`, for the statements of a list read of `query`: its
+    /// counts, then its page of `window`, each as `EXPLAIN` writes it (one line a row). It runs
+    /// the very statements [`PgStore::list_orders`] runs, planned the same way; the tests and
+    /// benchmarks hold the search to its indexes with it.
+    pub async fn explain_list(
+        &self,
+        query: &ListQuery,
+        window: PageWindow,
+        now: DateTime<Utc>,
+        th: &Thresholds,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = begin_read(&self.pool).await?;
+        let Some(shop) = find_shop(&mut tx, &query.shop_domain).await? else {
+            return Ok(Vec::new());
+        };
+        let cut = Cutoffs::new(now, th);
+        let view = ShopFilter::decide(&mut tx, shop.id, &query.filter).await?;
+        let mut lines = Vec::new();
+        for mut qb in [
+            counts::counts_statement("EXPLAIN ", shop.id, &view, &cut),
+            page_statement("EXPLAIN ", shop.id, query, &view, window, &cut),
+        ] {
+            let plan: Vec<String> = qb
+                .build_query_scalar()
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(classify)?;
+            lines.extend(plan);
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(lines)
     }
 
     /// The returns funnel (the state of each order's newest return) and the orders-per-day series
@@ -399,11 +454,12 @@ impl PgStore {
             return Ok(OrderStats::tally([], [], now));
         };
         let cut = Cutoffs::new(now, th);
+        let view = ShopFilter::decide(&mut tx, shop.id, &query.filter).await?;
         let (returns, days) = counts::view_stats(
             &mut tx,
             shop.id,
             query.tab,
-            &query.filter,
+            &view,
             &cut,
             sparkline_start(now).date_naive(),
         )
@@ -430,13 +486,14 @@ impl PgStore {
             return Ok(Vec::new());
         };
         let cut = Cutoffs::new(now, th);
+        let view = ShopFilter::decide(&mut tx, shop.id, &query.filter).await?;
         let mut qb = QueryBuilder::<Postgres>::new("SELECT ");
         qb.push(ORDER_COLUMNS)
             .push(" FROM ")
             .push(ORDER_FROM)
             .push(" WHERE o.shop_id = ")
             .push_bind(shop.id);
-        push_filter(&mut qb, &query.filter);
+        push_filter(&mut qb, &view);
         if query.tab != Tab::All {
             qb.push(" AND ");
             push_tab(&mut qb, query.tab, &cut);
@@ -452,6 +509,7 @@ impl PgStore {
             .push_bind(i64::from(limit));
         let rows = qb
             .build_query_as::<OrderRow>()
+            .persistent(!view.has_search())
             .fetch_all(&mut *tx)
             .await
             .map_err(classify)?;

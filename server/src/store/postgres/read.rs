@@ -364,6 +364,36 @@ async fn hydrate(
         .collect()
 }
 
+/// One view's read, in its own snapshot: the transaction, the shop, the instant's cut-offs and the
+/// view's filter as this shop decides it (a search by name or by customer).
+struct ViewRead<'q> {
+    tx: Transaction<'static, Postgres>,
+    shop: ShopRow,
+    cut: Cutoffs,
+    view: ShopFilter<'q>,
+}
+
+/// Opens the read of the view `query` describes at `now`; `None` when the shop is unknown.
+async fn open_view<'q>(
+    pool: &PgPool,
+    query: &'q ListQuery,
+    now: DateTime<Utc>,
+    th: &Thresholds,
+) -> Result<Option<ViewRead<'q>>, StoreError> {
+    let mut tx = begin_read(pool).await?;
+    let Some(shop) = find_shop(&mut tx, &query.shop_domain).await? else {
+        return Ok(None);
+    };
+    let cut = Cutoffs::new(now, th);
+    let view = ShopFilter::decide(&mut tx, shop.id, &query.filter).await?;
+    Ok(Some(ViewRead {
+        tx,
+        shop,
+        cut,
+        view,
+    }))
+}
+
 impl PgStore {
     #[tracing::instrument(name = "pg.list_orders", skip_all, fields(shop = %query.shop_domain, tab = %query.tab))]
     pub async fn list_orders(
@@ -373,16 +403,19 @@ impl PgStore {
         now: DateTime<Utc>,
         th: &Thresholds,
     ) -> Result<Page, StoreError> {
-        let mut tx = begin_read(&self.pool).await?;
-        let Some(shop) = find_shop(&mut tx, &query.shop_domain).await? else {
+        let Some(ViewRead {
+            mut tx,
+            shop,
+            cut,
+            view,
+        }) = open_view(&self.pool, query, now, th).await?
+        else {
             return Ok(Page {
                 orders: Vec::new(),
                 counts: TabCounts::default(),
                 shopify_cursor: None,
             });
         };
-        let cut = Cutoffs::new(now, th);
-        let view = ShopFilter::decide(&mut tx, shop.id, &query.filter).await?;
 
         let counts = counts::tab_counts(&mut tx, shop.id, &view, &cut).await?;
 
@@ -417,12 +450,15 @@ impl PgStore {
         now: DateTime<Utc>,
         th: &Thresholds,
     ) -> Result<Vec<String>, StoreError> {
-        let mut tx = begin_read(&self.pool).await?;
-        let Some(shop) = find_shop(&mut tx, &query.shop_domain).await? else {
+        let Some(ViewRead {
+            mut tx,
+            shop,
+            cut,
+            view,
+        }) = open_view(&self.pool, query, now, th).await?
+        else {
             return Ok(Vec::new());
         };
-        let cut = Cutoffs::new(now, th);
-        let view = ShopFilter::decide(&mut tx, shop.id, &query.filter).await?;
         let mut lines = Vec::new();
         for mut qb in [
             counts::counts_statement("EXPLAIN ", shop.id, &view, &cut),
@@ -449,12 +485,15 @@ impl PgStore {
         now: DateTime<Utc>,
         th: &Thresholds,
     ) -> Result<OrderStats, StoreError> {
-        let mut tx = begin_read(&self.pool).await?;
-        let Some(shop) = find_shop(&mut tx, &query.shop_domain).await? else {
+        let Some(ViewRead {
+            mut tx,
+            shop,
+            cut,
+            view,
+        }) = open_view(&self.pool, query, now, th).await?
+        else {
             return Ok(OrderStats::tally([], [], now));
         };
-        let cut = Cutoffs::new(now, th);
-        let view = ShopFilter::decide(&mut tx, shop.id, &query.filter).await?;
         let (returns, days) = counts::view_stats(
             &mut tx,
             shop.id,
@@ -481,12 +520,15 @@ impl PgStore {
         now: DateTime<Utc>,
         th: &Thresholds,
     ) -> Result<Vec<Order>, StoreError> {
-        let mut tx = begin_read(&self.pool).await?;
-        let Some(shop) = find_shop(&mut tx, &query.shop_domain).await? else {
+        let Some(ViewRead {
+            mut tx,
+            shop,
+            cut,
+            view,
+        }) = open_view(&self.pool, query, now, th).await?
+        else {
             return Ok(Vec::new());
         };
-        let cut = Cutoffs::new(now, th);
-        let view = ShopFilter::decide(&mut tx, shop.id, &query.filter).await?;
         let mut qb = QueryBuilder::<Postgres>::new("SELECT ");
         qb.push(ORDER_COLUMNS)
             .push(" FROM ")

@@ -164,6 +164,7 @@ pub(super) fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoVi
         assigned_to,
         date_start,
         date_end,
+        search,
         page_size,
         active,
         clear_href,
@@ -202,6 +203,19 @@ pub(super) fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoVi
                 .map(|(name, value)| view! { <input type="hidden" name=name value=value.to_owned()/> })
                 .collect_view()}
             {(tab != orders_core::Tab::All).then(|| view! { <input type="hidden" name="tab" value=tab.as_str()/> })}
+            <label class=label>
+                "Search"
+                <input
+                    class=format!("{field} w-56")
+                    type="search"
+                    name="query"
+                    placeholder="Order number, name or email"
+                    minlength="3"
+                    maxlength="100"
+                    value=search
+                    data-testid="search"
+                />
+            </label>
             <ChoiceFilter name="status" legend="Status" width="w-52" choices=status_choices/>
             <ChoiceFilter name="priority" legend="Priority" width="w-44" choices=priority_choices/>
             <label class=label>

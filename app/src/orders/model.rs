@@ -74,6 +74,8 @@ pub struct FilterState {
     pub assigned_to: String,
     pub date_start: String,
     pub date_end: String,
+    /// The search (`query`), as typed; empty for none.
+    pub search: String,
     pub page_size: u32,
     /// Some filter other than the tab and page size is in force.
     pub active: bool,
@@ -396,6 +398,12 @@ mod build {
                 },
                 date_start: query.date_start.clone().unwrap_or_default(),
                 date_end: query.date_end.clone().unwrap_or_default(),
+                search: query
+                    .filter
+                    .search
+                    .as_ref()
+                    .map(|s| s.text().to_owned())
+                    .unwrap_or_default(),
                 page_size: query.page_size,
                 active: query.filter != Default::default(),
                 clear_href: {
@@ -540,6 +548,7 @@ mod build {
                 "/orders/export.csv?tab=returns&query=Ada%20%231"
             );
             assert!(view.filters.active);
+            assert_eq!(view.filters.search, "Ada #1");
         }
 
         #[test]

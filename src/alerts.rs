@@ -101,6 +101,28 @@ pub const POLL_LIMIT: usize = 500;
 /// `resolved` events in its tail of older resolutions); beyond, a `replay_truncated` refresh.
 pub const REPLAY_LIMIT: usize = 500;
 
+/// How many orders a dashboard banner names.
+pub const BANNER_ORDERS: usize = 5;
+
+/// A shop's open alerts of one kind, as a dashboard banner shows them: how many, and the
+/// [`BANNER_ORDERS`] open longest (raised first), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Digest {
+    pub kind: AlertKind,
+    pub count: u64,
+    pub first: Vec<DigestLine>,
+}
+
+/// One open alert in a [`Digest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestLine {
+    /// The order it is about (none for a data gap), and that order's name if it is still stored.
+    pub order_id: Option<String>,
+    pub order_number: Option<String>,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// Why a page should reload what it shows (`event: refresh`).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

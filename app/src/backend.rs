@@ -4,6 +4,8 @@
 //! request sees, who "mine" is, and whether the rows are the sample data's are the server's to
 //! decide; the server functions only carry the answer to the page.
 
+use chrono::{DateTime, Utc};
+use orders_core::alerts::Digest;
 use orders_core::stats::OrderStats;
 use orders_core::{ListQuery, Order, OrderList};
 
@@ -63,6 +65,11 @@ pub struct Page {
     pub stats: Option<OrderStats>,
     /// The order the URL opens in the drawer (`order=`): the order, or what to say instead.
     pub detail: Option<Result<Order, String>>,
+    /// The banners: the shop's open alerts of each kind that has any, from the same data as the
+    /// rows (none when they could not be read).
+    pub alerts: Vec<Digest>,
+    /// When the server's poller reads Shopify next (`None`: it does not poll).
+    pub next_poll: Option<DateTime<Utc>>,
 }
 
 /// The import of a shop's order history (SPEC §10: "progress visible on the dashboard").

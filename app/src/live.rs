@@ -1,10 +1,12 @@
-//! Live alert banners (SPEC §6, §8): the page follows `GET /sync/orders/alerts` as an EventSource,
-//! shows one banner per kind of open alert with its count (linking to the matching tab, dismissible
-//! until the count changes), reloads its data on each `refresh`, and says how fresh it is.
+//! Live alerts (SPEC §6, §8): the page follows `GET /sync/orders/alerts` as an EventSource and
+//! keeps its banners true. The banners themselves are the server's (the page's data carries each
+//! kind's count and first orders, see `orders::banners`); the stream tells the page when to reload
+//! them: on each `refresh`, and when the open alerts it reports settle on other counts than the
+//! banners show. It also says how fresh the page is.
 //!
 //! When the stream fails, the page closes it, asks the JSON fallback for the open alerts every few
 //! seconds, and tries the stream again after 1, 2, 4 … 30 s; the stream's own replay then replaces
-//! what polling found. All of it runs in the browser only: the server's HTML has no banners.
+//! what polling found. The connection runs in the browser only.
 //!
 //! Inside Shopify's admin an EventSource cannot carry App Bridge's `Authorization` header, so each
 //! connection and each reconnection takes a fresh session token and passes it as `id_token=`
@@ -14,8 +16,6 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use orders_core::AlertKind;
-
-use crate::orders::Embedding;
 
 /// How often the page asks for the open alerts while the stream is down.
 pub const POLL_EVERY: Duration = Duration::from_secs(5);
@@ -33,30 +33,40 @@ pub enum Link {
 /// The live state of the page. It lives above the page's data, so a reload keeps it.
 #[derive(Clone, Copy)]
 pub struct LiveAlerts {
-    /// The open alerts: (id, kind), each id once.
+    /// The open alerts the stream (or the polling fallback) reported: (id, kind), each id once.
     pub open: RwSignal<Vec<(u64, AlertKind)>>,
+    /// How many open alerts of each kind the page's banners show (the server's count, with the
+    /// page's data). When `open` settles on other counts, the page reloads.
+    pub shown: RwSignal<Vec<(AlertKind, u64)>>,
     pub link: RwSignal<Link>,
     /// When the page last heard from Sync (local time, `14:03:12`).
     pub synced: RwSignal<Option<String>>,
     /// Banners closed by the user, with the count they showed.
-    pub dismissed: RwSignal<Vec<(AlertKind, usize)>>,
+    pub dismissed: RwSignal<Vec<(AlertKind, u64)>>,
 }
 
 /// The kinds of banner, in the order they are shown.
-const KINDS: [AlertKind; 3] = [
+pub const KINDS: [AlertKind; 3] = [
     AlertKind::DataGap,
     AlertKind::TrackingPending,
     AlertKind::Delayed,
 ];
 
-/// The banner of `kind`: its count, unless there is none or it was dismissed at that very count.
-pub fn banner(
-    kind: AlertKind,
-    open: &[(u64, AlertKind)],
-    dismissed: &[(AlertKind, usize)],
-) -> Option<usize> {
-    let n = open.iter().filter(|(_, k)| *k == kind).count();
-    (n > 0 && !dismissed.contains(&(kind, n))).then_some(n)
+/// Whether the banner of `kind` at `count` stays up: it was not dismissed at that very count.
+pub fn visible(kind: AlertKind, count: u64, dismissed: &[(AlertKind, u64)]) -> bool {
+    !dismissed.contains(&(kind, count))
+}
+
+/// Whether the open alerts `open` count otherwise than the banners on screen (`shown`).
+pub fn differs(open: &[(u64, AlertKind)], shown: &[(AlertKind, u64)]) -> bool {
+    KINDS.iter().any(|&kind| {
+        let live = open.iter().filter(|(_, k)| *k == kind).count() as u64;
+        let page = shown
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, n)| *n);
+        live != page
+    })
 }
 
 /// Adds an open alert (once).
@@ -71,39 +81,12 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(1u64 << attempt.min(5)).min(Duration::from_secs(30))
 }
 
-/// What a banner says.
-pub fn banner_text(kind: AlertKind, n: usize) -> String {
-    let s = if n == 1 { "" } else { "s" };
-    match kind {
-        AlertKind::TrackingPending => format!("{n} order{s} waiting for a tracking number"),
-        AlertKind::Delayed => format!("{n} shipment{s} delayed in transit"),
-        AlertKind::DataGap => format!("{n} data gap{s}: orders may be missing"),
-    }
-}
-
-/// The tab a banner opens (`None`: a data gap has no tab).
-fn banner_tab(kind: AlertKind) -> Option<&'static str> {
-    match kind {
-        AlertKind::TrackingPending => Some("tracking_pending"),
-        AlertKind::Delayed => Some("delayed"),
-        AlertKind::DataGap => None,
-    }
-}
-
-/// Where the banner of `kind` leads: its tab of `shop`, inside the admin when the page is.
-fn banner_href(kind: AlertKind, shop: &str, embedding: &Embedding) -> String {
-    let href = match banner_tab(kind) {
-        Some(tab) => format!("/orders?shop={shop}&tab={tab}"),
-        None => format!("/orders?shop={shop}"),
-    };
-    embedding.keep_in(&href)
-}
-
 /// Starts following the alerts of whatever shop `shop` names (`None` until the page knows it), in
 /// the browser; `refresh` reloads the page's data. Call once per page, above its data.
 pub fn follow_alerts(shop: RwSignal<Option<String>>, refresh: Callback<()>) -> LiveAlerts {
     let live = LiveAlerts {
         open: RwSignal::new(Vec::new()),
+        shown: RwSignal::new(Vec::new()),
         link: RwSignal::new(Link::Connecting),
         synced: RwSignal::new(None),
         dismissed: RwSignal::new(Vec::new()),
@@ -115,51 +98,10 @@ pub fn follow_alerts(shop: RwSignal<Option<String>>, refresh: Callback<()>) -> L
     live
 }
 
-/// The banners and the freshness line of `shop`; their links keep the admin's `embedding`.
+/// How fresh the page is: live, connecting, or polling, and when it last heard from Sync.
 #[component]
-pub fn LiveBanners(live: LiveAlerts, shop: String, embedding: Embedding) -> impl IntoView {
-    let slot = move |kind: AlertKind| {
-        let href = banner_href(kind, &shop, &embedding);
-        move || {
-            let n = live
-                .open
-                .with(|open| live.dismissed.with(|d| banner(kind, open, d)))?;
-            let critical = kind == AlertKind::DataGap;
-            let class = if critical {
-                "flex items-center justify-between gap-3 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-red-900"
-            } else {
-                "flex items-center justify-between gap-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-amber-950"
-            };
-            let text = banner_text(kind, n);
-            Some(view! {
-                <div role="status" class=class data-banner=kind.as_str() data-count=n>
-                    <a href=href.clone() class="font-medium underline-offset-2 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60">
-                        <span class="mr-2 rounded bg-white/70 px-1.5 py-0.5 text-xs font-semibold uppercase">
-                            {if critical { "Critical" } else { "Warning" }}
-                        </span>
-                        {text.clone()}
-                    </a>
-                    <button
-                        type="button"
-                        class="rounded px-2 py-0.5 text-xs hover:bg-white/60 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60"
-                        aria-label=format!("Dismiss: {text}")
-                        on:click=move |_| live.dismissed.update(|d| {
-                            d.retain(|(k, _)| *k != kind);
-                            d.push((kind, n));
-                        })
-                    >
-                        "Dismiss"
-                    </button>
-                </div>
-            })
-        }
-    };
+pub fn Freshness(live: LiveAlerts) -> impl IntoView {
     view! {
-        <div class="space-y-2" aria-live="polite" data-testid="live-banners">
-            {slot(KINDS[0])}
-            {slot(KINDS[1])}
-            {slot(KINDS[2])}
-        </div>
         <p class="text-xs text-zinc-600" data-testid="freshness" data-link=move || match live.link.get() {
             Link::Connecting => "connecting",
             Link::Live => "live",
@@ -204,6 +146,8 @@ mod client {
         poll: Option<IntervalHandle>,
         retry: Option<TimeoutHandle>,
         refresh: Option<TimeoutHandle>,
+        /// A refresh ping asked for a reload: the settled timer reloads whatever the counts say.
+        must_refresh: bool,
     }
 
     impl Running {
@@ -358,6 +302,7 @@ mod client {
                 if let (true, Some((id, kind))) = (current(), alert_of(&data_of(&e))) {
                     live.open.update(|open| super::add_open(open, id, kind));
                     live.synced.set(Some(now_label()));
+                    settle(state, live, refresh, false);
                 }
             }),
         );
@@ -369,6 +314,7 @@ mod client {
                     live.open
                         .update(|open| open.retain(|(i, _)| *i != id as u64));
                     live.synced.set(Some(now_label()));
+                    settle(state, live, refresh, false);
                 }
             }),
         );
@@ -377,7 +323,7 @@ mod client {
             Box::new(move |_| {
                 if current() {
                     live.synced.set(Some(now_label()));
-                    settle_refresh(state, refresh);
+                    settle(state, live, refresh, true);
                 }
             }),
         );
@@ -393,14 +339,28 @@ mod client {
         state.update_value(|r| r.source = Some((source, listeners)));
     }
 
-    /// Reloads the page once the refresh pings settle.
-    fn settle_refresh(state: State, refresh: Callback<()>) {
+    /// Once the stream settles (no event for [`REFRESH_SETTLE`]), reloads the page if a refresh
+    /// ping asked (`ping`, now or earlier in the burst) or if the open alerts count otherwise than
+    /// the banners on screen. A stream's replay of what the page already shows reloads nothing.
+    fn settle(state: State, live: LiveAlerts, refresh: Callback<()>, ping: bool) {
         state.update_value(|r| {
+            r.must_refresh |= ping;
             if let Some(h) = r.refresh.take() {
                 h.clear();
             }
         });
-        if let Ok(h) = set_timeout_with_handle(move || refresh.run(()), REFRESH_SETTLE) {
+        let fire = move || {
+            let ping = state
+                .try_update_value(|r| std::mem::take(&mut r.must_refresh))
+                .unwrap_or(false);
+            let moved = live
+                .open
+                .with_untracked(|open| live.shown.with_untracked(|shown| super::differs(open, shown)));
+            if ping || moved {
+                refresh.run(());
+            }
+        };
+        if let Ok(h) = set_timeout_with_handle(fire, REFRESH_SETTLE) {
             state.update_value(|r| r.refresh = Some(h));
         }
     }
@@ -428,6 +388,7 @@ mod client {
                     if live.link.get_untracked() == Link::Polling {
                         live.open.set(open);
                         live.synced.set(Some(now_label()));
+                        settle(state, live, refresh, false);
                     }
                 }
             });
@@ -498,66 +459,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_banner_per_kind_with_its_count_until_dismissed_at_that_count() {
+    fn a_banner_stays_dismissed_at_its_count_only() {
+        let dismissed = [(AlertKind::TrackingPending, 2)];
+        assert!(!visible(AlertKind::TrackingPending, 2, &dismissed));
+        assert!(visible(AlertKind::TrackingPending, 3, &dismissed), "a new count shows it again");
+        assert!(visible(AlertKind::Delayed, 2, &dismissed));
+    }
+
+    #[test]
+    fn the_page_reloads_only_when_the_live_counts_leave_the_banners() {
         let mut open = Vec::new();
         add_open(&mut open, 1, AlertKind::TrackingPending);
         add_open(&mut open, 2, AlertKind::TrackingPending);
         add_open(&mut open, 2, AlertKind::TrackingPending);
         add_open(&mut open, 3, AlertKind::Delayed);
-        assert_eq!(banner(AlertKind::TrackingPending, &open, &[]), Some(2));
-        assert_eq!(banner(AlertKind::Delayed, &open, &[]), Some(1));
-        assert_eq!(banner(AlertKind::DataGap, &open, &[]), None);
-        let dismissed = [(AlertKind::TrackingPending, 2)];
-        assert_eq!(banner(AlertKind::TrackingPending, &open, &dismissed), None);
-        add_open(&mut open, 4, AlertKind::TrackingPending);
-        assert_eq!(
-            banner(AlertKind::TrackingPending, &open, &dismissed),
-            Some(3),
-            "a new count shows the banner again"
-        );
+        let shown = [(AlertKind::TrackingPending, 2), (AlertKind::Delayed, 1)];
+        assert!(!differs(&open, &shown), "a replay of what is on screen");
+        add_open(&mut open, 4, AlertKind::DataGap);
+        assert!(differs(&open, &shown), "a new kind of alert");
+        assert!(differs(&[], &shown), "every alert cleared");
+        assert!(!differs(&[], &[]));
     }
 
     #[test]
     fn reconnection_backs_off_exponentially_to_thirty_seconds() {
         let waits: Vec<u64> = (0..8).map(|a| backoff(a).as_secs()).collect();
         assert_eq!(waits, vec![1, 2, 4, 8, 16, 30, 30, 30]);
-    }
-
-    #[test]
-    fn banner_links_keep_the_admins_host_and_embedded() {
-        let embedding = Embedding {
-            host: Some("YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ".into()),
-            embedded: Some("1".into()),
-        };
-        assert_eq!(
-            banner_href(AlertKind::Delayed, "acme.myshopify.com", &embedding),
-            "/orders?shop=acme.myshopify.com&tab=delayed\
-             &host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ&embedded=1"
-        );
-        assert_eq!(
-            banner_href(AlertKind::DataGap, "acme.myshopify.com", &embedding),
-            "/orders?shop=acme.myshopify.com&host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ&embedded=1"
-        );
-    }
-
-    #[test]
-    fn banner_links_outside_the_admin_grow_no_host_or_embedded() {
-        let outside = Embedding::default();
-        assert_eq!(
-            banner_href(AlertKind::TrackingPending, "acme.myshopify.com", &outside),
-            "/orders?shop=acme.myshopify.com&tab=tracking_pending"
-        );
-    }
-
-    #[test]
-    fn banners_say_what_and_how_many() {
-        assert_eq!(
-            banner_text(AlertKind::TrackingPending, 1),
-            "1 order waiting for a tracking number"
-        );
-        assert_eq!(
-            banner_text(AlertKind::Delayed, 3),
-            "3 shipments delayed in transit"
-        );
     }
 }

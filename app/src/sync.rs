@@ -66,16 +66,29 @@ impl leptos::server_fn::error::FromServerFnError for SyncFailure {
 pub struct SyncDone {
     /// Sync's `message`, or the action's default when Sync gave none.
     pub message: String,
+    /// The support thread of an escalation (its first updated order's), which a bulk escalation
+    /// reuses for the orders after the first.
+    pub support_thread: Option<String>,
 }
 
 /// The v1.2 envelope as it comes back from a write: the page reloads its rows from Sync after a
-/// success, so `updatedOrders` is not read here.
+/// success, so of `updatedOrders` only an escalation's thread is read.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Envelope {
     #[serde(default)]
     success: bool,
     #[serde(default)]
     message: String,
+    #[serde(default)]
+    updated_orders: Vec<Updated>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Updated {
+    #[serde(default)]
+    support_thread: Option<String>,
 }
 
 /// Maps a write's answer: a successful envelope to what the toast says, anything else to a failure.
@@ -92,6 +105,11 @@ pub fn map_envelope(
             } else {
                 e.message
             },
+            support_thread: e
+                .updated_orders
+                .into_iter()
+                .next()
+                .and_then(|o| o.support_thread),
         }),
         Some(e) => Err(SyncFailure {
             status,
@@ -200,6 +218,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(done.message, "Return updated");
+    }
+
+    #[test]
+    fn an_escalation_tells_its_thread() {
+        let done = map_envelope(
+            SyncWrite::Support,
+            200,
+            &json!({"success": true, "message": "Escalated", "updatedOrders": [
+                {"id": "gid://shopify/Order/1", "supportThread": "sup_0123"}
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+        assert_eq!(done.support_thread.as_deref(), Some("sup_0123"));
     }
 
     #[test]

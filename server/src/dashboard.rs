@@ -163,11 +163,12 @@ impl OrdersBackend for Dashboard {
             ),
             message: e.message,
         })?;
-        // The page, its pictures and the undelivered events are counted at once, side by side.
-        let (listing, stats, undelivered) = futures::future::join3(
+        // The page, its pictures, the undelivered events and the banners are read at once.
+        let (listing, stats, undelivered, alerts) = futures::future::join4(
             service.dashboard_list(&query),
             service.dashboard_stats(&query),
             service.outbox_summary(&query.shop_domain),
+            service.alert_digests(&query.shop_domain),
         )
         .await;
         // The service's errors as the door answers them.
@@ -198,6 +199,15 @@ impl OrdersBackend for Dashboard {
                 None
             }
         };
+        // The banners, like the pictures, only from the data the rows came from.
+        let alerts = match alerts {
+            Ok((alerts, counted_on_sample)) if counted_on_sample == sample => alerts,
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                tracing::warn!(error = %e, "the dashboard could not read the shop's open alerts");
+                Vec::new()
+            }
+        };
         // Sample data has no outbox, nor an import, worth showing.
         let (undelivered, importing) = if sample {
             (0, None)
@@ -221,6 +231,8 @@ impl OrdersBackend for Dashboard {
             importing,
             stats,
             detail,
+            alerts,
+            next_poll: service.next_poll(),
         }))
     }
 

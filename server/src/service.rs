@@ -34,13 +34,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use orders_core::alerts::{AlertPage, Refresh, RefreshReason, REPLAY_LIMIT};
+use orders_core::alerts::{AlertPage, Digest, Refresh, RefreshReason, BANNER_ORDERS, REPLAY_LIMIT};
 use orders_core::outbox::{OutboxCounts, OutboxList, OutboxQuery, OUTBOX_LIST_LIMIT};
 use orders_core::record::to_micros;
 use orders_core::stats::OrderStats;
 use orders_core::text::plural;
 use orders_core::{
-    effects::ReturnPlan, AssignCommand, AssignedOrder, Envelope, EscalatedOrder, FulfillCommand,
+    effects::ReturnPlan, AlertKind, AssignCommand, AssignedOrder, Envelope, EscalatedOrder, FulfillCommand,
     FulfilledOrder, ListQuery, Order, OrderList, OrderRef, ReturnCommand, SupportCommand,
     Thresholds,
 };
@@ -100,6 +100,8 @@ struct Inner {
     resting_until: Mutex<Option<Instant>>,
     /// Shops with a pass after a change under way, and the reason for one more pass, if asked.
     passes: Mutex<HashMap<String, Option<(RefreshReason, Scope)>>>,
+    /// When this process's poller starts its next round (`None`: it does not poll).
+    next_poll: Mutex<Option<DateTime<Utc>>>,
 }
 
 /// How far back a reconnecting client is told about alerts that cleared (SPEC §6).
@@ -144,6 +146,7 @@ impl Service {
                 thresholds,
                 resting_until: Mutex::new(None),
                 passes: Mutex::new(HashMap::new()),
+                next_poll: Mutex::new(None),
             }),
         }
     }
@@ -550,6 +553,33 @@ impl Service {
     #[instrument(skip_all, fields(shop = %shop))]
     pub async fn outbox_summary(&self, shop: &str) -> Result<OutboxCounts, ServiceError> {
         Ok(self.inner.primary.outbox_counts(shop).await?)
+    }
+
+    /// The dashboard's banners (SPEC §6, §8): the open alerts of each kind, the first few by name,
+    /// from the same store as the page's rows (`true`: the sample data's).
+    #[instrument(skip_all, fields(shop = %shop))]
+    pub async fn alert_digests(&self, shop: &str) -> Result<(Vec<Digest>, bool), ServiceError> {
+        const KINDS: [AlertKind; 3] = [
+            AlertKind::DataGap,
+            AlertKind::TrackingPending,
+            AlertKind::Delayed,
+        ];
+        self.with_fallback(shop, |store, shop| async move {
+            store.digests(&shop, &KINDS, BANNER_ORDERS).await
+        })
+        .await
+    }
+
+    /// Records when this process's poller starts its next round (`None`: it stops polling).
+    pub fn poll_scheduled(&self, at: Option<DateTime<Utc>>) {
+        if let Ok(mut next) = self.inner.next_poll.lock() {
+            *next = at;
+        }
+    }
+
+    /// When this process's poller starts its next round, if it polls.
+    pub fn next_poll(&self) -> Option<DateTime<Utc>> {
+        self.inner.next_poll.lock().ok().and_then(|next| *next)
     }
 
     /// The dashboard's page: from the store of record, or from the sample data (`true`) when the

@@ -96,6 +96,54 @@ impl Actions {
         self.send(SyncWrite::Fulfill, body, move || self.restore(before));
     }
 
+    /// Escalates the orders `ids` to support with one `note`, one order after the other through
+    /// the single-order write, all in one conversation: `conversation` if given, else the one Sync
+    /// opens for the first order that succeeds. Each order succeeds or fails on its own (a failed
+    /// row goes back as it was), and one toast sums up, naming the failures.
+    pub fn escalate(self, ids: Vec<String>, note: String, conversation: Option<String>) {
+        if ids.is_empty() {
+            return;
+        }
+        let shown = conversation.clone().unwrap_or_else(|| "opening…".to_owned());
+        let before = self.patch(&ids, |row| row.support_thread = Some(shown.clone()));
+        self.pending.update(|n| *n += 1);
+        leptos::task::spawn_local(async move {
+            let shop = self.shop.get_value();
+            let mut thread = conversation;
+            let mut done = 0usize;
+            let mut failed: Vec<String> = Vec::new();
+            for old in before {
+                let mut body = json!({ "orderId": old.id, "note": note });
+                if let Some(t) = &thread {
+                    body["conversationId"] = json!(t);
+                }
+                match call_sync(&shop, SyncWrite::Support, body).await {
+                    Ok(answer) => {
+                        done += 1;
+                        if thread.is_none() {
+                            thread = answer.support_thread;
+                        }
+                    }
+                    Err(why) => {
+                        failed.push(format!("{} ({why})", old.order_number));
+                        self.restore(vec![old]);
+                    }
+                }
+            }
+            self.pending.update(|n| *n = n.saturating_sub(1));
+            let summary = escalation_summary(done, &failed, thread.as_deref());
+            if failed.is_empty() {
+                self.toasts.success(summary);
+            } else {
+                self.toasts.failure(summary);
+            }
+            if done > 0 {
+                self.selected.set(Vec::new());
+                self.refetch.run(());
+            }
+        });
+    }
+
     /// The selected ids, in table order.
     pub fn selection(self) -> Vec<String> {
         let selected = self.selected.get_untracked();
@@ -105,5 +153,41 @@ impl Actions {
                 .map(|r| r.id.clone())
                 .collect()
         })
+    }
+}
+
+/// What a bulk escalation's toast says: how many went to which conversation, and which failed
+/// and why.
+pub fn escalation_summary(done: usize, failed: &[String], thread: Option<&str>) -> String {
+    let orders = |n: usize| if n == 1 { "1 order".to_owned() } else { format!("{n} orders") };
+    let mut text = match (done, thread) {
+        (0, _) => "No order was escalated".to_owned(),
+        (n, Some(t)) => format!("Escalated {} to support in conversation {t}", orders(n)),
+        (n, None) => format!("Escalated {} to support", orders(n)),
+    };
+    if !failed.is_empty() {
+        text.push_str(&format!("; {} failed: {}", orders(failed.len()), failed.join(", ")));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escalation_summary;
+
+    #[test]
+    fn a_bulk_escalation_sums_up_and_names_its_failures() {
+        assert_eq!(
+            escalation_summary(3, &[], Some("sup_1")),
+            "Escalated 3 orders to support in conversation sup_1"
+        );
+        assert_eq!(
+            escalation_summary(1, &["#1002 (409 · cancelled)".to_owned()], Some("sup_1")),
+            "Escalated 1 order to support in conversation sup_1; 1 order failed: #1002 (409 · cancelled)"
+        );
+        assert_eq!(
+            escalation_summary(0, &["#1 (x)".to_owned(), "#2 (y)".to_owned()], None),
+            "No order was escalated; 2 orders failed: #1 (x), #2 (y)"
+        );
     }
 }

@@ -1,10 +1,122 @@
-//! The banners above the table, and the page shown when the view cannot be loaded: sample data,
-//! the history import, undelivered side effects, and why a view failed.
+//! The banners above the table, and the page shown when the view cannot be loaded: open alerts,
+//! sample data, the history import, undelivered side effects, and why a view failed.
+//!
+//! An alert banner is one line that opens, on a click, to name its first orders (each opening the
+//! drawer) and to link to all of them. It comes with the page's data, so its links are in the
+//! server's HTML; `crate::live` reloads the page when the shop's open alerts move.
 
 use leptos::prelude::*;
+use orders_core::AlertKind;
 
 use super::links::Embedding;
-use super::model::{Importing, LoadError};
+use super::model::{Banner, GapNote, Importing, LoadError};
+use crate::live::visible;
+
+/// What a banner says.
+pub fn banner_text(kind: AlertKind, n: u64) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    match kind {
+        AlertKind::TrackingPending => format!("{n} order{s} waiting for a tracking number"),
+        AlertKind::Delayed => format!("{n} shipment{s} delayed in transit"),
+        AlertKind::DataGap => format!("{n} data gap{s}: orders may be missing"),
+    }
+}
+
+/// The open alerts, one collapsed banner per kind; `dismissed` holds the banners closed by the
+/// user, each at the count it showed.
+#[component]
+pub(super) fn AlertBanners(
+    banners: Vec<Banner>,
+    dismissed: RwSignal<Vec<(AlertKind, u64)>>,
+) -> impl IntoView {
+    view! {
+        <section aria-label="Alerts" aria-live="polite" class="space-y-1.5" data-testid="live-banners">
+            {banners
+                .into_iter()
+                .map(|banner| view! { <AlertBanner banner dismissed/> })
+                .collect_view()}
+        </section>
+    }
+}
+
+#[component]
+fn AlertBanner(banner: Banner, dismissed: RwSignal<Vec<(AlertKind, u64)>>) -> impl IntoView {
+    let Banner {
+        kind,
+        count,
+        orders,
+        view_href,
+        gap,
+    } = banner;
+    let critical = kind == AlertKind::DataGap;
+    let class = if critical {
+        "flex items-start justify-between gap-3 rounded-md border border-red-300 bg-red-50 px-3 py-1.5 text-red-900"
+    } else {
+        "flex items-start justify-between gap-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-1.5 text-amber-950"
+    };
+    let text = banner_text(kind, count);
+    let hidden = move || !dismissed.with(|d| visible(kind, count, d));
+    let named = orders
+        .into_iter()
+        .map(|o| {
+            view! {
+                <li>
+                    <a href=o.href class="font-medium underline" data-testid="banner-order">{o.number}</a>
+                    " · "
+                    {o.message}
+                </li>
+            }
+        })
+        .collect_view();
+    let all = view_href.map(|href| {
+        view! {
+            <a href=href class="font-medium underline" data-testid="banner-view">
+                {format!("See all {count}")}
+            </a>
+        }
+    });
+    view! {
+        <div class=class class:hidden=hidden data-banner=kind.as_str() data-count=count>
+            <details class="group min-w-0 flex-1">
+                <summary class="cursor-pointer select-none rounded focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60">
+                    <span class="mr-2 rounded bg-white/70 px-1.5 py-0.5 text-xs font-semibold uppercase">
+                        {if critical { "Critical" } else { "Warning" }}
+                    </span>
+                    <span class="font-medium">{text.clone()}</span>
+                </summary>
+                <div class="mt-1.5 space-y-1 pb-1 pl-4">
+                    {gap.map(|gap| view! { <GapStory gap/> })}
+                    <ul class="space-y-0.5">{named}</ul>
+                    {all}
+                </div>
+            </details>
+            <button
+                type="button"
+                class="rounded px-2 py-0.5 text-xs hover:bg-white/60 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60"
+                aria-label=format!("Dismiss: {text}")
+                on:click=move |_| dismissed.update(|d| {
+                    d.retain(|(k, _)| *k != kind);
+                    d.push((kind, count));
+                })
+            >
+                "Dismiss"
+            </button>
+        </div>
+    }
+}
+
+/// What a data gap says: what failed, since when, and when the next poll runs.
+#[component]
+fn GapStory(gap: GapNote) -> impl IntoView {
+    let next = match gap.next_poll {
+        Some(at) => format!("The next poll of Shopify runs at {at}."),
+        None => "This server does not poll Shopify (SYNC_POLL_INTERVAL is off).".to_owned(),
+    };
+    view! {
+        <p data-testid="gap-what">{gap.what}</p>
+        <p class="text-xs" data-testid="gap-when">{format!("Noticed {}. {next}", gap.since)}</p>
+    }
+}
 
 /// Side effects of this shop that could not be delivered (SPEC §7: visible, never lost).
 #[component]

@@ -3,6 +3,7 @@
 //! numbers as text for screen readers and on hover, so the picture is never the only way to read
 //! them.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use orders_core::ReturnState;
 
@@ -68,15 +69,37 @@ pub fn to_html(stats: Pictures) -> String {
     view! { <BothPictures stats/> }.to_html()
 }
 
-/// Both pictures, side by side (stacked on a narrow screen).
+/// Both pictures, side by side (stacked on a narrow screen). A picture of nothing but zeros is
+/// not drawn: a sentence says there is nothing to show.
 #[component]
 fn BothPictures(stats: Pictures) -> impl IntoView {
     let Pictures { returns, days } = stats;
+    let funnel = if returns.iter().all(|(_, n)| *n == 0) {
+        Either::Left(view! { <Nothing testid="returns-funnel-empty" text="No returns in this view."/> })
+    } else {
+        Either::Right(view! { <ReturnsFunnel returns/> })
+    };
+    let sparkline = if days.iter().all(|(_, n)| *n == 0) {
+        let text = format!("No orders in this view over the last {} days.", days.len());
+        Either::Left(view! { <Nothing testid="orders-sparkline-empty" text/> })
+    } else {
+        Either::Right(view! { <Sparkline days/> })
+    };
     view! {
         <div class="grid gap-3 md:grid-cols-2">
-            <ReturnsFunnel returns/>
-            <Sparkline days/>
+            {funnel}
+            {sparkline}
         </div>
+    }
+}
+
+/// A picture that would show only zeros, said in words.
+#[component]
+fn Nothing(testid: &'static str, #[prop(into)] text: String) -> impl IntoView {
+    view! {
+        <p class="rounded-lg border border-dashed border-zinc-200 px-3 py-4 text-center text-zinc-500" data-testid=testid>
+            {text}
+        </p>
     }
 }
 
@@ -205,6 +228,24 @@ mod tests {
         assert_eq!(spark_points(&[0, 0], 290, 48), vec![(0, 47), (290, 47)]);
         assert_eq!(spark_points(&[3], 290, 48), vec![(0, 1)]);
         assert!(spark_points(&[], 290, 48).is_empty());
+    }
+
+    #[test]
+    fn a_picture_of_zeros_is_not_drawn() {
+        let zeros = Pictures {
+            returns: ReturnState::ALL.iter().map(|s| (*s, 0)).collect(),
+            days: (1..=30).map(|d| (format!("Nov {d}"), 0)).collect(),
+        };
+        let html = to_html(zeros.clone());
+        assert!(!html.contains("<svg"), "{html}");
+        assert!(html.contains("No returns in this view."));
+        assert!(html.contains("No orders in this view over the last 30 days."));
+
+        let mut some = zeros;
+        some.returns[0].1 = 3;
+        let html = to_html(some);
+        assert!(html.contains("data-testid=\"returns-funnel\""), "{html}");
+        assert!(html.contains("orders-sparkline-empty"));
     }
 
     #[test]

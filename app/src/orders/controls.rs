@@ -7,8 +7,9 @@ use orders_core::{OrderStatus, Priority};
 use super::actions::Actions;
 use super::model::{tab_label, FilterState, TabLink, PAGE_SIZES};
 
-/// Assign and fulfill for the selected rows. The selection is this page's rows only, and the bar
-/// says how many; changing page, tab or filter clears it.
+/// Assign, fulfill and escalate the selected rows, each from a small form that opens under its
+/// button, so the bar stays one line above the table. The selection is this page's rows only, and
+/// the bar says how many; changing page, tab or filter clears it.
 #[component]
 pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView {
     let count = move || actions.selected.with(|s| s.len());
@@ -16,6 +17,11 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
     let assignee = NodeRef::<leptos::html::Input>::new();
     let number = NodeRef::<leptos::html::Input>::new();
     let carrier = NodeRef::<leptos::html::Input>::new();
+    let note = NodeRef::<leptos::html::Textarea>::new();
+    let conversation = NodeRef::<leptos::html::Input>::new();
+    let assign_menu = NodeRef::<leptos::html::Details>::new();
+    let fulfill_menu = NodeRef::<leptos::html::Details>::new();
+    let escalate_menu = NodeRef::<leptos::html::Details>::new();
     let field = "rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm shadow-sm focus:border-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-600/30 disabled:bg-zinc-100";
     let button = "rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus:ring-2 focus:ring-sky-600/50 disabled:cursor-not-allowed disabled:opacity-50";
     let value = |input: NodeRef<leptos::html::Input>| {
@@ -23,6 +29,11 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
             .get_untracked()
             .map(|i| i.value().trim().to_owned())
             .unwrap_or_default()
+    };
+    let close = |menu: NodeRef<leptos::html::Details>| {
+        if let Some(menu) = menu.get_untracked() {
+            let _ = menu.remove_attribute("open");
+        }
     };
     let on_assign = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -33,9 +44,13 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
                 .failure("Type a name to assign the orders to.");
             return;
         }
+        close(assign_menu);
         actions.assign(actions.selection(), Some(name));
     };
-    let on_unassign = move |_| actions.assign(actions.selection(), None);
+    let on_unassign = move |_| {
+        close(assign_menu);
+        actions.assign(actions.selection(), None);
+    };
     let on_fulfill = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (n, c) = (value(number), value(carrier));
@@ -49,13 +64,34 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
                 return;
             }
         };
+        close(fulfill_menu);
         actions.fulfill(actions.selection(), tracking);
     };
+    let on_escalate = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = note
+            .get_untracked()
+            .map(|t| t.value().trim().to_owned())
+            .unwrap_or_default();
+        if text.is_empty() {
+            actions
+                .toasts
+                .failure("Write a note for support: what do these customers need?");
+            return;
+        }
+        let conv = Some(value(conversation)).filter(|c| !c.is_empty());
+        close(escalate_menu);
+        actions.escalate(actions.selection(), text, conv);
+    };
+    let menu = "relative";
+    let opener = "cursor-pointer select-none list-none rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/50";
+    let panel = "absolute left-0 z-20 mt-1 flex w-max flex-col gap-2 rounded-md border border-zinc-200 bg-white p-3 shadow-lg";
+    let label = "flex flex-col gap-0.5 text-xs font-medium text-zinc-600";
     view! {
         <section
             aria-label="Bulk actions"
             data-testid="bulk-bar"
-            class="sticky top-0 z-10 flex flex-wrap items-center gap-x-4 gap-y-2 rounded-lg border border-zinc-200 bg-white px-3 py-2 shadow-sm"
+            class="sticky top-0 z-10 flex flex-wrap items-center gap-x-3 gap-y-2 rounded-lg border border-zinc-200 bg-white px-3 py-1.5 shadow-sm"
         >
             <p class="min-w-40 text-sm text-zinc-700" aria-live="polite" data-testid="selection-count">
                 {move || match count() {
@@ -64,41 +100,47 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
                     n => format!("{n} orders selected on this page"),
                 }}
             </p>
-            <form class="flex flex-wrap items-center gap-2" on:submit=on_assign aria-label="Assign selected">
-                <label class="sr-only" for="bulk-assignee">"Assign to"</label>
-                <input
-                    id="bulk-assignee"
-                    node_ref=assignee
-                    class=format!("{field} w-36")
-                    type="text"
-                    placeholder="Assign to…"
-                    maxlength="100"
-                    disabled=idle
-                />
-                <button type="submit" class=button disabled=idle>"Assign"</button>
-                <button type="button" class=button disabled=idle on:click=on_unassign>"Unassign"</button>
-            </form>
-            <form class="flex flex-wrap items-center gap-2" on:submit=on_fulfill aria-label="Fulfill selected">
-                <label class="sr-only" for="bulk-tracking">"Tracking number (optional)"</label>
-                <input
-                    id="bulk-tracking"
-                    node_ref=number
-                    class=format!("{field} w-36")
-                    type="text"
-                    placeholder="Tracking no. (optional)"
-                    disabled=idle
-                />
-                <label class="sr-only" for="bulk-carrier">"Carrier"</label>
-                <input
-                    id="bulk-carrier"
-                    node_ref=carrier
-                    class=format!("{field} w-28")
-                    type="text"
-                    placeholder="Carrier"
-                    disabled=idle
-                />
-                <button type="submit" class=button disabled=idle>"Mark fulfilled"</button>
-            </form>
+            <details class=menu node_ref=assign_menu data-action="assign">
+                <summary class=opener data-testid="bulk-assign">"Assign…"</summary>
+                <form class=panel on:submit=on_assign aria-label="Assign selected">
+                    <label class=label>
+                        "Assign to"
+                        <input node_ref=assignee class=format!("{field} w-48") type="text" maxlength="100" disabled=idle/>
+                    </label>
+                    <div class="flex gap-2">
+                        <button type="submit" class=button disabled=idle>"Assign"</button>
+                        <button type="button" class=button disabled=idle on:click=on_unassign>"Unassign"</button>
+                    </div>
+                </form>
+            </details>
+            <details class=menu node_ref=fulfill_menu data-action="fulfill">
+                <summary class=opener data-testid="bulk-fulfill">"Fulfill…"</summary>
+                <form class=panel on:submit=on_fulfill aria-label="Fulfill selected">
+                    <label class=label>
+                        "Tracking number (optional)"
+                        <input node_ref=number class=format!("{field} w-48") type="text" disabled=idle/>
+                    </label>
+                    <label class=label>
+                        "Carrier"
+                        <input node_ref=carrier class=format!("{field} w-48") type="text" disabled=idle/>
+                    </label>
+                    <button type="submit" class=button disabled=idle>"Mark fulfilled"</button>
+                </form>
+            </details>
+            <details class=menu node_ref=escalate_menu data-action="escalate">
+                <summary class=opener data-testid="bulk-escalate">"Escalate…"</summary>
+                <form class=panel on:submit=on_escalate aria-label="Escalate selected">
+                    <label class=label>
+                        "Note for support"
+                        <textarea node_ref=note class=format!("{field} w-72") rows="3" maxlength="2000" disabled=idle></textarea>
+                    </label>
+                    <label class=label>
+                        "Conversation id (optional)"
+                        <input node_ref=conversation class=format!("{field} w-72") type="text" maxlength="100" disabled=idle/>
+                    </label>
+                    <button type="submit" class=button disabled=idle>"Escalate to support"</button>
+                </form>
+            </details>
             <button
                 type="button"
                 class="text-sm text-sky-700 underline disabled:invisible"
@@ -115,7 +157,7 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
 #[component]
 pub(super) fn TabBar(tabs: Vec<TabLink>) -> impl IntoView {
     view! {
-        <nav aria-label="Order views" class="border-b border-zinc-200">
+        <nav aria-label="Order views">
             <ul class="-mb-px flex flex-wrap gap-x-1">
                 {tabs
                     .into_iter()
@@ -170,7 +212,7 @@ pub(super) fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoVi
         clear_href,
     } = filters;
     let field = FILTER_FIELD;
-    let label = "flex flex-col gap-0.5 text-xs font-medium text-zinc-600";
+    let label = "flex items-center gap-1.5 text-xs font-medium text-zinc-600";
     let status_choices = OrderStatus::ALL
         .iter()
         .map(|s| (s.as_str(), status_label(*s), statuses.contains(s)))
@@ -193,7 +235,7 @@ pub(super) fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoVi
         <form
             method="get"
             action="/orders"
-            class="flex flex-wrap items-end gap-3 rounded-lg border border-zinc-200 bg-white px-3 py-2 shadow-sm"
+            class="flex flex-wrap items-center gap-3 rounded-lg border border-zinc-200 bg-white px-3 py-1.5 shadow-sm"
             aria-label="Filters"
             data-testid="filters"
         >
@@ -204,12 +246,12 @@ pub(super) fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoVi
                 .collect_view()}
             {(tab != orders_core::Tab::All).then(|| view! { <input type="hidden" name="tab" value=tab.as_str()/> })}
             <label class=label>
-                "Search"
+                <span class="sr-only">"Search"</span>
                 <input
-                    class=format!("{field} w-56")
+                    class=format!("{field} w-60")
                     type="search"
                     name="query"
-                    placeholder="Order number, name or email"
+                    placeholder="Search: order number, name or email"
                     minlength="3"
                     maxlength="100"
                     value=search
@@ -219,13 +261,13 @@ pub(super) fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoVi
             <ChoiceFilter name="status" legend="Status" width="w-52" choices=status_choices/>
             <ChoiceFilter name="priority" legend="Priority" width="w-44" choices=priority_choices/>
             <label class=label>
-                "Assignee"
+                <span class="sr-only">"Assignee"</span>
                 <input
-                    class=format!("{field} w-40")
+                    class=format!("{field} w-36")
                     type="text"
                     name="assigned_to"
                     list="assignee-choices"
-                    placeholder="Anyone"
+                    placeholder="Assignee: anyone"
                     value=assigned_to
                 />
                 <datalist id="assignee-choices">
@@ -242,7 +284,7 @@ pub(super) fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoVi
                 <input class=field type="date" name="date_end" value=date_end/>
             </label>
             <label class=label>
-                "Page size"
+                <span class="sr-only">"Page size"</span>
                 <select class=field name="pageSize">{sizes}</select>
             </label>
             <button

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::actions::Actions;
 use super::model::OrderDetail;
+use super::table::{FinancialBadge, Markers, PriorityLabel, StatusBadge};
 use crate::sync::SyncWrite;
 
 const SECTION: &str = "space-y-2 border-t border-zinc-200 px-4 py-3";
@@ -38,6 +39,7 @@ fn Frame<C: IntoView + 'static>(
             let _ = h.focus();
         }
     });
+    let panel = NodeRef::<leptos::html::Aside>::new();
     Effect::new(move |_| {
         let navigate = navigate.clone();
         let close = close.clone();
@@ -45,12 +47,18 @@ fn Frame<C: IntoView + 'static>(
             if ev.key() == "Escape" {
                 navigate(&close, Default::default());
             }
+            #[cfg(feature = "hydrate")]
+            if let Some(panel) = panel.get_untracked() {
+                keep_focus_inside(&ev, &panel);
+            }
         });
         on_cleanup(move || handle.remove());
     });
     view! {
         <aside
+            node_ref=panel
             role="dialog"
+            aria-modal="true"
             aria-labelledby="drawer-title"
             data-testid="order-drawer"
             class="fixed inset-y-0 right-0 z-40 flex w-full max-w-md flex-col overflow-y-auto border-l border-zinc-200 bg-white text-sm shadow-2xl"
@@ -70,6 +78,40 @@ fn Frame<C: IntoView + 'static>(
             </div>
             {children()}
         </aside>
+    }
+}
+
+/// Tab and Shift+Tab go round the dialog's controls and never leave it (a modal dialog).
+#[cfg(feature = "hydrate")]
+fn keep_focus_inside(ev: &leptos::ev::KeyboardEvent, panel: &web_sys::HtmlElement) {
+    use wasm_bindgen::JsCast;
+    if ev.key() != "Tab" {
+        return;
+    }
+    const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]), \
+                             textarea:not([disabled]), select:not([disabled]), [tabindex='0']";
+    let Ok(list) = panel.query_selector_all(FOCUSABLE) else {
+        return;
+    };
+    let at = |i: u32| list.item(i).and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok());
+    let (Some(first), Some(last)) = (at(0), at(list.length().saturating_sub(1))) else {
+        return;
+    };
+    let active = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element());
+    let inside = active
+        .as_ref()
+        .is_some_and(|a| panel.contains(Some(a.unchecked_ref())));
+    let on = |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>());
+    let to = if ev.shift_key() {
+        (!inside || on(&first)).then_some(last)
+    } else {
+        (!inside || on(&last)).then_some(first)
+    };
+    if let Some(el) = to {
+        ev.prevent_default();
+        let _ = el.focus();
     }
 }
 
@@ -105,6 +147,16 @@ pub fn OrderDrawer(
         return_state,
         support_thread,
         timeline,
+        status,
+        financial_status,
+        priority,
+        tags,
+        created_at,
+        created_label,
+        updated_at,
+        updated_label,
+        alerts,
+        admin_href,
     } = order;
     let title = format!("Order {order_number}");
     let busy = move || !ready.get() || actions.pending.get() > 0;
@@ -228,7 +280,42 @@ pub fn OrderDrawer(
             <div class="px-4 pb-3 text-zinc-700">
                 <p>{customer} {email.map(|e| format!(" · {e}"))}</p>
                 <p class="tabular-nums">{total_price} " " {currency}</p>
+                {admin_href.map(|href| view! {
+                    <a
+                        href=href
+                        target="_top"
+                        rel="noopener"
+                        class="mt-1 inline-block font-medium text-sky-800 underline"
+                        data-testid="drawer-admin-link"
+                    >
+                        "Open in Shopify admin"
+                    </a>
+                })}
             </div>
+            <dl class="grid grid-cols-[6rem_1fr] items-center gap-x-3 gap-y-1 border-t border-zinc-200 px-4 py-3" data-testid="drawer-facts">
+                <dt class=HEADING>"Status"</dt>
+                <dd><StatusBadge status/></dd>
+                <dt class=HEADING>"Payment"</dt>
+                <dd><FinancialBadge status=financial_status/></dd>
+                <dt class=HEADING>"Priority"</dt>
+                <dd><PriorityLabel priority/></dd>
+                <dt class=HEADING>"Tags"</dt>
+                <dd data-testid="drawer-tags">
+                    {if tags.is_empty() { "None".to_owned() } else { tags.join(", ") }}
+                </dd>
+                <dt class=HEADING>"Created"</dt>
+                <dd><time datetime=created_at>{created_label}</time></dd>
+                <dt class=HEADING>"Updated"</dt>
+                <dd><time datetime=updated_at>{updated_label}</time></dd>
+                <dt class=HEADING>"Alerts"</dt>
+                <dd data-testid="drawer-alerts">
+                    {if alerts.is_empty() {
+                        Either::Left("None")
+                    } else {
+                        Either::Right(view! { <Markers alerts return_state=None support=false/> })
+                    }}
+                </dd>
+            </dl>
             <section class=SECTION aria-labelledby="drawer-assignment">
                 <h3 id="drawer-assignment" class=HEADING>"Assignment"</h3>
                 <p data-testid="drawer-assignee">

@@ -48,7 +48,7 @@ mod ssr {
     use http::StatusCode;
     use leptos::prelude::use_context;
 
-    use super::super::model::{Importing, LoadError, OrdersView};
+    use super::super::model::{Importing, LoadError, OrderDetail, OrdersView};
     use crate::backend::{Page, Refusal};
 
     impl OrdersView {
@@ -65,8 +65,14 @@ mod ssr {
             view.pictures = page
                 .stats
                 .map(|stats| super::super::charts::to_html(stats.into()));
+            let banners = page
+                .alerts
+                .into_iter()
+                .map(|digest| super::super::model::Banner::of(digest, &view, page.next_poll))
+                .collect();
+            view.banners = banners;
             match page.detail {
-                Some(Ok(order)) => view.detail = Some(order.into()),
+                Some(Ok(order)) => view.detail = Some(OrderDetail::new(order, &view.shop)),
                 Some(Err(why)) => view.detail_error = Some(why),
                 None => {}
             }

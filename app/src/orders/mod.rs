@@ -22,7 +22,7 @@ mod table;
 mod tests;
 
 use actions::Actions;
-use banners::{ImportBanner, LoadFailed, SampleBanner, Undelivered};
+use banners::{AlertBanners, ImportBanner, LoadFailed, SampleBanner, Undelivered};
 use controls::{BulkBar, Filters, TabBar};
 use table::{OrdersTable, Pagination};
 
@@ -59,6 +59,7 @@ pub fn OrdersPage() -> impl IntoView {
     let keep = Keep {
         selected: RwSignal::new(Vec::new()),
         scroll: StoredValue::new(0),
+        opened: StoredValue::new(None),
     };
     Effect::new(move |_| {
         params.track();
@@ -99,6 +100,8 @@ struct Keep {
     selected: RwSignal<Vec<String>>,
     /// The table's `scrollTop`.
     scroll: StoredValue<i32>,
+    /// The order whose drawer is open: when it closes, focus returns to that order's row.
+    opened: StoredValue<Option<String>>,
 }
 /// The page once its data is there.
 #[component]
@@ -129,7 +132,10 @@ fn OrdersScreen(
         detail_error,
         signed_in_as,
         importing,
+        banners,
     } = view;
+    // The live stream reloads the page when the open alerts leave the counts shown here.
+    live.shown.set(banners.iter().map(|b| (b.kind, b.count)).collect());
     // Controls that need the WASM are disabled in the server's HTML and come alive on hydration.
     let ready = RwSignal::new(false);
     Effect::new(move |_| ready.set(true));
@@ -157,7 +163,6 @@ fn OrdersScreen(
     };
     // Live alerts follow the shop on screen (the sample shop, too).
     let followed = shop.clone();
-    let banner_shop = shop.clone();
     let outbox_shop = shop.clone();
     Effect::new(move |_| {
         if live_shop.get_untracked().as_deref() != Some(followed.as_str()) {
@@ -175,6 +180,15 @@ fn OrdersScreen(
         toasts: crate::toast::use_toasts(),
         pending: RwSignal::new(0),
     };
+    match &detail {
+        Some(order) => keep.opened.set_value(Some(order.id.clone())),
+        None => {
+            if let Some(id) = keep.opened.get_value() {
+                keep.opened.set_value(None);
+                Effect::new(move |_| focus_row(&id));
+            }
+        }
+    }
     let drawer = match (detail, detail_error) {
         (Some(order), _) => Some(Either::Left(
             view! { <drawer::OrderDrawer order close_href=self_href actions ready/> },
@@ -186,12 +200,15 @@ fn OrdersScreen(
     };
     view! {
         <header class="border-b border-zinc-200 bg-white">
-            <div class="mx-auto flex max-w-7xl items-center justify-between px-4 py-3">
-                <h1 class="text-base font-semibold">"Orders"</h1>
-                <div class="flex items-center gap-3">
+            <div class="mx-auto flex max-w-7xl items-center justify-between gap-4 px-4 py-2">
+                <div class="flex items-baseline gap-3">
+                    <h1 class="text-base font-semibold">"Orders"</h1>
                     <span class="text-sm text-zinc-600" data-testid="shop">
                         {shop}
                     </span>
+                </div>
+                <div class="flex items-center gap-3">
+                    <crate::live::Freshness live/>
                     {if sample {
                         Either::Left(view! {
                             <span
@@ -224,23 +241,57 @@ fn OrdersScreen(
                 </div>
             </div>
         </header>
-        <main class="mx-auto max-w-7xl space-y-3 px-4 py-4 text-sm">
+        <main class="mx-auto max-w-7xl space-y-2 px-4 py-3 text-sm">
             {sample.then(|| view! { <SampleBanner mock/> })}
             {importing.map(|importing| view! { <ImportBanner importing/> })}
             {(undelivered > 0).then(|| {
                 let embedding = embedding.clone();
                 view! { <Undelivered shop=outbox_shop count=undelivered embedding/> }
             })}
-            <crate::live::LiveBanners live shop=banner_shop embedding/>
-            <TabBar tabs/>
+            <AlertBanners banners dismissed=live.dismissed/>
+            <div class="flex items-end justify-between gap-3 border-b border-zinc-200">
+                <TabBar tabs/>
+                {pictures.map(|html| view! { <Pictures html/> })}
+            </div>
             <Filters filters mine=signed_in_as/>
-            {pictures.map(|html| view! { <div inner_html=html></div> })}
             <BulkBar actions ready/>
             <OrdersTable actions ready scroll=keep.scroll/>
             <Pagination first_row last_row total previous_href next_href/>
         </main>
         {drawer}
     }
+}
+
+/// The view's pictures (returns by state, orders per day), one click away: a summary that opens
+/// them over the page and closes them again, so the table comes first.
+#[component]
+fn Pictures(html: String) -> impl IntoView {
+    view! {
+        <details class="relative mb-1" data-testid="pictures">
+            <summary class="cursor-pointer select-none rounded-md px-2 py-1 text-sm text-zinc-700 hover:bg-zinc-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60">
+                "Charts"
+            </summary>
+            <div class="absolute right-0 z-30 mt-1 w-[min(56rem,calc(100vw-2rem))] rounded-lg border border-zinc-200 bg-white p-3 shadow-lg" inner_html=html></div>
+        </details>
+    }
+}
+
+/// Puts the focus on the link of the order `id`'s row (where a closed drawer returns it).
+fn focus_row(id: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let selector = format!("tr[data-order-id=\"{}\"] a[data-testid=order-link]", id.replace('"', ""));
+        let link = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(&selector).ok().flatten())
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(link) = link {
+            let _ = link.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
 }
 
 /// Follows the CSV link with a fresh session token as `id_token=`: inside the admin the link cannot

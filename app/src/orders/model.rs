@@ -50,6 +50,41 @@ pub struct OrdersView {
     pub signed_in_as: Option<String>,
     /// The import of the shop's order history from Shopify, while it runs (or if it stopped).
     pub importing: Option<Importing>,
+    /// One banner per kind of open alert, in the order they are shown.
+    pub banners: Vec<Banner>,
+}
+
+/// A banner of open alerts of one kind (SPEC §6, §8): its count, the first few orders by name
+/// (each opening its drawer), and the view of them all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct Banner {
+    pub kind: AlertKind,
+    pub count: u64,
+    pub orders: Vec<BannerOrder>,
+    /// The tab of these orders (`None` for a data gap, which has no tab).
+    pub view_href: Option<String>,
+    /// A data gap's story: what failed, since when, and when the next poll runs.
+    pub gap: Option<GapNote>,
+}
+
+/// An order a banner names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct BannerOrder {
+    pub number: String,
+    pub message: String,
+    /// This view with the order's drawer open.
+    pub href: String,
+}
+
+/// What a data-gap banner says beyond its title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct GapNote {
+    /// What failed, as the poller or the webhook check said it.
+    pub what: String,
+    /// When it was noticed, for people.
+    pub since: String,
+    /// When the next poll runs, for people (`None`: this server does not poll).
+    pub next_poll: Option<String>,
 }
 
 /// What the page says of the import of the shop's order history.
@@ -96,6 +131,10 @@ impl OrdersView {
         keep(&mut self.self_href);
         keep(&mut self.export_href);
         keep(&mut self.filters.clear_href);
+        for banner in &mut self.banners {
+            banner.view_href.iter_mut().for_each(&keep);
+            banner.orders.iter_mut().for_each(|o| keep(&mut o.href));
+        }
         self.filters.embedding = embedding.clone();
         self
     }
@@ -149,6 +188,18 @@ pub struct OrderDetail {
     pub email: Option<String>,
     pub total_price: String,
     pub currency: String,
+    pub status: OrderStatus,
+    pub financial_status: FinancialStatus,
+    pub priority: Priority,
+    pub tags: Vec<String>,
+    /// `createdAt` and `updatedAt`: RFC 3339 for `<time datetime>`, and for people.
+    pub created_at: String,
+    pub created_label: String,
+    pub updated_at: String,
+    pub updated_label: String,
+    pub alerts: Vec<AlertKind>,
+    /// The order in Shopify's admin (`None` when its id is not Shopify's).
+    pub admin_href: Option<String>,
     pub assigned_to: Option<String>,
     pub shipments: Vec<ShipmentLine>,
     pub return_state: Option<ReturnState>,
@@ -237,8 +288,12 @@ mod build {
     use orders_core::stats::OrderStats;
 
     use super::super::links::{encode, with_param, Embedding, EXPORT_PATH, PATH};
+    use orders_core::alerts::Digest;
+    use orders_core::AlertKind;
+
     use super::{
-        FilterState, OrderDetail, OrderRow, OrdersView, ShipmentLine, TabLink, TimelineLine,
+        Banner, BannerOrder, FilterState, GapNote, OrderDetail, OrderRow, OrdersView,
+        ShipmentLine, TabLink, TimelineLine,
     };
 
     /// The link to the view `query` describes. `shop` is carried only when the URL named one, so
@@ -303,15 +358,40 @@ mod build {
         at.format("%b %-d, %H:%M").to_string()
     }
 
-    impl From<Order> for OrderDetail {
-        fn from(order: Order) -> Self {
+    /// The order in Shopify's admin: `https://admin.shopify.com/store/{store}/orders/{number}`,
+    /// `store` being the shop's myshopify name and `number` the end of the order's GID.
+    pub fn admin_href(shop: &str, order_id: &str) -> Option<String> {
+        let store = shop.strip_suffix(".myshopify.com")?;
+        let number = order_id.strip_prefix("gid://shopify/Order/")?;
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        (plain(store) && number.bytes().all(|b| b.is_ascii_digit()) && !number.is_empty())
+            .then(|| format!("https://admin.shopify.com/store/{store}/orders/{number}"))
+    }
+
+    impl OrderDetail {
+        /// The drawer's view of `order`, of the shop `shop`.
+        pub fn new(order: Order, shop: &str) -> Self {
             OrderDetail {
+                admin_href: admin_href(shop, &order.id),
                 id: order.id,
                 order_number: order.order_number,
                 customer: order.customer.name,
                 email: order.customer.email,
                 total_price: order.total_price,
                 currency: order.currency,
+                status: order.status,
+                financial_status: order.financial_status,
+                priority: order.priority,
+                tags: order.tags,
+                created_at: order.created_at.to_rfc3339(),
+                created_label: when(order.created_at),
+                updated_at: order.updated_at.to_rfc3339(),
+                updated_label: when(order.updated_at),
+                alerts: order.alerts,
                 assigned_to: order.assigned_to,
                 shipments: order
                     .shipments
@@ -335,6 +415,47 @@ mod build {
                         details: e.details,
                     })
                     .collect(),
+            }
+        }
+    }
+
+    impl Banner {
+        /// The banner of `digest` on the page `view` (the tabs' links and the drawer's come from
+        /// it); `next_poll` is when the server's poller runs next.
+        pub fn of(digest: Digest, view: &OrdersView, next_poll: Option<DateTime<Utc>>) -> Self {
+            let tab = match digest.kind {
+                AlertKind::TrackingPending => Some(Tab::TrackingPending),
+                AlertKind::Delayed => Some(Tab::Delayed),
+                AlertKind::DataGap => None,
+            };
+            let gap = (digest.kind == AlertKind::DataGap)
+                .then(|| digest.first.first())
+                .flatten()
+                .map(|line| GapNote {
+                    what: line.message.clone(),
+                    since: when(line.created_at),
+                    next_poll: next_poll.map(when),
+                });
+            Banner {
+                kind: digest.kind,
+                count: digest.count,
+                view_href: tab.map(|tab| {
+                    let mut q = ListQuery::for_shop(view.shop.clone());
+                    q.tab = tab;
+                    page_href(&q, view.filters.shop.as_deref())
+                }),
+                orders: digest
+                    .first
+                    .into_iter()
+                    .filter_map(|line| {
+                        Some(BannerOrder {
+                            number: line.order_number?,
+                            href: with_order(&view.self_href, &line.order_id?),
+                            message: line.message,
+                        })
+                    })
+                    .collect(),
+                gap,
             }
         }
     }
@@ -445,6 +566,7 @@ mod build {
                 undelivered: 0,
                 importing: None,
                 signed_in_as: None,
+                banners: Vec::new(),
             }
         }
     }
@@ -649,6 +771,23 @@ mod build {
                 );
             }
             assert_eq!(view.filters.embedding, Embedding::default());
+        }
+
+        #[test]
+        fn the_admin_link_names_the_store_and_the_orders_number() {
+            assert_eq!(
+                admin_href("acme-eu.myshopify.com", "gid://shopify/Order/5001").as_deref(),
+                Some("https://admin.shopify.com/store/acme-eu/orders/5001")
+            );
+            assert_eq!(admin_href("acme.example.com", "gid://shopify/Order/5001"), None);
+            assert_eq!(admin_href("acme.myshopify.com", "gid://shopify/Product/5"), None);
+            assert_eq!(admin_href("acme.myshopify.com", "gid://shopify/Order/5?x"), None);
+            let detail = OrderDetail::new(order(3), "acme.myshopify.com");
+            assert_eq!(
+                detail.admin_href.as_deref(),
+                Some("https://admin.shopify.com/store/acme/orders/3")
+            );
+            assert_eq!(detail.created_label, "Jan 1, 03:00");
         }
 
         #[test]

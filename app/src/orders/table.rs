@@ -207,7 +207,7 @@ const BADGE: &str =
 
 /// Fulfillment status, coloured by how much it needs attention.
 #[component]
-fn StatusBadge(status: OrderStatus) -> impl IntoView {
+pub(super) fn StatusBadge(status: OrderStatus) -> impl IntoView {
     let label = status_label(status);
     let colour = match status {
         OrderStatus::Unfulfilled | OrderStatus::PartiallyFulfilled => "bg-amber-100 text-amber-900",
@@ -224,7 +224,7 @@ fn StatusBadge(status: OrderStatus) -> impl IntoView {
 
 /// Where the money stands.
 #[component]
-fn FinancialBadge(status: FinancialStatus) -> impl IntoView {
+pub(super) fn FinancialBadge(status: FinancialStatus) -> impl IntoView {
     let (label, colour) = match status {
         FinancialStatus::Pending => ("Payment pending", "bg-amber-100 text-amber-900"),
         FinancialStatus::Authorized => ("Authorized", "bg-amber-50 text-amber-800"),
@@ -243,7 +243,7 @@ fn FinancialBadge(status: FinancialStatus) -> impl IntoView {
 
 /// Priority: quiet unless it is high or urgent.
 #[component]
-fn PriorityLabel(priority: Priority) -> impl IntoView {
+pub(super) fn PriorityLabel(priority: Priority) -> impl IntoView {
     let label = priority_label(priority);
     let class = match priority {
         Priority::Low => "text-zinc-500",
@@ -260,7 +260,7 @@ fn PriorityLabel(priority: Priority) -> impl IntoView {
 
 /// Shipment alerts, an open return, an open support escalation.
 #[component]
-fn Markers(
+pub(super) fn Markers(
     alerts: Vec<AlertKind>,
     return_state: Option<ReturnState>,
     support: bool,

@@ -17,6 +17,7 @@ fn filters(embedding: Embedding) -> FilterState {
         assigned_to: String::new(),
         date_start: String::new(),
         date_end: String::new(),
+        search: String::new(),
         page_size: 50,
         active: false,
         clear_href: "/orders?shop=acme.myshopify.com&tab=returns".into(),
@@ -73,4 +74,14 @@ fn a_page_size_the_url_gave_stays_chosen_in_the_filter_form() {
     let html = rendered(filters(Embedding::default()));
     assert!(html.contains(r#"<option value="50" selected"#), "{html}");
     assert_eq!(html.matches(" rows</option>").count(), 4, "{html}");
+}
+
+#[test]
+fn the_search_box_sends_query_and_shows_the_search_in_force() {
+    let mut searched = filters(Embedding::default());
+    searched.search = "dubois".into();
+    let html = rendered(searched);
+    assert!(html.contains(r#"type="search""#), "{html}");
+    assert!(html.contains(r#"name="query""#), "{html}");
+    assert!(html.contains(r#"value="dubois""#), "{html}");
 }

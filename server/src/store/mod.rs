@@ -399,6 +399,17 @@ impl Store {
         dispatch!(self, s => s.newest_alerts(shop, after, limit).await)
     }
 
+    /// The dashboard's banners: for each of `kinds` with open alerts, in that order, how many and
+    /// the `first` raised.
+    pub async fn digests(
+        &self,
+        shop: &str,
+        kinds: &[orders_core::AlertKind],
+        first: usize,
+    ) -> Result<Vec<orders_core::alerts::Digest>, StoreError> {
+        dispatch!(self, s => s.digests(shop, kinds, first).await)
+    }
+
     /// Ids of alerts up to `up_to` that cleared at or after `since`: the `limit` that cleared last,
     /// in the order they cleared.
     pub async fn resolved_up_to(

@@ -28,8 +28,12 @@ pub async fn poll_forever(service: Service, database: Database, settings: Settin
         Some(installer) => client.with_installer(Arc::new(installer)),
         None => client,
     };
+    let next = chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::MAX);
     super::every(service.live(), interval, || {
+        // The dashboard's data-gap banner says when the next round runs.
+        service.poll_scheduled(chrono::Utc::now().checked_add_signed(next));
         round(&service, database.ingestion(), &client, interval)
     })
     .await;
+    service.poll_scheduled(None);
 }

@@ -207,6 +207,22 @@ impl TestApp {
         Reply::from(r).await
     }
 
+    /// The dashboard's HTML for `/orders` with `query` (the server's render, before any WASM);
+    /// asserts a 200.
+    pub async fn page_html(&self, query: &[(&str, &str)]) -> String {
+        let r = self
+            .client
+            .get(format!("{}/orders", self.address))
+            .query(query)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let html = r.text().await.unwrap();
+        assert_eq!(status, 200, "{html}");
+        html
+    }
+
     pub async fn seed(&self, shop: &str, records: Vec<OrderRecord>) {
         self.store
             .replace_orders(shop, &records)

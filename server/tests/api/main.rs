@@ -7,6 +7,7 @@
 )]
 
 mod alerts;
+mod banners;
 mod bodies;
 #[path = "../common/mod.rs"]
 mod common;

@@ -3,7 +3,9 @@
 //! evaluations.
 
 use chrono::{DateTime, Utc};
-use orders_core::alerts::{holding, message, plan_shipment_alerts, Alert, OpenAlert, Severity};
+use orders_core::alerts::{
+    holding, message, plan_shipment_alerts, Alert, Digest, DigestLine, OpenAlert, Severity,
+};
 use orders_core::{AlertKind, Thresholds};
 
 use super::MemoryStore;
@@ -186,6 +188,50 @@ impl MemoryStore {
     ) -> Result<Vec<Alert>, StoreError> {
         self.with_shop(shop, |data| {
             Ok(chosen(data, after).take(limit).cloned().collect())
+        })
+    }
+
+    /// The open alerts of each kind that has any, in `kinds`' order: the count and the `first`
+    /// raised.
+    pub async fn digests(
+        &self,
+        shop: &str,
+        kinds: &[AlertKind],
+        first: usize,
+    ) -> Result<Vec<Digest>, StoreError> {
+        self.with_shop(shop, |data| {
+            let digests = kinds
+                .iter()
+                .map(|&kind| {
+                    let open: Vec<&Alert> = data
+                        .alerts
+                        .iter()
+                        .map(|(a, _)| a)
+                        .filter(|a| a.kind == kind && a.resolved_at.is_none())
+                        .collect();
+                    Digest {
+                        kind,
+                        count: open.len() as u64,
+                        first: open
+                            .iter()
+                            .take(first)
+                            .map(|a| DigestLine {
+                                order_id: a.order_id.clone(),
+                                order_number: a.order_id.as_ref().and_then(|id| {
+                                    data.orders
+                                        .iter()
+                                        .find(|o| &o.id == id)
+                                        .map(|o| o.order_number.clone())
+                                }),
+                                message: a.message.clone(),
+                                created_at: a.created_at,
+                            })
+                            .collect(),
+                    }
+                })
+                .filter(|d| d.count > 0)
+                .collect();
+            Ok(digests)
         })
     }
 

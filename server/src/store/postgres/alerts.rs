@@ -8,7 +8,7 @@
 //! listeners then read the table, which stays the truth.
 
 use chrono::{DateTime, Utc};
-use orders_core::alerts::{message, Alert, Refresh, Severity};
+use orders_core::alerts::{message, Alert, Digest, DigestLine, Refresh, Severity};
 use orders_core::{AlertKind, Tab, Thresholds};
 use sqlx::{Postgres, QueryBuilder};
 
@@ -364,6 +364,65 @@ impl PgStore {
         limit: usize,
     ) -> Result<Vec<Alert>, StoreError> {
         self.alerts_by_id(shop, after, limit, true).await
+    }
+
+    /// The open alerts of each kind that has any, in `kinds`' order: the count and the `first`
+    /// raised (each kind read from the open-alerts index, newest-id order reversed).
+    pub async fn digests(
+        &self,
+        shop: &str,
+        kinds: &[AlertKind],
+        first: usize,
+    ) -> Result<Vec<Digest>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Line {
+            kind: String,
+            n: i64,
+            order_id: Option<String>,
+            order_number: Option<String>,
+            message: Option<String>,
+            created_at: Option<DateTime<Utc>>,
+        }
+        let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let rows = sqlx::query_as::<_, Line>(
+            "SELECT k.kind, c.n, x.order_id, o.order_number, x.message, x.created_at \
+             FROM shops s CROSS JOIN unnest($2::text[]) WITH ORDINALITY AS k(kind, pos) \
+             CROSS JOIN LATERAL (SELECT count(*) AS n FROM alerts \
+                 WHERE shop_id = s.id AND kind = k.kind AND resolved_at IS NULL) c \
+             LEFT JOIN LATERAL (SELECT id, order_id, message, created_at FROM alerts \
+                 WHERE shop_id = s.id AND kind = k.kind AND resolved_at IS NULL \
+                 ORDER BY id LIMIT $3) x ON true \
+             LEFT JOIN orders o ON o.shop_id = s.id AND o.id = x.order_id \
+             WHERE s.domain = $1 AND c.n > 0 ORDER BY k.pos, x.id",
+        )
+        .bind(shop)
+        .bind(&names)
+        .bind(i64::try_from(first).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        let mut digests: Vec<Digest> = Vec::new();
+        for row in rows {
+            let kind: AlertKind = word("alerts.kind", &row.kind)?;
+            if digests.last().is_none_or(|d| d.kind != kind) {
+                digests.push(Digest {
+                    kind,
+                    count: u64::try_from(row.n).unwrap_or(0),
+                    first: Vec::new(),
+                });
+            }
+            if let (Some(message), Some(created_at), Some(digest)) =
+                (row.message, row.created_at, digests.last_mut())
+            {
+                digest.first.push(DigestLine {
+                    order_id: row.order_id,
+                    order_number: row.order_number,
+                    message,
+                    created_at,
+                });
+            }
+        }
+        Ok(digests)
     }
 
     async fn alerts_by_id(

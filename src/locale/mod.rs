@@ -9,9 +9,11 @@
 //! CLDR's (checked against ICU, see `icu_money.tsv`); the date formats are English-like
 //! (`Sep 27, 14:03`) whatever the locale.
 
+mod clock;
 mod currency;
 mod money;
 
+pub use clock::ShopClock;
 pub use money::format_money;
 
 /// How the digits of an integer part are grouped.

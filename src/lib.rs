@@ -10,6 +10,8 @@ pub mod cursor;
 pub mod domain;
 pub mod effects;
 pub mod envelope;
+#[cfg(feature = "locale")]
+pub mod locale;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod order_ref;

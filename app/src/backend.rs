@@ -22,12 +22,14 @@ pub trait OrdersBackend: Send + Sync + 'static {
         shop: Option<String>,
         query: Vec<(String, String)>,
     ) -> Result<Option<Page>, Refusal>;
-    /// One v1.2 write, `body` as a client would send it to the endpoint: the success envelope,
-    /// or why not with the status the endpoint would answer.
+    /// One v1.2 write, `body` as a client would send it to the endpoint, with the idempotency
+    /// key the page gave it: the success envelope (the first one again, for a retry with the same
+    /// key), or why not with the status the endpoint would answer.
     async fn write(
         &self,
         write: SyncWrite,
         body: serde_json::Value,
+        key: Option<String>,
     ) -> Result<serde_json::Value, Refusal>;
 }
 

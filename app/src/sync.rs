@@ -137,25 +137,100 @@ pub fn with_shop(mut body: serde_json::Value, shop: &str) -> serde_json::Value {
     body
 }
 
+/// How long a write may go unanswered before it is sent once more, with the same idempotency key.
+pub const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Sends one write to Sync for `shop` and maps the answer (see the module's documentation).
+///
+/// The write carries an idempotency key. Unanswered after [`RETRY_AFTER`], it is sent once more
+/// with the same key: Sync then answers whether it applied it (the first answer again) or applies
+/// it now, never twice. A second silence is a failure, and only then does the page roll back.
 pub async fn call_sync(
     shop: &str,
     write: SyncWrite,
     body: serde_json::Value,
 ) -> Result<SyncDone, SyncFailure> {
-    let (status, envelope) = post_write(write, with_shop(body, shop)).await?;
-    map_envelope(write, status, &envelope)
+    let body = with_shop(body, shop);
+    let key = new_key();
+    for _ in 0..2 {
+        let call = post_write(write, body.clone(), Some(key.clone()));
+        if let Some(answer) = within(RETRY_AFTER, call).await {
+            let (status, envelope) = answer?;
+            return map_envelope(write, status, &envelope);
+        }
+    }
+    Err(SyncFailure {
+        status: 0,
+        message: format!(
+            "Sync did not answer, twice in {} s. The change may still arrive: the page shows it when it does.",
+            RETRY_AFTER.as_secs()
+        ),
+    })
 }
 
-/// One v1.2 write: the HTTP status and the envelope Sync answered with, as JSON text (the browser
-/// reads it once, as the envelope).
+/// A fresh idempotency key for one write of this page.
+fn new_key() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let random = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
+        format!("dash-{:x}-{random:x}", js_sys::Date::now() as u64)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::from("dash-server")
+    }
+}
+
+/// `work`'s output, or `None` when `limit` passes first (in the browser; elsewhere, the output).
+async fn within<F: std::future::Future>(limit: std::time::Duration, work: F) -> Option<F::Output> {
+    #[cfg(feature = "hydrate")]
+    {
+        use std::future::Future;
+        use std::task::Poll;
+        let mut work = std::pin::pin!(work);
+        let mut timer = std::pin::pin!(sleep(limit));
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(out) = work.as_mut().poll(cx) {
+                return Poll::Ready(Some(out));
+            }
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            Poll::Pending
+        })
+        .await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = limit;
+        Some(work.await)
+    }
+}
+
+/// A timer for the browser: resolves after `wait`.
+#[cfg(feature = "hydrate")]
+async fn sleep(wait: std::time::Duration) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                i32::try_from(wait.as_millis()).unwrap_or(i32::MAX),
+            );
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// One v1.2 write, with the page's idempotency key: the HTTP status and the envelope Sync
+/// answered with, as JSON text (the browser reads it once, as the envelope).
 #[server(input = Json)]
 pub async fn post_write(
     write: SyncWrite,
     body: serde_json::Value,
+    key: Option<String>,
 ) -> Result<(u16, String), SyncFailure> {
     let backend = ssr::backend()?;
-    Ok(match backend.write(write, body).await {
+    Ok(match backend.write(write, body, key).await {
         Ok(envelope) => (200, envelope.to_string()),
         Err(refused) => (refused.status, ssr::failure(refused.message)),
     })

@@ -25,6 +25,7 @@ test("bulk assign: the selected rows are assigned and Sync confirms", async ({ p
   await expect(page.getByTestId("selection-count")).toHaveText("2 orders selected on this page");
 
   const bar = page.getByTestId("bulk-bar");
+  await bar.getByTestId("bulk-assign").click();
   await bar.getByLabel("Assign to").fill("Robin Ops");
   await bar.getByRole("button", { name: "Assign", exact: true }).click();
   await expect(page.getByTestId("toasts-success")).toContainText("Assigned 2 orders to Robin Ops");
@@ -41,6 +42,7 @@ test("bulk fulfill with tracking marks the orders fulfilled with a shipment", as
   await rows.nth(0).getByRole("checkbox").check();
   await rows.nth(1).getByRole("checkbox").check();
   const bar = page.getByTestId("bulk-bar");
+  await bar.getByTestId("bulk-fulfill").click();
   await bar.getByLabel("Tracking number (optional)").fill("1ZE2E0001");
   await bar.getByLabel("Carrier").fill("UPS");
   await bar.getByRole("button", { name: "Mark fulfilled" }).click();
@@ -52,11 +54,54 @@ test("bulk fulfill with tracking marks the orders fulfilled with a shipment", as
   }
 });
 
+test("bulk escalation puts the selected orders in one conversation; a failed one rolls back and the toast names it", async ({ page, request }) => {
+  await open(page, "tab=unfulfilled&pageSize=25");
+  const rows = page.locator("tbody tr[data-order-id]");
+  const picked: { id: string; number: string }[] = [];
+  for (let i = 0; picked.length < 3 && i < 25; i++) {
+    const row = rows.nth(i);
+    if ((await row.getByText("Support", { exact: true }).count()) > 0) continue;
+    picked.push({
+      id: (await row.getAttribute("data-order-id"))!,
+      number: (await row.getByTestId("order-link").textContent())!.trim(),
+    });
+    await row.getByRole("checkbox").check();
+  }
+  expect(picked.length).toBe(3);
+  // The second order's write never reaches the server: a network failure for that order only.
+  let writes = 0;
+  await page.route("**/api/**", async (route) => {
+    const body = route.request().postData() ?? "";
+    if (body.includes("Support")) {
+      writes += 1;
+      if (body.includes(`"${picked[1].id}"`)) {
+        await route.abort();
+        return;
+      }
+    }
+    await route.continue();
+  });
+  const bar = page.getByTestId("bulk-bar");
+  await bar.getByTestId("bulk-escalate").click();
+  await bar.getByLabel("Note for support").fill("Customers ask where their parcels are");
+  await bar.getByRole("button", { name: "Escalate to support" }).click();
+  const failure = page.getByTestId("toasts-failure");
+  await expect(failure).toContainText(/Escalated 2 orders to support in conversation sup_[0-9a-f]+; 1 order failed: /);
+  await expect(failure).toContainText(picked[1].number);
+  expect(writes).toBe(3);
+
+  const [first, second, third] = await Promise.all(picked.map((p) => order(request, p.id)));
+  expect(first.supportThread).toMatch(/^sup_/);
+  expect(third.supportThread).toBe(first.supportThread);
+  expect(second.supportThread ?? null).toBeNull();
+});
+
 test("a refused action is rolled back and its toast quotes Sync's status and message", async ({ page, request }) => {
   await open(page, "status=cancelled&pageSize=25");
   const row = page.locator("tbody tr[data-order-id]").first();
   const id = (await row.getAttribute("data-order-id"))!;
   await row.getByRole("checkbox").check();
+  await page.getByTestId("bulk-fulfill").click();
   await page.getByTestId("bulk-bar").getByRole("button", { name: "Mark fulfilled" }).click();
   const failure = page.getByTestId("toasts-failure");
   await expect(failure).toContainText("409 · cancelled orders cannot be fulfilled");
@@ -115,4 +160,85 @@ test("Escape closes the drawer and keeps the list as it was", async ({ page }) =
   await expect(page).not.toHaveURL(/order=/);
   await expect(page).toHaveURL(/tab=unfulfilled/);
   await expect(page).toHaveURL(/pageSize=25/);
+});
+
+test("a whole triage without the mouse: find, select five, assign, fulfill with tracking, escalate", async ({ page, request }) => {
+  await open(page, "tab=unfulfilled&pageSize=25");
+  const rows = page.locator("tbody tr[data-order-id]");
+  const toast = page.getByTestId("toasts-success");
+
+  // Find: / goes to the search box; Enter searches; Escape leaves the box; Enter opens the order.
+  const number = (await rows.nth(3).getByTestId("order-link").textContent())!.trim();
+  await page.keyboard.press("?");
+  await expect(page.getByRole("dialog", { name: "Keyboard shortcuts" })).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(page.getByRole("dialog", { name: "Keyboard shortcuts" })).toBeHidden();
+  await page.keyboard.press("/");
+  await expect(page.getByTestId("search")).toBeFocused();
+  await page.keyboard.type(number);
+  await page.keyboard.press("Enter");
+  await expect(rows).toHaveCount(1);
+  await expect(page.getByTestId("search")).toHaveValue(number);
+  await page.getByTestId("search").press("Escape");
+  await page.keyboard.press("j");
+  await expect(rows.first().getByTestId("order-link")).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("order-drawer").getByRole("heading", { name: `Order ${number}` })).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(page.getByTestId("order-drawer")).toHaveCount(0);
+  await page.keyboard.press("/");
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Backspace");
+  await page.keyboard.press("Enter");
+  await expect(rows).toHaveCount(25);
+  await page.getByTestId("search").press("Escape");
+
+  // Select five: j and x.
+  const selectFirst = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      await page.keyboard.press("j");
+      await page.keyboard.press("x");
+    }
+    await expect(page.getByTestId("selection-count")).toHaveText(`${n} orders selected on this page`);
+  };
+  await selectFirst(5);
+  const five = await Promise.all([0, 1, 2, 3, 4].map((i) => rows.nth(i).getAttribute("data-order-id")));
+
+  // Assign: a opens the form with the focus in it; Enter sends.
+  await page.keyboard.press("a");
+  await expect(page.getByLabel("Assign to")).toBeFocused();
+  await page.keyboard.type("Kim Keys");
+  await page.keyboard.press("Enter");
+  await expect(toast).toContainText("Assigned 5 orders to Kim Keys");
+  await expect(page.getByTestId("selection-count")).toContainText("Select orders");
+
+  // Fulfill with tracking: f, the number, Tab, the carrier, Enter.
+  await page.locator("body").press("Escape");
+  await selectFirst(5);
+  await page.keyboard.press("f");
+  await expect(page.getByLabel("Tracking number (optional)")).toBeFocused();
+  await page.keyboard.type("1ZKEYS0001");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("UPS");
+  await page.keyboard.press("Enter");
+  await expect(toast).toContainText("Marked 5 orders as fulfilled with tracking 1ZKEYS0001 (UPS)");
+  for (const id of five) {
+    const o = await order(request, id!);
+    expect(o.assignedTo).toBe("Kim Keys");
+    expect(o.status).toBe("fulfilled");
+  }
+
+  // Escalate two: e, the note, Tab to the conversation, Enter.
+  await expect(page.locator(`tbody tr[data-order-id="${five[0]}"]`)).toHaveCount(0);
+  await selectFirst(2);
+  const two = await Promise.all([0, 1].map((i) => rows.nth(i).getAttribute("data-order-id")));
+  await page.keyboard.press("e");
+  await expect(page.getByLabel("Note for support")).toBeFocused();
+  await page.keyboard.type("Please call these customers");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await expect(toast).toContainText(/Escalated 2 orders to support in conversation sup_/);
+  const [a, b] = await Promise.all(two.map((id) => order(request, id!)));
+  expect(a.supportThread).toMatch(/^sup_/);
+  expect(b.supportThread).toBe(a.supportThread);
 });

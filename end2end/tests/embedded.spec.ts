@@ -138,6 +138,7 @@ test("an action goes through App Bridge: bearer tokens on fetch, App Bridge's to
   const fetchesBefore = await page.evaluate(() => (window as any).__appBridgeFetches as number);
   await row.getByRole("checkbox").check();
   const bar = page.getByTestId("bulk-bar");
+  await bar.getByTestId("bulk-assign").click();
   await bar.getByLabel("Assign to").fill("Robin Embedded");
   await bar.getByRole("button", { name: "Assign", exact: true }).click();
 

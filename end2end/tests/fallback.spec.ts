@@ -103,6 +103,7 @@ test("without the database the page shows sample data under a banner, and live d
   // A write on sample data is refused, not pretended.
   await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
   await page.locator("tbody tr[data-order-id]").first().getByRole("checkbox").check();
+  await page.getByTestId("bulk-assign").click();
   await page.getByTestId("bulk-bar").getByRole("button", { name: "Unassign" }).click();
   await expect(page.getByTestId("toasts-failure")).toContainText("503");
 

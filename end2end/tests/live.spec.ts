@@ -35,6 +35,7 @@ test("a fulfill in one browser clears its alert in another, which reloads and ke
   expect(gone).not.toBe(kept);
   await aFirst.getByRole("checkbox").check();
   const bar = a.getByTestId("bulk-bar");
+  await bar.getByTestId("bulk-fulfill").click();
   await bar.getByLabel("Tracking number (optional)").fill("1ZLIVE0001");
   await bar.getByLabel("Carrier").fill("UPS");
   await bar.getByRole("button", { name: "Mark fulfilled" }).click();
@@ -46,15 +47,28 @@ test("a fulfill in one browser clears its alert in another, which reloads and ke
   await expect(b.getByTestId("freshness")).toContainText("last synced");
 });
 
-test("a banner links to its tab and stays dismissed until its count changes", async ({ page }) => {
+test("a banner opens to name its orders, each opening the drawer, links to its tab, and stays dismissed until its count changes", async ({ page }) => {
   await openLive(page);
   const banner = page.locator(PENDING);
   await expect(banner).toBeVisible();
-  await banner.getByRole("link").click();
+  // Collapsed as it comes: one line, its orders one click away.
+  const named = banner.getByTestId("banner-order");
+  await expect(named.first()).toBeHidden();
+  await banner.locator("summary").click();
+  await expect(named).toHaveCount(Math.min(5, await count(page)));
+  const first = named.first();
+  const number = (await first.textContent())!.trim();
+  await first.click();
+  await expect(page.getByTestId("order-drawer").getByRole("heading", { name: `Order ${number}` })).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(page.getByTestId("order-drawer")).toHaveCount(0);
+
+  await page.locator(PENDING).locator("summary").click();
+  await page.locator(PENDING).getByTestId("banner-view").click();
   await expect(page).toHaveURL(/tab=tracking_pending/);
   await expect(page.locator('a[data-tab="tracking_pending"]')).toHaveAttribute("aria-current", "page");
   await page.locator(PENDING).getByRole("button", { name: /Dismiss/ }).click();
-  await expect(page.locator(PENDING)).toHaveCount(0);
+  await expect(page.locator(PENDING)).toBeHidden();
 });
 
 test("with the stream blocked, banners still arrive by polling", async ({ page }) => {

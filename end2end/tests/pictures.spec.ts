@@ -30,7 +30,11 @@ function parseCsv(text: string): string[][] {
 
 test("the returns funnel and the sparkline count the orders of the view", async ({ page }) => {
   await page.goto(`/orders?shop=${SHOP}&tab=returns`);
+  // The pictures are one click away, behind a summary that opens and closes.
+  const pictures = page.getByTestId("pictures");
   const funnel = page.getByTestId("returns-funnel");
+  await expect(funnel).toBeHidden();
+  await pictures.locator("summary").click();
   await expect(funnel).toBeVisible();
   // One bar per return state, each with its number as text.
   const bars = funnel.locator("g[data-state]");

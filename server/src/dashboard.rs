@@ -236,44 +236,67 @@ impl OrdersBackend for Dashboard {
         }))
     }
 
-    async fn write(&self, write: SyncWrite, body: Value) -> Result<Value, Refusal> {
+    async fn write(
+        &self,
+        write: SyncWrite,
+        body: Value,
+        key: Option<String>,
+    ) -> Result<Value, Refusal> {
         let shop = body
             .get("shop_domain")
             .and_then(Value::as_str)
             .unwrap_or_default();
         self.check_shop(shop).await.map_err(refusal(None))?;
+        // The dashboard's key counts as the endpoint's `Idempotency-Key`: a retry of the same
+        // write gets the first answer, and is never applied twice.
+        let key = key
+            .map(|k| crate::trust::idempotency::keyed(&k, endpoint(write), &body))
+            .transpose()
+            .map_err(refusal(None))?;
+        let key = key.as_ref();
         let service = &self.service;
         match write {
             SyncWrite::Assign => {
                 service
                     .door(body, |s, b: AssignBody| async move {
-                        Ok(s.assign(&b.validate()?, None).await?.body)
+                        Ok(s.assign(&b.validate()?, key).await?.body)
                     })
                     .await
             }
             SyncWrite::Fulfill => {
                 service
                     .door(body, |s, b: FulfillBody| async move {
-                        Ok(s.fulfill(&b.validate()?, None).await?.body)
+                        Ok(s.fulfill(&b.validate()?, key).await?.body)
                     })
                     .await
             }
             SyncWrite::Support => {
                 service
                     .door(body, |s, b: SupportBody| async move {
-                        Ok(s.escalate(&b.validate()?, None).await?.body)
+                        Ok(s.escalate(&b.validate()?, key).await?.body)
                     })
                     .await
             }
             SyncWrite::Returns => {
                 service
                     .door(body, |s, b: ReturnBody| async move {
-                        Ok(s.apply_return_action(&b.validate()?, None).await?.body)
+                        Ok(s.apply_return_action(&b.validate()?, key).await?.body)
                     })
                     .await
             }
         }
         .map_err(refusal(None))
+    }
+}
+
+/// The endpoint of the Sync API a dashboard write stands for: its idempotency keys are that
+/// endpoint's.
+fn endpoint(write: SyncWrite) -> &'static str {
+    match write {
+        SyncWrite::Assign => "/sync/orders/assign",
+        SyncWrite::Fulfill => "/sync/orders/fulfill",
+        SyncWrite::Support => "/sync/orders/support",
+        SyncWrite::Returns => "/sync/orders/returns",
     }
 }
 

@@ -30,10 +30,13 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
             .map(|i| i.value().trim().to_owned())
             .unwrap_or_default()
     };
+    // A sent form closes, and gives the focus back to the page (so the keys work again).
     let close = |menu: NodeRef<leptos::html::Details>| {
         if let Some(menu) = menu.get_untracked() {
             let _ = menu.remove_attribute("open");
         }
+        #[cfg(feature = "hydrate")]
+        blur_focus();
     };
     let on_assign = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -153,6 +156,19 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
     }
 }
 
+/// Takes the focus off whatever has it.
+#[cfg(feature = "hydrate")]
+fn blur_focus() {
+    use wasm_bindgen::JsCast;
+    let active = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(el) = active {
+        let _ = el.blur();
+    }
+}
+
 /// The six tabs, each with its count badge.
 #[component]
 pub(super) fn TabBar(tabs: Vec<TabLink>) -> impl IntoView {
@@ -256,6 +272,13 @@ pub(super) fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoVi
                     maxlength="100"
                     value=search
                     data-testid="search"
+                    aria-keyshortcuts="/"
+                    on:keydown=|ev: leptos::ev::KeyboardEvent| {
+                        // Escape leaves the box, so the keys work on the table again.
+                        if ev.key() == "Escape" {
+                            let _ = event_target::<leptos::web_sys::HtmlElement>(&ev).blur();
+                        }
+                    }
                 />
             </label>
             <ChoiceFilter name="status" legend="Status" width="w-52" choices=status_choices/>

@@ -14,6 +14,7 @@ mod banners;
 mod charts;
 mod controls;
 mod drawer;
+mod keys;
 mod links;
 mod load;
 mod model;
@@ -37,6 +38,9 @@ pub use load::{load_orders, LoadOrders};
 pub use model::{
     tab_label, FilterState, Importing, LoadError, OrderRow, OrdersView, TabLink, PAGE_SIZES,
 };
+
+/// How long a view may take before the progress bar shows.
+const PROGRESS_AFTER: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// How often a page showing sample data checks whether the database is back.
 const SAMPLE_RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
@@ -70,9 +74,31 @@ pub fn OrdersPage() -> impl IntoView {
     let live_shop = RwSignal::new(None::<String>);
     let live = crate::live::follow_alerts(live_shop, refetch);
 
+    // Moving to another view marks the table busy at once, and shows a progress bar after
+    // PROGRESS_AFTER (a quick answer shows none).
+    let loading = RwSignal::new(false);
+    provide_context(table::Loading(loading));
+    let progress = RwSignal::new(false);
+    Effect::new(move |_| {
+        if loading.get() {
+            set_timeout(
+                move || progress.set(loading.get_untracked()),
+                PROGRESS_AFTER,
+            );
+        } else {
+            progress.set(false);
+        }
+    });
     view! {
         <Title text="Orders"/>
-        <Transition fallback=|| {
+        <div
+            role="progressbar"
+            aria-label="Loading orders"
+            class="fixed inset-x-0 top-0 z-50 h-1 animate-pulse bg-sky-600"
+            class:hidden=move || !progress.get()
+            data-testid="progress"
+        ></div>
+        <Transition set_pending=loading fallback=|| {
             view! { <p class="px-4 py-8 text-zinc-500">"Loading orders…"</p> }
         }>
             {move || Suspend::new(async move {
@@ -189,6 +215,8 @@ fn OrdersScreen(
             }
         }
     }
+    let help = RwSignal::new(false);
+    keys::listen(actions, help);
     let drawer = match (detail, detail_error) {
         (Some(order), _) => Some(Either::Left(
             view! { <drawer::OrderDrawer order close_href=self_href actions ready/> },
@@ -209,6 +237,15 @@ fn OrdersScreen(
                 </div>
                 <div class="flex items-center gap-3">
                     <crate::live::Freshness live/>
+                    <button
+                        type="button"
+                        class="rounded-md px-2 py-1 text-xs text-zinc-600 hover:bg-zinc-100 focus:outline-none focus:ring-2 focus:ring-sky-600/50"
+                        aria-keyshortcuts="?"
+                        data-testid="key-help-open"
+                        on:click=move |_| help.set(true)
+                    >
+                        "Keyboard: ?"
+                    </button>
                     {if sample {
                         Either::Left(view! {
                             <span
@@ -259,6 +296,7 @@ fn OrdersScreen(
             <Pagination first_row last_row total previous_href next_href/>
         </main>
         {drawer}
+        <keys::KeyHelp open=help/>
     }
 }
 

@@ -8,6 +8,11 @@ use super::actions::Actions;
 use super::controls::{priority_label, status_label};
 use super::model::OrderRow;
 
+/// Whether the page is loading another view (the `Transition`'s pending state), provided by
+/// the page.
+#[derive(Clone, Copy)]
+pub struct Loading(pub RwSignal<bool>);
+
 /// The dense table of orders.
 #[component]
 pub(super) fn OrdersTable(
@@ -16,6 +21,8 @@ pub(super) fn OrdersTable(
     scroll: StoredValue<i32>,
 ) -> impl IntoView {
     let rows = actions.rows;
+    // Another tab or page is on its way: the table says so (`aria-busy`) until it is here.
+    let loading = use_context::<Loading>().map_or(Signal::stored(false), |l| l.0.into());
     // The table scrolls inside the page; a reload of the same view puts it back where it was.
     let frame = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
@@ -48,7 +55,11 @@ pub(super) fn OrdersTable(
             class="relative max-h-[75vh] overflow-auto rounded-lg border border-zinc-200 bg-white shadow-sm"
             data-testid="orders-scroll"
         >
-            <table class="min-w-full text-left" data-testid="orders-table">
+            <table
+                class="min-w-full text-left transition-opacity aria-busy:opacity-60"
+                data-testid="orders-table"
+                aria-busy=move || loading.get().to_string()
+            >
                 <thead class="sticky top-0 z-[5] border-b border-zinc-200 bg-zinc-50 text-xs font-medium text-zinc-600 shadow-[0_1px_0_0_var(--color-zinc-200)]">
                     <tr>
                         <th scope="col" class="w-8 px-3 py-2">

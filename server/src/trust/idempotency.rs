@@ -29,17 +29,23 @@ pub fn request_key(
             "invalid Idempotency-Key: send the header once".into(),
         ));
     }
-    let key = value.to_str().unwrap_or("").trim();
+    keyed(value.to_str().unwrap_or(""), path, body).map(Some)
+}
+
+/// A key as a client gave it (the header's value, or the dashboard's), with the fingerprint of
+/// `path` and `body`; a key that is empty, too long or not printable ASCII is a 400.
+pub fn keyed(key: &str, path: &str, body: &serde_json::Value) -> Result<RequestKey, ApiError> {
+    let key = key.trim();
     let printable = key.bytes().all(|b| (0x20..0x7f).contains(&b));
     if key.is_empty() || key.len() > MAX_KEY_LEN || !printable {
         return Err(ApiError::BadRequest(format!(
             "invalid Idempotency-Key: 1 to {MAX_KEY_LEN} printable ASCII characters"
         )));
     }
-    Ok(Some(RequestKey {
+    Ok(RequestKey {
         key: key.to_owned(),
         fingerprint: fingerprint(path, body),
-    }))
+    })
 }
 
 /// SHA-256 of the endpoint and the body's canonical JSON (objects' keys sorted, no spaces), so

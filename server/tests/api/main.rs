@@ -9,6 +9,7 @@
 mod alerts;
 mod banners;
 mod bodies;
+mod dashboard_writes;
 #[path = "../common/mod.rs"]
 mod common;
 mod embedded;

@@ -1,0 +1,280 @@
+//! Keyboard triage: the whole round of work without the mouse. `j`/`k` move between rows, `x`
+//! selects, `Enter` opens (the row's link has the focus), `Esc` closes; `a` assigns, `f`
+//! fulfills and `e` escalates the selection (each opens its form in the bulk bar), `/` goes to the
+//! search box, and `?` lists the keys.
+//!
+//! A key is a shortcut only when no field has the focus (typing a name is typing), with no Ctrl,
+//! Alt or Meta, and not while a dialog is open: the drawer keeps its own keys.
+
+use leptos::prelude::*;
+
+use super::actions::Actions;
+
+/// What a key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shortcut {
+    Next,
+    Previous,
+    Select,
+    Assign,
+    Fulfill,
+    Escalate,
+    Search,
+    Help,
+}
+
+/// The keys and what they do, as the key list shows them.
+pub const KEYS: [(&str, &str); 10] = [
+    ("j", "Next order"),
+    ("k", "Previous order"),
+    ("x", "Select or unselect the order"),
+    ("Enter", "Open the order"),
+    ("Esc", "Close the order, or this list"),
+    ("a", "Assign the selected orders"),
+    ("f", "Fulfill the selected orders"),
+    ("e", "Escalate the selected orders to support"),
+    ("/", "Search"),
+    ("?", "Show or hide these keys"),
+];
+
+/// The shortcut of `key` (a `KeyboardEvent.key`), if it is one and no modifier is held.
+pub fn shortcut(key: &str, modified: bool) -> Option<Shortcut> {
+    if modified {
+        return None;
+    }
+    Some(match key {
+        "j" | "ArrowDown" => Shortcut::Next,
+        "k" | "ArrowUp" => Shortcut::Previous,
+        "x" => Shortcut::Select,
+        "a" => Shortcut::Assign,
+        "f" => Shortcut::Fulfill,
+        "e" => Shortcut::Escalate,
+        "/" => Shortcut::Search,
+        "?" => Shortcut::Help,
+        _ => return None,
+    })
+}
+
+/// The row to move to from `current` (none yet: before the first) among `len` rows.
+#[cfg_attr(
+    not(feature = "hydrate"),
+    allow(dead_code, reason = "the keys move the focus in the browser only")
+)]
+pub fn step(current: Option<usize>, len: usize, forward: bool) -> Option<usize> {
+    let last = len.checked_sub(1)?;
+    Some(match (current, forward) {
+        (None, _) => 0,
+        (Some(i), true) => (i + 1).min(last),
+        (Some(i), false) => i.saturating_sub(1).min(last),
+    })
+}
+
+/// Follows the page's keys for as long as the page is up; `help` shows the key list.
+pub fn listen(actions: Actions, help: RwSignal<bool>) {
+    Effect::new(move |_| {
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if help.get_untracked() && (ev.key() == "Escape" || ev.key() == "?") {
+                ev.prevent_default();
+                help.set(false);
+                return;
+            }
+            let modified = ev.ctrl_key() || ev.meta_key() || ev.alt_key();
+            let Some(key) = shortcut(&ev.key(), modified) else {
+                return;
+            };
+            #[cfg(feature = "hydrate")]
+            dom::act(&ev, key, actions, help);
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (key, actions);
+        });
+        on_cleanup(move || handle.remove());
+    });
+}
+
+#[cfg(feature = "hydrate")]
+mod dom {
+    //! The keys' work on the page's DOM.
+
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+    use web_sys::{Element, HtmlElement};
+
+    use super::{step, Shortcut};
+    use crate::orders::actions::Actions;
+
+    fn document() -> Option<web_sys::Document> {
+        web_sys::window().and_then(|w| w.document())
+    }
+
+    /// Whether the focus is in a field, where keys are typing.
+    fn typing(active: Option<&Element>) -> bool {
+        active.is_some_and(|el| {
+            matches!(
+                el.tag_name().as_str(),
+                "INPUT" | "TEXTAREA" | "SELECT"
+            ) || el.has_attribute("contenteditable")
+        })
+    }
+
+    fn focus(el: Option<Element>) {
+        if let Some(el) = el.and_then(|e| e.dyn_into::<HtmlElement>().ok()) {
+            let _ = el.focus();
+        }
+    }
+
+    /// The table's row links, in order.
+    fn row_links(doc: &web_sys::Document) -> Vec<Element> {
+        let Ok(list) = doc.query_selector_all("tbody tr[data-order-id] a[data-testid=order-link]")
+        else {
+            return Vec::new();
+        };
+        (0..list.length())
+            .filter_map(|i| list.item(i)?.dyn_into::<Element>().ok())
+            .collect()
+    }
+
+    /// The row the focus is in: its id and position.
+    fn current_row(active: Option<&Element>, links: &[Element]) -> Option<(usize, String)> {
+        let row = active?.closest("tr[data-order-id]").ok()??;
+        let id = row.get_attribute("data-order-id")?;
+        let index = links
+            .iter()
+            .position(|l| l.closest("tr").ok().flatten().as_ref() == Some(&row))?;
+        Some((index, id))
+    }
+
+    /// Opens the bulk bar's form `action` and puts the focus in its first field.
+    fn open_form(doc: &web_sys::Document, action: &str, actions: Actions) {
+        if actions.selected.with_untracked(Vec::is_empty) {
+            actions
+                .toasts
+                .failure("Select orders first: move with j and k, select with x.");
+            return;
+        }
+        let Ok(Some(menu)) = doc.query_selector(&format!("details[data-action={action}]")) else {
+            return;
+        };
+        let _ = menu.set_attribute("open", "");
+        focus(menu.query_selector("input, textarea").ok().flatten());
+    }
+
+    pub fn act(ev: &web_sys::KeyboardEvent, key: Shortcut, actions: Actions, help: RwSignal<bool>) {
+        let Some(doc) = document() else {
+            return;
+        };
+        let active = doc.active_element();
+        if typing(active.as_ref()) {
+            return;
+        }
+        // A dialog (the drawer) is open: its own keys only.
+        if doc
+            .query_selector("[aria-modal=true]")
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            return;
+        }
+        ev.prevent_default();
+        let links = row_links(&doc);
+        let current = current_row(active.as_ref(), &links);
+        match key {
+            Shortcut::Next | Shortcut::Previous => {
+                let to = step(current.map(|(i, _)| i), links.len(), key == Shortcut::Next);
+                focus(to.and_then(|i| links.get(i).cloned()));
+            }
+            Shortcut::Select => {
+                if let Some((_, id)) = current {
+                    actions.selected.update(|s| {
+                        if let Some(at) = s.iter().position(|x| *x == id) {
+                            s.remove(at);
+                        } else {
+                            s.push(id);
+                        }
+                    });
+                }
+            }
+            Shortcut::Assign => open_form(&doc, "assign", actions),
+            Shortcut::Fulfill => open_form(&doc, "fulfill", actions),
+            Shortcut::Escalate => open_form(&doc, "escalate", actions),
+            Shortcut::Search => focus(doc.query_selector("[data-testid=search]").ok().flatten()),
+            Shortcut::Help => help.update(|open| *open = !*open),
+        }
+    }
+}
+
+/// The list of keys, as a modal dialog (`?` or Escape closes it).
+#[component]
+pub(super) fn KeyHelp(open: RwSignal<bool>) -> impl IntoView {
+    let close = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if open.get() {
+            if let Some(button) = close.get() {
+                let _ = button.focus();
+            }
+        }
+    });
+    view! {
+        <div
+            class="fixed inset-0 z-50 flex items-center justify-center bg-zinc-900/30"
+            class:hidden=move || !open.get()
+            data-testid="key-help"
+        >
+            <div
+                role="dialog"
+                aria-modal=move || open.get().then_some("true")
+                aria-labelledby="key-help-title"
+                class="w-full max-w-sm rounded-lg border border-zinc-200 bg-white p-4 text-sm shadow-2xl"
+            >
+                <div class="mb-2 flex items-center justify-between">
+                    <h2 id="key-help-title" class="text-base font-semibold">"Keyboard shortcuts"</h2>
+                    <button
+                        type="button"
+                        node_ref=close
+                        class="rounded-md px-2 py-0.5 text-zinc-600 hover:bg-zinc-100 focus:outline-none focus:ring-2 focus:ring-sky-600/50"
+                        on:click=move |_| open.set(false)
+                    >
+                        "Close"
+                    </button>
+                </div>
+                <dl class="grid grid-cols-[4rem_1fr] gap-x-3 gap-y-1">
+                    {KEYS
+                        .iter()
+                        .map(|(key, what)| {
+                            view! {
+                                <dt>
+                                    <kbd class="rounded border border-zinc-300 bg-zinc-50 px-1.5 font-mono text-xs">{*key}</kbd>
+                                </dt>
+                                <dd>{*what}</dd>
+                            }
+                        })
+                        .collect_view()}
+                </dl>
+            </div>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_shortcuts_only_without_modifiers() {
+        assert_eq!(shortcut("j", false), Some(Shortcut::Next));
+        assert_eq!(shortcut("?", false), Some(Shortcut::Help));
+        assert_eq!(shortcut("a", true), None, "Ctrl+A selects text");
+        assert_eq!(shortcut("q", false), None);
+    }
+
+    #[test]
+    fn moving_stays_within_the_rows() {
+        assert_eq!(step(None, 3, true), Some(0));
+        assert_eq!(step(None, 3, false), Some(0));
+        assert_eq!(step(Some(1), 3, true), Some(2));
+        assert_eq!(step(Some(2), 3, true), Some(2));
+        assert_eq!(step(Some(0), 3, false), Some(0));
+        assert_eq!(step(Some(5), 3, false), Some(2));
+        assert_eq!(step(None, 0, true), None);
+    }
+}

@@ -353,9 +353,10 @@ mod client {
             let ping = state
                 .try_update_value(|r| std::mem::take(&mut r.must_refresh))
                 .unwrap_or(false);
-            let moved = live
-                .open
-                .with_untracked(|open| live.shown.with_untracked(|shown| super::differs(open, shown)));
+            let moved = live.open.with_untracked(|open| {
+                live.shown
+                    .with_untracked(|shown| super::differs(open, shown))
+            });
             if ping || moved {
                 refresh.run(());
             }
@@ -462,7 +463,10 @@ mod tests {
     fn a_banner_stays_dismissed_at_its_count_only() {
         let dismissed = [(AlertKind::TrackingPending, 2)];
         assert!(!visible(AlertKind::TrackingPending, 2, &dismissed));
-        assert!(visible(AlertKind::TrackingPending, 3, &dismissed), "a new count shows it again");
+        assert!(
+            visible(AlertKind::TrackingPending, 3, &dismissed),
+            "a new count shows it again"
+        );
         assert!(visible(AlertKind::Delayed, 2, &dismissed));
     }
 

@@ -58,3 +58,21 @@ test("on a narrow screen the table scrolls inside the page and the controls stay
   await expect(page.getByRole("button", { name: "Apply" })).toBeVisible();
   expect(await scan(page)).toEqual([]);
 });
+
+test("opened banners, charts, bulk forms and the key list have no serious accessibility violations", async ({ page }, info) => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.goto(`/orders?shop=e2e-live.myshopify.com`);
+  await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
+  for (const summary of await page.locator('[data-banner] summary').all()) await summary.click();
+  await page.locator("tbody tr[data-order-id]").first().getByRole("checkbox").check();
+  await page.getByTestId("bulk-escalate").click();
+  await page.getByTestId("pictures").locator("summary").click();
+  await page.screenshot({ path: info.outputPath("opened.png"), fullPage: true });
+  expect(await scan(page)).toEqual([]);
+
+  await page.locator("body").click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press("?");
+  await expect(page.getByRole("dialog", { name: "Keyboard shortcuts" })).toBeVisible();
+  await page.screenshot({ path: info.outputPath("keys.png") });
+  expect(await scan(page)).toEqual([]);
+});

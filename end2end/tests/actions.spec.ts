@@ -242,3 +242,43 @@ test("a whole triage without the mouse: find, select five, assign, fulfill with 
   expect(a.supportThread).toMatch(/^sup_/);
   expect(b.supportThread).toBe(a.supportThread);
 });
+
+test("a write unanswered for 20 s is sent once more with the same key, and applied once", async ({ page, request }) => {
+  await page.clock.install();
+  await open(page, "assigned_to=unassigned&pageSize=25");
+  const row = page.locator("tbody tr[data-order-id]").first();
+  const id = (await row.getAttribute("data-order-id"))!;
+  await row.getByRole("checkbox").check();
+  // The first request goes unanswered (held here); the retry goes through.
+  const held: import("@playwright/test").Route[] = [];
+  const keys: string[] = [];
+  await page.route("**/api/post_write*", async (route) => {
+    keys.push(JSON.parse(route.request().postData() ?? "{}").key);
+    if (keys.length === 1) {
+      held.push(route);
+      return;
+    }
+    await route.continue();
+  });
+  const bar = page.getByTestId("bulk-bar");
+  await bar.getByTestId("bulk-assign").click();
+  await bar.getByLabel("Assign to").fill("Robin Retry");
+  await bar.getByRole("button", { name: "Assign", exact: true }).click();
+  await expect.poll(() => keys.length).toBe(1);
+  await expect(page.locator(`tbody tr[data-order-id="${id}"] [data-assignee]`)).toHaveAttribute("data-assignee", "Robin Retry");
+  await page.clock.fastForward(21_000);
+  await expect(page.getByTestId("toasts-success")).toContainText("Assigned 1 order to Robin Retry");
+  expect(keys).toHaveLength(2);
+  expect(keys[0]).toMatch(/^dash-/);
+  expect(keys[1]).toBe(keys[0]);
+
+  // The first request arrives late: the same key, so it is answered alike and not applied again.
+  const late = await held[0].fetch();
+  expect(late.status()).toBe(200);
+  expect((await late.json())[0]).toBe(200);
+  await held[0].fulfill({ response: late });
+  const o = await order(request, id);
+  expect(o.assignedTo).toBe("Robin Retry");
+  const assigned = (o.timeline as { event: string; details: string }[]).filter((e) => e.details.includes("Robin Retry"));
+  expect(assigned).toHaveLength(1);
+});

@@ -63,8 +63,12 @@ test("a banner opens to name its orders, each opening the drawer, links to its t
   await page.keyboard.press("Escape");
   await expect(page.getByTestId("order-drawer")).toHaveCount(0);
 
-  await page.locator(PENDING).locator("summary").click();
-  await page.locator(PENDING).getByTestId("banner-view").click();
+  // The page may reload under the click (a live refresh): open and follow until it holds.
+  await expect(async () => {
+    const details = page.locator(PENDING).locator("details");
+    if (!(await details.evaluate((d) => (d as HTMLDetailsElement).open))) await details.locator("summary").click();
+    await page.locator(PENDING).getByTestId("banner-view").click({ timeout: 2_000 });
+  }).toPass();
   await expect(page).toHaveURL(/tab=tracking_pending/);
   await expect(page.locator('a[data-tab="tracking_pending"]')).toHaveAttribute("aria-current", "page");
   await page.locator(PENDING).getByRole("button", { name: /Dismiss/ }).click();

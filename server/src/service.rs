@@ -40,9 +40,9 @@ use orders_core::record::to_micros;
 use orders_core::stats::OrderStats;
 use orders_core::text::plural;
 use orders_core::{
-    effects::ReturnPlan, AlertKind, AssignCommand, AssignedOrder, Envelope, EscalatedOrder, FulfillCommand,
-    FulfilledOrder, ListQuery, Order, OrderList, OrderRef, ReturnCommand, SupportCommand,
-    Thresholds,
+    effects::ReturnPlan, AlertKind, AssignCommand, AssignedOrder, Envelope, EscalatedOrder,
+    FulfillCommand, FulfilledOrder, ListQuery, Order, OrderList, OrderRef, ReturnCommand,
+    SupportCommand, Thresholds,
 };
 use tracing::instrument;
 

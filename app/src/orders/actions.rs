@@ -3,7 +3,7 @@
 //! (the rows as they were, and a toast quoting Sync's status and message).
 
 use leptos::prelude::*;
-use orders_core::OrderStatus;
+use orders_core::{AlertKind, OrderStatus};
 use serde_json::{json, Value};
 
 use super::model::OrderRow;
@@ -28,7 +28,7 @@ pub struct Actions {
 
 impl Actions {
     /// Changes the rows `ids` with `change` and returns them as they were.
-    fn patch(self, ids: &[String], change: impl Fn(&mut OrderRow)) -> Vec<OrderRow> {
+    pub(super) fn patch(self, ids: &[String], change: impl Fn(&mut OrderRow)) -> Vec<OrderRow> {
         let mut before = Vec::new();
         self.rows.update(|rows| {
             for row in rows.iter_mut().filter(|r| ids.contains(&r.id)) {
@@ -40,7 +40,7 @@ impl Actions {
     }
 
     /// Puts rows back as they were (only those: other changes made meanwhile stay).
-    fn restore(self, before: Vec<OrderRow>) {
+    pub(super) fn restore(self, before: Vec<OrderRow>) {
         self.rows.update(|rows| {
             for old in before {
                 if let Some(row) = rows.iter_mut().find(|r| r.id == old.id) {
@@ -88,7 +88,14 @@ impl Actions {
         if ids.is_empty() {
             return;
         }
-        let before = self.patch(&ids, |row| row.status = OrderStatus::Fulfilled);
+        // Tracking given: the order no longer waits for a tracking number.
+        let tracked = tracking.is_some();
+        let before = self.patch(&ids, |row| {
+            row.status = OrderStatus::Fulfilled;
+            if tracked {
+                row.alerts.retain(|a| *a != AlertKind::TrackingPending);
+            }
+        });
         let mut body = json!({ "orderIds": ids });
         if let Some((number, carrier)) = tracking {
             body["tracking"] = json!({ "number": number, "carrier": carrier });
@@ -104,7 +111,9 @@ impl Actions {
         if ids.is_empty() {
             return;
         }
-        let shown = conversation.clone().unwrap_or_else(|| "opening…".to_owned());
+        let shown = conversation
+            .clone()
+            .unwrap_or_else(|| "opening…".to_owned());
         let before = self.patch(&ids, |row| row.support_thread = Some(shown.clone()));
         self.pending.update(|n| *n += 1);
         leptos::task::spawn_local(async move {
@@ -159,14 +168,24 @@ impl Actions {
 /// What a bulk escalation's toast says: how many went to which conversation, and which failed
 /// and why.
 pub fn escalation_summary(done: usize, failed: &[String], thread: Option<&str>) -> String {
-    let orders = |n: usize| if n == 1 { "1 order".to_owned() } else { format!("{n} orders") };
+    let orders = |n: usize| {
+        if n == 1 {
+            "1 order".to_owned()
+        } else {
+            format!("{n} orders")
+        }
+    };
     let mut text = match (done, thread) {
         (0, _) => "No order was escalated".to_owned(),
         (n, Some(t)) => format!("Escalated {} to support in conversation {t}", orders(n)),
         (n, None) => format!("Escalated {} to support", orders(n)),
     };
     if !failed.is_empty() {
-        text.push_str(&format!("; {} failed: {}", orders(failed.len()), failed.join(", ")));
+        text.push_str(&format!(
+            "; {} failed: {}",
+            orders(failed.len()),
+            failed.join(", ")
+        ));
     }
     text
 }

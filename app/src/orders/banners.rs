@@ -50,9 +50,9 @@ fn AlertBanner(banner: Banner, dismissed: RwSignal<Vec<(AlertKind, u64)>>) -> im
     } = banner;
     let critical = kind == AlertKind::DataGap;
     let class = if critical {
-        "flex items-start justify-between gap-3 rounded-md border border-red-300 bg-red-50 px-3 py-1.5 text-red-900"
+        "flex items-start justify-between gap-3 rounded-md border border-red-300 bg-red-50 px-3 py-1 text-red-900"
     } else {
-        "flex items-start justify-between gap-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-1.5 text-amber-950"
+        "flex items-start justify-between gap-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-1 text-amber-950"
     };
     let text = banner_text(kind, count);
     let hidden = move || !dismissed.with(|d| visible(kind, count, d));

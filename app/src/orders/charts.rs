@@ -75,7 +75,9 @@ pub fn to_html(stats: Pictures) -> String {
 fn BothPictures(stats: Pictures) -> impl IntoView {
     let Pictures { returns, days } = stats;
     let funnel = if returns.iter().all(|(_, n)| *n == 0) {
-        Either::Left(view! { <Nothing testid="returns-funnel-empty" text="No returns in this view."/> })
+        Either::Left(
+            view! { <Nothing testid="returns-funnel-empty" text="No returns in this view."/> },
+        )
     } else {
         Either::Right(view! { <ReturnsFunnel returns/> })
     };

@@ -93,7 +93,10 @@ fn keep_focus_inside(ev: &leptos::ev::KeyboardEvent, panel: &web_sys::HtmlElemen
     let Ok(list) = panel.query_selector_all(FOCUSABLE) else {
         return;
     };
-    let at = |i: u32| list.item(i).and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok());
+    let at = |i: u32| {
+        list.item(i)
+            .and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+    };
     let (Some(first), Some(last)) = (at(0), at(list.length().saturating_sub(1))) else {
         return;
     };
@@ -103,7 +106,11 @@ fn keep_focus_inside(ev: &leptos::ev::KeyboardEvent, panel: &web_sys::HtmlElemen
     let inside = active
         .as_ref()
         .is_some_and(|a| panel.contains(Some(a.unchecked_ref())));
-    let on = |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>());
+    let on = |el: &web_sys::HtmlElement| {
+        active
+            .as_ref()
+            .is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>())
+    };
     let to = if ev.shift_key() {
         (!inside || on(&first)).then_some(last)
     } else {
@@ -169,10 +176,16 @@ pub fn OrderDrawer(
         move |name: Option<String>| {
             let before = owner.get_untracked();
             owner.set(name.clone());
+            // The row under the drawer changes too.
+            let shown = name.clone();
+            let row = actions.patch(std::slice::from_ref(&id), |r| r.assigned_to = shown.clone());
             actions.send(
                 SyncWrite::Assign,
                 json!({ "orderIds": [id.clone()], "assignee": name }),
-                move || owner.set(before),
+                move || {
+                    owner.set(before);
+                    actions.restore(row);
+                },
             );
         }
     };
@@ -245,16 +258,23 @@ pub fn OrderDrawer(
                 return;
             }
             let before = thread.get_untracked();
-            thread.set(Some(if conv.is_empty() {
+            let opening = if conv.is_empty() {
                 "opening…".to_owned()
             } else {
                 conv.clone()
-            }));
+            };
+            thread.set(Some(opening.clone()));
+            let row = actions.patch(std::slice::from_ref(&id), |r| {
+                r.support_thread = Some(opening.clone())
+            });
             let mut body = json!({ "orderId": id.clone(), "note": text });
             if !conv.is_empty() {
                 body["conversationId"] = json!(conv);
             }
-            actions.send(SyncWrite::Support, body, move || thread.set(before));
+            actions.send(SyncWrite::Support, body, move || {
+                thread.set(before);
+                actions.restore(row);
+            });
         }
     };
 
@@ -381,6 +401,7 @@ fn ReturnPanel(
             return;
         };
         current.set(next);
+        let row = actions.patch(&[order_id.get_value()], |r| r.return_state = Some(next));
         let mut body = json!({ "orderId": order_id.get_value(), "action": action.as_str() });
         let text = note
             .get_untracked()
@@ -389,7 +410,10 @@ fn ReturnPanel(
         if !text.is_empty() {
             body["note"] = json!(text);
         }
-        actions.send(SyncWrite::Returns, body, move || current.set(before));
+        actions.send(SyncWrite::Returns, body, move || {
+            current.set(before);
+            actions.restore(row);
+        });
     };
     let buttons = move || {
         let offered: Vec<ReturnAction> = legal_actions(current.get())

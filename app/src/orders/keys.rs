@@ -109,10 +109,8 @@ mod dom {
     /// Whether the focus is in a field, where keys are typing.
     fn typing(active: Option<&Element>) -> bool {
         active.is_some_and(|el| {
-            matches!(
-                el.tag_name().as_str(),
-                "INPUT" | "TEXTAREA" | "SELECT"
-            ) || el.has_attribute("contenteditable")
+            matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                || el.has_attribute("contenteditable")
         })
     }
 

@@ -161,7 +161,8 @@ fn OrdersScreen(
         banners,
     } = view;
     // The live stream reloads the page when the open alerts leave the counts shown here.
-    live.shown.set(banners.iter().map(|b| (b.kind, b.count)).collect());
+    live.shown
+        .set(banners.iter().map(|b| (b.kind, b.count)).collect());
     // Controls that need the WASM are disabled in the server's HTML and come alive on hydration.
     let ready = RwSignal::new(false);
     Effect::new(move |_| ready.set(true));
@@ -211,7 +212,11 @@ fn OrdersScreen(
         None => {
             if let Some(id) = keep.opened.get_value() {
                 keep.opened.set_value(None);
-                Effect::new(move |_| focus_row(&id));
+                // After the list is back on screen (the task that mounts it).
+                Effect::new(move |_| {
+                    let id = id.clone();
+                    set_timeout(move || focus_row(&id), std::time::Duration::ZERO);
+                });
             }
         }
     }
@@ -228,14 +233,14 @@ fn OrdersScreen(
     };
     view! {
         <header class="border-b border-zinc-200 bg-white">
-            <div class="mx-auto flex max-w-7xl items-center justify-between gap-4 px-4 py-2">
+            <div class="mx-auto flex max-w-7xl flex-wrap items-center justify-between gap-x-4 gap-y-1 px-4 py-1.5">
                 <div class="flex items-baseline gap-3">
                     <h1 class="text-base font-semibold">"Orders"</h1>
                     <span class="text-sm text-zinc-600" data-testid="shop">
                         {shop}
                     </span>
                 </div>
-                <div class="flex items-center gap-3">
+                <div class="flex flex-wrap items-center gap-x-3 gap-y-1">
                     <crate::live::Freshness live/>
                     <button
                         type="button"
@@ -278,7 +283,7 @@ fn OrdersScreen(
                 </div>
             </div>
         </header>
-        <main class="mx-auto max-w-7xl space-y-2 px-4 py-3 text-sm">
+        <main class="mx-auto max-w-7xl space-y-2 px-4 pb-3 pt-2 text-sm">
             {sample.then(|| view! { <SampleBanner mock/> })}
             {importing.map(|importing| view! { <ImportBanner importing/> })}
             {(undelivered > 0).then(|| {
@@ -319,7 +324,10 @@ fn focus_row(id: &str) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
-        let selector = format!("tr[data-order-id=\"{}\"] a[data-testid=order-link]", id.replace('"', ""));
+        let selector = format!(
+            "tr[data-order-id=\"{}\"] a[data-testid=order-link]",
+            id.replace('"', "")
+        );
         let link = web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.query_selector(&selector).ok().flatten())

@@ -292,8 +292,8 @@ mod build {
     use orders_core::AlertKind;
 
     use super::{
-        Banner, BannerOrder, FilterState, GapNote, OrderDetail, OrderRow, OrdersView,
-        ShipmentLine, TabLink, TimelineLine,
+        Banner, BannerOrder, FilterState, GapNote, OrderDetail, OrderRow, OrdersView, ShipmentLine,
+        TabLink, TimelineLine,
     };
 
     /// The link to the view `query` describes. `shop` is carried only when the URL named one, so
@@ -779,9 +779,18 @@ mod build {
                 admin_href("acme-eu.myshopify.com", "gid://shopify/Order/5001").as_deref(),
                 Some("https://admin.shopify.com/store/acme-eu/orders/5001")
             );
-            assert_eq!(admin_href("acme.example.com", "gid://shopify/Order/5001"), None);
-            assert_eq!(admin_href("acme.myshopify.com", "gid://shopify/Product/5"), None);
-            assert_eq!(admin_href("acme.myshopify.com", "gid://shopify/Order/5?x"), None);
+            assert_eq!(
+                admin_href("acme.example.com", "gid://shopify/Order/5001"),
+                None
+            );
+            assert_eq!(
+                admin_href("acme.myshopify.com", "gid://shopify/Product/5"),
+                None
+            );
+            assert_eq!(
+                admin_href("acme.myshopify.com", "gid://shopify/Order/5?x"),
+                None
+            );
             let detail = OrderDetail::new(order(3), "acme.myshopify.com");
             assert_eq!(
                 detail.admin_href.as_deref(),

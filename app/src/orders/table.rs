@@ -22,7 +22,9 @@ pub(super) fn OrdersTable(
 ) -> impl IntoView {
     let rows = actions.rows;
     // Another tab or page is on its way: the table says so (`aria-busy`) until it is here.
-    let loading = use_context::<Loading>().map_or(Signal::stored(false), |l| l.0.into());
+    // (The page's own signal, read directly: a `Signal` made here would belong to this view,
+    // which a Transition keeps on screen after its owner is gone.)
+    let loading = use_context::<Loading>().map(|l| l.0);
     // The table scrolls inside the page; a reload of the same view puts it back where it was.
     let frame = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
@@ -56,9 +58,9 @@ pub(super) fn OrdersTable(
             data-testid="orders-scroll"
         >
             <table
-                class="min-w-full text-left transition-opacity aria-busy:opacity-60"
+                class="min-w-full text-left"
                 data-testid="orders-table"
-                aria-busy=move || loading.get().to_string()
+                aria-busy=move || loading.is_some_and(|l| l.get()).to_string()
             >
                 <thead class="sticky top-0 z-[5] border-b border-zinc-200 bg-zinc-50 text-xs font-medium text-zinc-600 shadow-[0_1px_0_0_var(--color-zinc-200)]">
                     <tr>
@@ -99,7 +101,17 @@ pub(super) fn OrdersTable(
                         })}
                     <For
                         each=move || rows.get()
-                        key=|r| (r.id.clone(), r.assigned_to.clone(), r.status)
+                        key=|r| {
+                            // Every fact an action changes at once, so the row shows the change.
+                            (
+                                r.id.clone(),
+                                r.assigned_to.clone(),
+                                r.status,
+                                r.alerts.clone(),
+                                r.return_state,
+                                r.support_thread.clone(),
+                            )
+                        }
                         children=move |row| view! { <OrderLine row actions ready/> }
                     />
                 </tbody>
@@ -224,7 +236,7 @@ pub(super) fn StatusBadge(status: OrderStatus) -> impl IntoView {
         OrderStatus::Unfulfilled | OrderStatus::PartiallyFulfilled => "bg-amber-100 text-amber-900",
         OrderStatus::Fulfilled => "bg-zinc-100 text-zinc-700",
         OrderStatus::OnHold => "bg-orange-100 text-orange-900",
-        OrderStatus::Cancelled => "bg-zinc-100 text-zinc-500 line-through",
+        OrderStatus::Cancelled => "bg-zinc-100 text-zinc-700 line-through",
     };
     view! {
         <span class=format!("{BADGE} {colour}") data-status=status.as_str()>

@@ -39,7 +39,10 @@ async fn a_banner_names_its_first_five_orders_and_links_to_its_tab(app: TestApp)
     let pending = banner(&html, "tracking_pending");
     assert!(pending.contains(r#"data-count="7""#), "{pending}");
     assert!(pending.contains("7 orders waiting for a tracking number"));
-    assert!(pending.contains("<details"), "collapsed until clicked: {pending}");
+    assert!(
+        pending.contains("<details"),
+        "collapsed until clicked: {pending}"
+    );
     assert!(!pending.contains("<details open"), "{pending}");
     assert_eq!(pending.matches(r#"data-testid="banner-order""#).count(), 5);
     // The longest waiting first; each opens its drawer over the view on screen.

@@ -33,7 +33,10 @@ async fn a_retried_dashboard_write_is_applied_once_and_answered_alike(app: TestA
     let first = dashboard_write(&app, "Support", body.clone(), Some("dash-k1")).await;
     assert_eq!(first[0], 200, "{first}");
     let again = dashboard_write(&app, "Support", body.clone(), Some("dash-k1")).await;
-    assert_eq!(again, first, "the retry gets the first answer, thread and all");
+    assert_eq!(
+        again, first,
+        "the retry gets the first answer, thread and all"
+    );
     let escalations = app
         .history(&gid(5001))
         .await
@@ -43,7 +46,9 @@ async fn a_retried_dashboard_write_is_applied_once_and_answered_alike(app: TestA
     assert_eq!(escalations, 1, "applied once");
 
     // The same key through the API's door, same body: the same answer again.
-    let mut api = app.client.post(format!("{}/sync/orders/support", app.address));
+    let mut api = app
+        .client
+        .post(format!("{}/sync/orders/support", app.address));
     api = api.header("idempotency-key", "dash-k1").json(&body);
     let r = api.send().await.unwrap();
     assert_eq!(r.status(), 200);

@@ -9,9 +9,9 @@
 mod alerts;
 mod banners;
 mod bodies;
-mod dashboard_writes;
 #[path = "../common/mod.rs"]
 mod common;
+mod dashboard_writes;
 mod embedded;
 mod export;
 mod fake_shopify;

@@ -12,7 +12,9 @@
 //   `X-Shopify-Access-Token` (else 401), over FAKE_SHOPIFY_ORDERS orders paged by the `first` and
 //   `after` variables, each node in the fixture's shape (tests/fixtures/shopify/
 //   graphql_orders_page.json), with the query cost and a leaky bucket in `extensions.cost`. The
-//   `query` filter variable is ignored.
+//   `query` filter variable is ignored. The same endpoint answers the shop query
+//   (`{ shop { ianaTimezone } }`) as Shopify does (`{"data":{"shop":{"ianaTimezone":"UTC"}}}`),
+//   counted apart from the orders queries (`shopQueries`, not `graphqlRequests`).
 // - `GET /app-bridge.js`: the stub App Bridge (below), configured by its own URL's query
 //   (`?secret=…&api_key=…`).
 // - For the tests, under `/_fake/`: `GET /_fake/state` (what happened, in all and by shop),
@@ -23,7 +25,8 @@
 // `fake shopify: http://127.0.0.1:PORT`), FAKE_SHOPIFY_CLIENT_ID, FAKE_SHOPIFY_CLIENT_SECRET,
 // FAKE_SHOPIFY_ORDERS (5000), FAKE_SHOPIFY_EXPIRES_IN (3600 s, what Shopify gives expiring offline
 // tokens), FAKE_SHOPIFY_COST_PER_ORDER (requested points an order; 0.5 as the Rust fake prices a
-// page) and FAKE_SHOPIFY_RESTORE_RATE (points a second, 100).
+// page), FAKE_SHOPIFY_RESTORE_RATE (points a second, 100) and FAKE_SHOPIFY_TIMEZONE (the shops'
+// `ianaTimezone`, UTC).
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -38,6 +41,7 @@ const orderCount = Number(env.FAKE_SHOPIFY_ORDERS ?? 5000);
 const expiresIn = Number(env.FAKE_SHOPIFY_EXPIRES_IN ?? 3600);
 const costPerOrder = Number(env.FAKE_SHOPIFY_COST_PER_ORDER ?? 0.5);
 const restoreRate = Number(env.FAKE_SHOPIFY_RESTORE_RATE ?? 100);
+const timeZone = env.FAKE_SHOPIFY_TIMEZONE ?? "UTC";
 const MAX_AVAILABLE = 2000;
 const REFRESH_TOKEN_EXPIRES_IN = 2_592_000;
 const SCOPE = "read_orders,write_orders,read_all_orders,read_returns,read_fulfillments";
@@ -58,6 +62,7 @@ const state = {
   refused: 0,
   graphqlRequests: 0,
   graphqlRefused: 0,
+  shopQueries: 0,
   tokensIssued: 0,
   tokensRevoked: 0,
   shops: {},
@@ -225,7 +230,21 @@ function throttleStatus(b) {
   return { maximumAvailable: MAX_AVAILABLE, currentlyAvailable: Math.floor(b.available), restoreRate };
 }
 
+/** `{ shop { ianaTimezone } }`: the shop's time zone, read once at install. */
+function shopQuery(req, res) {
+  state.shopQueries++;
+  const token = req.headers["x-shopify-access-token"];
+  const known = typeof token === "string" ? accessTokens.get(token) : undefined;
+  if (!known || known.revoked) {
+    return send(res, 401, { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" });
+  }
+  return send(res, 200, { data: { shop: { ianaTimezone: timeZone } } });
+}
+
 function graphql(req, res, body) {
+  if (typeof body?.query === "string" && /\bshop\s*\{\s*ianaTimezone\b/.test(body.query)) {
+    return shopQuery(req, res);
+  }
   state.graphqlRequests++;
   const token = req.headers["x-shopify-access-token"];
   const known = typeof token === "string" ? accessTokens.get(token) : undefined;

@@ -148,15 +148,13 @@ fn parse_date_bound(
     raw: &str,
     is_end: bool,
 ) -> Result<DateTime<Utc>, QueryError> {
-    if raw.len() == 10 {
-        if let Ok(date) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-            let start = date.and_time(NaiveTime::MIN).and_utc();
-            return Ok(if is_end {
-                start + Duration::days(1) - Duration::microseconds(1)
-            } else {
-                start
-            });
-        }
+    if let Some(date) = plain_date(raw) {
+        let start = date.and_time(NaiveTime::MIN).and_utc();
+        return Ok(if is_end {
+            start + Duration::days(1) - Duration::microseconds(1)
+        } else {
+            start
+        });
     }
     DateTime::parse_from_rfc3339(raw)
         .map(|d| d.with_timezone(&Utc))
@@ -166,6 +164,13 @@ fn parse_date_bound(
                 format!("'{raw}' is not a date (YYYY-MM-DD) or an RFC 3339 timestamp"),
             )
         })
+}
+
+/// A `date_start`/`date_end` value that is a plain `YYYY-MM-DD` date, not a timestamp.
+fn plain_date(raw: &str) -> Option<NaiveDate> {
+    (raw.len() == 10)
+        .then(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok())
+        .flatten()
 }
 
 fn parse_list<T: std::str::FromStr<Err = crate::domain::UnknownValue>>(
@@ -356,6 +361,28 @@ impl ListQuery {
         })
     }
 
+    /// This query with its plain-date bounds read as days of another calendar: `day` gives a
+    /// date's first and last instants (the dashboard's: the shop's local day). Timestamps stay
+    /// exact, and the raw `date_start`/`date_end` stay as given, for links. [`ListQuery::parse`]
+    /// alone reads a date as a UTC day, the Sync API's rule (SPEC §2), which this does not change.
+    pub fn with_local_days(
+        mut self,
+        day: impl Fn(NaiveDate) -> (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<Self, QueryError> {
+        if let Some(date) = self.date_start.as_deref().and_then(plain_date) {
+            self.filter.created_from = Some(day(date).0);
+        }
+        if let Some(date) = self.date_end.as_deref().and_then(plain_date) {
+            self.filter.created_until = Some(day(date).1);
+        }
+        if let (Some(from), Some(until)) = (self.filter.created_from, self.filter.created_until) {
+            if from > until {
+                return Err(bad("date_start", "date_start is after date_end"));
+            }
+        }
+        Ok(self)
+    }
+
     /// The query as URL parameters, leaving out defaults and the shop (for links between views).
     pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
@@ -532,6 +559,50 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.param, "date_start");
+    }
+
+    #[test]
+    fn local_days_replace_the_bounds_of_plain_dates_only() {
+        let q = ListQuery::parse(
+            [
+                ("date_start", "2026-12-02"),
+                ("date_end", "2026-12-03T10:00:00Z"),
+            ],
+            Some("acme.myshopify.com"),
+        )
+        .unwrap();
+        // A day of UTC+9: from 15:00 UTC the day before.
+        let tokyo = |d: NaiveDate| {
+            let start = d.and_time(NaiveTime::MIN).and_utc() - Duration::hours(9);
+            (start, start + Duration::days(1) - Duration::microseconds(1))
+        };
+        let local = q.clone().with_local_days(tokyo).unwrap();
+        assert_eq!(
+            local.filter.created_from.unwrap().to_rfc3339(),
+            "2026-12-01T15:00:00+00:00"
+        );
+        assert_eq!(local.filter.created_until, q.filter.created_until);
+        assert_eq!(
+            local.to_pairs(),
+            q.to_pairs(),
+            "links keep the dates as given"
+        );
+        let late = ListQuery::parse(
+            [
+                ("date_start", "2026-12-02"),
+                ("date_end", "2026-12-02T00:30:00Z"),
+            ],
+            Some("acme.myshopify.com"),
+        )
+        .unwrap();
+        let minus_two = |d: NaiveDate| {
+            let start = d.and_time(NaiveTime::MIN).and_utc() + Duration::hours(2);
+            (start, start + Duration::days(1))
+        };
+        assert_eq!(
+            late.with_local_days(minus_two).unwrap_err().param,
+            "date_start"
+        );
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! The two pictures of the dashboard, as numbers: how many orders of the current view sit in each
 //! return state (the returns funnel), and how many were placed on each of the last days (the
 //! orders-per-day sparkline). Both count the orders of the current view: its tab and its filters.
+//! The days are the shop's local days: the caller says which day an order was placed on and which
+//! day is today (the server reads them through the shop's clock, `locale::ShopClock`), so this
+//! module needs no time zone database.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ReturnState;
 
-/// How many days the sparkline covers, ending today (UTC).
+/// How many days the sparkline covers, ending today (the shop's today).
 pub const SPARKLINE_DAYS: usize = 30;
 
 /// The returns funnel and the orders-per-day series of one view.
@@ -16,18 +19,19 @@ pub const SPARKLINE_DAYS: usize = 30;
 pub struct OrderStats {
     /// One entry per return state, in [`ReturnState::ALL`] order, zeros included.
     pub returns_by_state: Vec<(ReturnState, u64)>,
-    /// One entry per UTC day, oldest first, the last being today; [`SPARKLINE_DAYS`] entries,
-    /// zeros included.
+    /// One entry per local day of the shop, oldest first, the last being today;
+    /// [`SPARKLINE_DAYS`] entries, zeros included.
     pub per_day: Vec<(NaiveDate, u64)>,
 }
 
 impl OrderStats {
-    /// The stats from the return state of each order that has a return, and the creation instant of
-    /// every order, both of the view; days outside the sparkline's window are not counted.
+    /// The stats from the return state of each order that has a return, and the local day each
+    /// order of the view was placed on; days outside the sparkline's window (ending `today`) are
+    /// not counted.
     pub fn tally(
         returns: impl IntoIterator<Item = ReturnState>,
-        created: impl IntoIterator<Item = DateTime<Utc>>,
-        now: DateTime<Utc>,
+        created: impl IntoIterator<Item = NaiveDate>,
+        today: NaiveDate,
     ) -> Self {
         let mut by_state = [0u64; 8];
         for state in returns {
@@ -35,11 +39,10 @@ impl OrderStats {
                 by_state[i] += 1;
             }
         }
-        let days = sparkline_days(now);
+        let days = sparkline_days(today);
         let first = days[0];
         let mut per_day = vec![0u64; SPARKLINE_DAYS];
-        for at in created {
-            let day = at.date_naive();
+        for day in created {
             if let Ok(i) = usize::try_from((day - first).num_days()) {
                 if let Some(n) = per_day.get_mut(i) {
                     *n += 1;
@@ -57,9 +60,9 @@ impl OrderStats {
     pub fn from_counts(
         returns: impl IntoIterator<Item = (ReturnState, u64)>,
         days: impl IntoIterator<Item = (NaiveDate, u64)>,
-        now: DateTime<Utc>,
+        today: NaiveDate,
     ) -> Self {
-        let mut stats = OrderStats::tally([], [], now);
+        let mut stats = OrderStats::tally([], [], today);
         for (state, n) in returns {
             if let Some(entry) = stats.returns_by_state.iter_mut().find(|(s, _)| *s == state) {
                 entry.1 += n;
@@ -74,30 +77,30 @@ impl OrderStats {
     }
 }
 
-/// The sparkline's days: the [`SPARKLINE_DAYS`] UTC days ending with the day of `now`.
-pub fn sparkline_days(now: DateTime<Utc>) -> Vec<NaiveDate> {
-    let today = now.date_naive();
+/// The sparkline's days: the [`SPARKLINE_DAYS`] days ending with `today`.
+pub fn sparkline_days(today: NaiveDate) -> Vec<NaiveDate> {
     (0..SPARKLINE_DAYS)
         .rev()
         .map(|back| today - Duration::days(back as i64))
         .collect()
 }
 
-/// The first instant the sparkline counts (midnight UTC at the start of its first day).
-pub fn sparkline_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    sparkline_days(now)[0]
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc()
+/// The first day the sparkline counts, when `today` is its last.
+pub fn sparkline_first_day(today: NaiveDate) -> NaiveDate {
+    today - Duration::days(SPARKLINE_DAYS as i64 - 1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{DateTime, TimeZone, Utc};
 
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 24, 9, 30, 0).unwrap()
+    fn now() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
+    }
+
+    fn days(instants: impl IntoIterator<Item = DateTime<Utc>>) -> Vec<NaiveDate> {
+        instants.into_iter().map(|at| at.date_naive()).collect()
     }
 
     #[test]
@@ -114,25 +117,25 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 10, 26).unwrap()
         );
         assert_eq!(
-            sparkline_start(now()),
-            Utc.with_ymd_and_hms(2026, 10, 26, 0, 0, 0).unwrap()
+            sparkline_first_day(now()),
+            NaiveDate::from_ymd_opt(2026, 10, 26).unwrap()
         );
     }
 
     #[test]
-    fn orders_count_on_their_utc_day_and_old_ones_not_at_all() {
+    fn orders_count_on_their_day_and_old_ones_not_at_all() {
         let stats = OrderStats::tally(
             [
                 ReturnState::Inspection,
                 ReturnState::Inspection,
                 ReturnState::Denied,
             ],
-            [
+            days([
                 Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(),
                 Utc.with_ymd_and_hms(2026, 11, 23, 23, 59, 59).unwrap(),
                 Utc.with_ymd_and_hms(2026, 10, 26, 0, 0, 0).unwrap(),
                 Utc.with_ymd_and_hms(2026, 10, 25, 23, 59, 59).unwrap(),
-            ],
+            ]),
             now(),
         );
         let n = |s: ReturnState| {
@@ -159,7 +162,7 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap(),
             Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap(),
         ];
-        let tallied = OrderStats::tally([ReturnState::InTransit], created, now());
+        let tallied = OrderStats::tally([ReturnState::InTransit], days(created), now());
         let grouped = OrderStats::from_counts(
             [(ReturnState::InTransit, 1)],
             [

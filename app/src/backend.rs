@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use orders_core::alerts::Digest;
+use orders_core::locale::{Locale, ShopClock};
 use orders_core::stats::OrderStats;
 use orders_core::{ListQuery, Order, OrderList};
 
@@ -72,6 +73,11 @@ pub struct Page {
     pub alerts: Vec<Digest>,
     /// When the server's poller reads Shopify next (`None`: it does not poll).
     pub next_poll: Option<DateTime<Utc>>,
+    /// The shop's time zone: every time on the page, and the days of its date filters and of its
+    /// sparkline, are the shop's.
+    pub clock: ShopClock,
+    /// How the request's merchant writes money (the admin's `locale`, else `Accept-Language`).
+    pub locale: Locale,
 }
 
 /// The import of a shop's order history (SPEC §10: "progress visible on the dashboard").

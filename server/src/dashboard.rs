@@ -60,6 +60,11 @@ pub fn router(state: AppState) -> Router {
             trust: trust.clone(),
             // The door put the request's credential here; a request it did not see has none.
             credential: viewer.map_or(Credential::Anonymous, |v| v.0),
+            accept_language: parts
+                .as_ref()
+                .and_then(|p| p.headers.get(axum::http::header::ACCEPT_LANGUAGE))
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
             admitted: std::sync::Mutex::new(None),
         });
         provide_context(backend);
@@ -83,6 +88,8 @@ struct Dashboard {
     service: Service,
     trust: Trust,
     credential: Credential,
+    /// The request's `Accept-Language`: how money is written when the admin names no `locale`.
+    accept_language: Option<String>,
     /// The shop this request was admitted to, once it was.
     admitted: std::sync::Mutex<Option<String>>,
 }
@@ -151,7 +158,12 @@ impl OrdersBackend for Dashboard {
             .iter()
             .find(|(k, v)| k == "order" && !v.trim().is_empty())
             .map(|(_, v)| v.trim().to_owned());
-        let mut query = ListQuery::parse(query, Some(&shop)).map_err(|e| Refusal {
+        // Shopify's admin adds `locale=` to the page's URL; the query ignores it.
+        let admin_locale = query
+            .iter()
+            .rfind(|(k, _)| k == "locale")
+            .map(|(_, v)| v.clone());
+        let bad_query = |e: orders_core::QueryError| Refusal {
             status: 400,
             param: Some(
                 if e.param == "shop_domain" {
@@ -162,11 +174,17 @@ impl OrdersBackend for Dashboard {
                 .into(),
             ),
             message: e.message,
-        })?;
+        };
+        let mut query = ListQuery::parse(query, Some(&shop)).map_err(bad_query)?;
+        // The page's dates are the shop's local days (the Sync API's stay UTC days, SPEC §2).
+        let clock = service.shop_clock(&query.shop_domain).await;
+        query = query
+            .with_local_days(|day| clock.day_range(day))
+            .map_err(bad_query)?;
         // The page, its pictures, the undelivered events and the banners are read at once.
         let (listing, stats, undelivered, alerts) = futures::future::join4(
             service.dashboard_list(&query),
-            service.dashboard_stats(&query),
+            service.dashboard_stats(&query, &clock),
             service.outbox_summary(&query.shop_domain),
             service.alert_digests(&query.shop_domain),
         )
@@ -233,6 +251,11 @@ impl OrdersBackend for Dashboard {
             detail,
             alerts,
             next_poll: service.next_poll(),
+            clock,
+            locale: orders_core::locale::negotiate(
+                admin_locale.as_deref(),
+                self.accept_language.as_deref(),
+            ),
         }))
     }
 

@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use orders_core::alerts::{AlertPage, Digest, Refresh, RefreshReason, BANNER_ORDERS, REPLAY_LIMIT};
+use orders_core::locale::ShopClock;
 use orders_core::outbox::{OutboxCounts, OutboxList, OutboxQuery, OUTBOX_LIST_LIMIT};
 use orders_core::record::to_micros;
 use orders_core::stats::OrderStats;
@@ -102,6 +103,8 @@ struct Inner {
     passes: Mutex<HashMap<String, Option<(RefreshReason, Scope)>>>,
     /// When this process's poller starts its next round (`None`: it does not poll).
     next_poll: Mutex<Option<DateTime<Utc>>>,
+    /// The zone of a shop whose own is not known (`SHOP_TIMEZONE`).
+    default_clock: Mutex<ShopClock>,
 }
 
 /// How far back a reconnecting client is told about alerts that cleared (SPEC §6).
@@ -147,7 +150,44 @@ impl Service {
                 resting_until: Mutex::new(None),
                 passes: Mutex::new(HashMap::new()),
                 next_poll: Mutex::new(None),
+                default_clock: Mutex::new(ShopClock::utc()),
             }),
+        }
+    }
+
+    /// Sets the zone of the shops whose own is not known (`SHOP_TIMEZONE`; UTC until set).
+    pub fn set_default_clock(&self, clock: ShopClock) {
+        *self
+            .inner
+            .default_clock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = clock;
+    }
+
+    /// The clock of `shop`'s dashboard: the zone Shopify gave for it, else `SHOP_TIMEZONE`. The
+    /// zone is read like the dashboard's rows (the sample shop's while the database is away); a
+    /// zone that cannot be read, or is not one this build knows, is logged and the default used.
+    pub async fn shop_clock(&self, shop: &str) -> ShopClock {
+        let default = *self
+            .inner
+            .default_clock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let zone = self
+            .with_fallback(shop, |store, shop| async move {
+                store.shop_time_zone(&shop).await
+            })
+            .await;
+        match zone {
+            Ok((Some(zone), _)) => ShopClock::parse(&zone).unwrap_or_else(|e| {
+                tracing::warn!(shop, error = %e, "the shop's stored time zone is not known here");
+                default
+            }),
+            Ok((None, _)) => default,
+            Err(e) => {
+                tracing::warn!(shop, error = %e, "could not read the shop's time zone");
+                default
+            }
         }
     }
 
@@ -642,12 +682,13 @@ impl Service {
     pub async fn dashboard_stats(
         &self,
         query: &ListQuery,
+        clock: &ShopClock,
     ) -> Result<(OrderStats, bool), ServiceError> {
         let th = &self.inner.thresholds;
         self.with_fallback(&query.shop_domain, |store, shop| async move {
             let mut query = query.clone();
             query.shop_domain = shop;
-            store.stats(&query, now(), th).await
+            store.stats(&query, now(), th, clock).await
         })
         .await
     }

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use orders_core::locale::ShopClock;
 
 pub use redaction::{redact, redact_url};
 
@@ -62,6 +63,9 @@ pub struct Settings {
     pub secrets: crate::secrets::Secrets,
     /// What one client may hold of the process: time, connections, streams.
     pub limits: LimitSettings,
+    /// `SHOP_TIMEZONE`: the time zone (an IANA name) the dashboard shows a shop's times and days
+    /// in until Shopify has told the shop's own (`ianaTimezone`, read at install); `UTC` when unset.
+    pub shop_time_zone: ShopClock,
 }
 
 /// What one client may hold of the process (time, connections, streams), so that a slow or greedy
@@ -300,6 +304,7 @@ impl std::fmt::Debug for Settings {
             .field("lifecycle_interval", &self.lifecycle_interval)
             .field("trust", &self.trust)
             .field("secrets", &self.secrets)
+            .field("shop_time_zone", &self.shop_time_zone.name())
             .finish()
     }
 }
@@ -368,6 +373,14 @@ fn receiver_url(name: &str, raw: Option<String>) -> Result<Option<reqwest::Url>>
         None => {
             anyhow::bail!("{name} is not an http(s) URL like https://erp.example.com/hooks/sync")
         }
+    }
+}
+
+/// Reads `SHOP_TIMEZONE`: an IANA time zone name (`UTC` when unset); an unknown name is an error.
+fn shop_time_zone(raw: Option<String>) -> Result<ShopClock> {
+    match raw {
+        None => Ok(ShopClock::utc()),
+        Some(name) => ShopClock::parse(&name).map_err(|e| anyhow::anyhow!("SHOP_TIMEZONE: {e}")),
     }
 }
 
@@ -494,6 +507,7 @@ impl Settings {
             trust: TrustSettings::from_env()?,
             secrets: secrets_key()?,
             limits: LimitSettings::from_env()?,
+            shop_time_zone: shop_time_zone(var("SHOP_TIMEZONE"))?,
         })
     }
 
@@ -526,6 +540,23 @@ mod tests {
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn the_shop_time_zone_is_an_iana_name_utc_by_default() {
+        assert_eq!(shop_time_zone(None).unwrap(), ShopClock::utc());
+        assert_eq!(
+            shop_time_zone(Some(" Asia/Tokyo ".into())).unwrap().name(),
+            "Asia/Tokyo"
+        );
+        let error = shop_time_zone(Some("Tokyo".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("SHOP_TIMEZONE: unknown time zone \"Tokyo\""),
+            "{error}"
+        );
+        assert!(error.contains("IANA name"), "{error}");
     }
 
     #[test]
@@ -621,6 +652,7 @@ mod tests {
             trust: TrustSettings::default(),
             secrets: crate::secrets::Secrets::default(),
             limits: LimitSettings::default(),
+            shop_time_zone: ShopClock::utc(),
         };
         let shown = format!("{settings:?}");
         for secret in ["s3cret", "k3y", "t0k"] {

@@ -119,6 +119,8 @@ impl Application {
         }
         // What one client, and one shop, may hold of this process's live streams.
         service.live().streams().limit(&settings.limits);
+        // The zone of the dashboard's shops whose own Shopify has not told yet.
+        service.set_default_clock(settings.shop_time_zone);
         let mut trust = Trust::new(&settings.trust);
         if let Some(database) = service.database() {
             if let Some(installer) =

@@ -147,8 +147,8 @@ pub fn OrderDrawer(
         order_number,
         customer,
         email,
-        total_price,
-        currency,
+        total,
+        total_title,
         assigned_to,
         shipments,
         return_state,
@@ -299,7 +299,7 @@ pub fn OrderDrawer(
         <Frame title close_href>
             <div class="px-4 pb-3 text-zinc-700">
                 <p>{customer} {email.map(|e| format!(" · {e}"))}</p>
-                <p class="tabular-nums">{total_price} " " {currency}</p>
+                <p class="tabular-nums" title=total_title>{total}</p>
                 {admin_href.map(|href| view! {
                     <a
                         href=href

@@ -48,13 +48,20 @@ mod ssr {
     use http::StatusCode;
     use leptos::prelude::use_context;
 
-    use super::super::model::{Importing, LoadError, OrderDetail, OrdersView};
+    use super::super::charts::Pictures;
+    use super::super::format::Formats;
+    use super::super::model::{Banner, Importing, LoadError, OrderDetail, OrdersView};
     use crate::backend::{Page, Refusal};
 
     impl OrdersView {
         /// The view of the page the server read; `named` is the shop the URL named (if any).
         pub(super) fn of_page(page: Page, named: Option<&str>, now: DateTime<Utc>) -> Self {
-            let mut view = OrdersView::build(&page.query, page.list, page.sample, named, now);
+            let formats = Formats {
+                clock: page.clock,
+                locale: page.locale,
+            };
+            let mut view =
+                OrdersView::build_in(&page.query, page.list, page.sample, named, now, &formats);
             view.mock = page.mock;
             view.signed_in_as = page.signed_in_as;
             view.undelivered = page.undelivered;
@@ -64,15 +71,17 @@ mod ssr {
             });
             view.pictures = page
                 .stats
-                .map(|stats| super::super::charts::to_html(stats.into()));
+                .map(|stats| super::super::charts::to_html(Pictures::of(stats, &formats)));
             let banners = page
                 .alerts
                 .into_iter()
-                .map(|digest| super::super::model::Banner::of(digest, &view, page.next_poll))
+                .map(|digest| Banner::of(digest, &view, page.next_poll, &formats))
                 .collect();
             view.banners = banners;
             match page.detail {
-                Some(Ok(order)) => view.detail = Some(OrderDetail::new(order, &view.shop)),
+                Some(Ok(order)) => {
+                    view.detail = Some(OrderDetail::new(order, &view.shop, &formats));
+                }
                 Some(Err(why)) => view.detail_error = Some(why),
                 None => {}
             }

@@ -14,6 +14,8 @@ mod banners;
 mod charts;
 mod controls;
 mod drawer;
+#[cfg(feature = "ssr")]
+mod format;
 mod keys;
 mod links;
 mod load;
@@ -159,6 +161,7 @@ fn OrdersScreen(
         signed_in_as,
         importing,
         banners,
+        time_zone,
     } = view;
     // The live stream reloads the page when the open alerts leave the counts shown here.
     live.shown
@@ -238,6 +241,9 @@ fn OrdersScreen(
                     <h1 class="text-base font-semibold">"Orders"</h1>
                     <span class="text-sm text-zinc-600" data-testid="shop">
                         {shop}
+                    </span>
+                    <span class="text-xs text-zinc-500" data-testid="time-zone">
+                        {format!("Times in {time_zone}")}
                     </span>
                 </div>
                 <div class="flex flex-wrap items-center gap-x-3 gap-y-1">

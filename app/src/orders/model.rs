@@ -52,6 +52,8 @@ pub struct OrdersView {
     pub importing: Option<Importing>,
     /// One banner per kind of open alert, in the order they are shown.
     pub banners: Vec<Banner>,
+    /// The time zone every time on the page is shown in (IANA name, e.g. `Asia/Tokyo`).
+    pub time_zone: String,
 }
 
 /// A banner of open alerts of one kind (SPEC §6, §8): its count, the first few orders by name
@@ -161,16 +163,20 @@ pub struct OrderRow {
     pub order_number: String,
     pub customer: String,
     pub email: Option<String>,
-    pub total_price: String,
-    pub currency: String,
+    /// The total as the merchant's locale writes it: `¥51,100`, `1.234,50 €`.
+    pub total: String,
+    /// The total as Sync keeps it: `51100.00 JPY`.
+    pub total_title: String,
     pub status: OrderStatus,
     pub financial_status: FinancialStatus,
     pub priority: Priority,
     pub assigned_to: Option<String>,
     /// `createdAt` in RFC 3339, for `<time datetime>`.
     pub created_at: String,
-    /// `createdAt` for people, in UTC: `Sep 27, 14:03`.
+    /// `createdAt` for people, in the shop's zone: `Sep 27, 14:03`.
     pub created_label: String,
+    /// The same, naming the zone: `Sep 27, 14:03 (America/New_York)`.
+    pub created_title: String,
     /// How long ago the order was placed: `45m`, `5h`, `3d`.
     pub age: String,
     pub alerts: Vec<AlertKind>,
@@ -186,8 +192,9 @@ pub struct OrderDetail {
     pub order_number: String,
     pub customer: String,
     pub email: Option<String>,
-    pub total_price: String,
-    pub currency: String,
+    /// The total as the merchant's locale writes it, and as Sync keeps it (see [`OrderRow`]).
+    pub total: String,
+    pub total_title: String,
     pub status: OrderStatus,
     pub financial_status: FinancialStatus,
     pub priority: Priority,
@@ -285,8 +292,7 @@ mod build {
     use orders_core::query::AssigneeFilter;
     use orders_core::{Direction, ListQuery, Order, OrderList, Tab};
 
-    use orders_core::stats::OrderStats;
-
+    use super::super::format::Formats;
     use super::super::links::{encode, with_param, Embedding, EXPORT_PATH, PATH};
     use orders_core::alerts::Digest;
     use orders_core::AlertKind;
@@ -330,18 +336,19 @@ mod build {
     }
 
     impl OrderRow {
-        fn new(order: Order, now: DateTime<Utc>, view_href: &str) -> Self {
+        fn new(order: Order, now: DateTime<Utc>, view_href: &str, formats: &Formats) -> Self {
             OrderRow {
                 detail_href: with_order(view_href, &order.id),
                 created_at: order.created_at.to_rfc3339(),
-                created_label: when(order.created_at),
+                created_label: formats.when(order.created_at),
+                created_title: formats.when_in_zone(order.created_at),
                 age: age(order.created_at, now),
+                total: formats.money(&order.total_price, &order.currency),
+                total_title: Formats::raw_money(&order.total_price, &order.currency),
                 id: order.id,
                 order_number: order.order_number,
                 customer: order.customer.name,
                 email: order.customer.email,
-                total_price: order.total_price,
-                currency: order.currency,
                 status: order.status,
                 financial_status: order.financial_status,
                 priority: order.priority,
@@ -351,11 +358,6 @@ mod build {
                 support_thread: order.support_thread,
             }
         }
-    }
-
-    /// How dates read in the dashboard: `Sep 27, 14:03` (UTC).
-    fn when(at: DateTime<Utc>) -> String {
-        at.format("%b %-d, %H:%M").to_string()
     }
 
     /// The order in Shopify's admin: `https://admin.shopify.com/store/{store}/orders/{number}`,
@@ -374,15 +376,16 @@ mod build {
 
     impl OrderDetail {
         /// The drawer's view of `order`, of the shop `shop`.
-        pub fn new(order: Order, shop: &str) -> Self {
+        pub fn new(order: Order, shop: &str, formats: &Formats) -> Self {
+            let when = |at: DateTime<Utc>| formats.when(at);
             OrderDetail {
                 admin_href: admin_href(shop, &order.id),
+                total: formats.money(&order.total_price, &order.currency),
+                total_title: Formats::raw_money(&order.total_price, &order.currency),
                 id: order.id,
                 order_number: order.order_number,
                 customer: order.customer.name,
                 email: order.customer.email,
-                total_price: order.total_price,
-                currency: order.currency,
                 status: order.status,
                 financial_status: order.financial_status,
                 priority: order.priority,
@@ -422,7 +425,13 @@ mod build {
     impl Banner {
         /// The banner of `digest` on the page `view` (the tabs' links and the drawer's come from
         /// it); `next_poll` is when the server's poller runs next.
-        pub fn of(digest: Digest, view: &OrdersView, next_poll: Option<DateTime<Utc>>) -> Self {
+        pub fn of(
+            digest: Digest,
+            view: &OrdersView,
+            next_poll: Option<DateTime<Utc>>,
+            formats: &Formats,
+        ) -> Self {
+            let when = |at: DateTime<Utc>| formats.when(at);
             let tab = match digest.kind {
                 AlertKind::TrackingPending => Some(Tab::TrackingPending),
                 AlertKind::Delayed => Some(Tab::Delayed),
@@ -460,28 +469,28 @@ mod build {
         }
     }
 
-    impl From<OrderStats> for super::super::charts::Pictures {
-        fn from(stats: OrderStats) -> Self {
-            super::super::charts::Pictures {
-                returns: stats.returns_by_state,
-                days: stats
-                    .per_day
-                    .into_iter()
-                    .map(|(day, n)| (day.format("%b %-d").to_string(), n))
-                    .collect(),
-            }
-        }
-    }
-
     impl OrdersView {
-        /// The view of one page: `query` is what was asked, `list` what Sync answered, `shop` the
-        /// shop the URL named (if any), `now` the instant ages are measured from.
+        /// The view of one page in UTC and `en-US` (see [`OrdersView::build_in`]).
         pub fn build(
             query: &ListQuery,
             list: OrderList,
             sample: bool,
             shop: Option<&str>,
             now: DateTime<Utc>,
+        ) -> Self {
+            Self::build_in(query, list, sample, shop, now, &Formats::default())
+        }
+
+        /// The view of one page: `query` is what was asked, `list` what Sync answered, `shop` the
+        /// shop the URL named (if any), `now` the instant ages are measured from, `formats` how
+        /// times and money are written.
+        pub fn build_in(
+            query: &ListQuery,
+            list: OrderList,
+            sample: bool,
+            shop: Option<&str>,
+            now: DateTime<Utc>,
+            formats: &Formats,
         ) -> Self {
             let self_href = page_href(query, shop);
             let export_href = format!(
@@ -556,7 +565,7 @@ mod build {
                 rows: list
                     .orders
                     .into_iter()
-                    .map(|o| OrderRow::new(o, now, &self_href))
+                    .map(|o| OrderRow::new(o, now, &self_href, formats))
                     .collect(),
                 self_href,
                 export_href,
@@ -567,6 +576,7 @@ mod build {
                 importing: None,
                 signed_in_as: None,
                 banners: Vec::new(),
+                time_zone: formats.clock.name().to_owned(),
             }
         }
     }
@@ -791,7 +801,7 @@ mod build {
                 admin_href("acme.myshopify.com", "gid://shopify/Order/5?x"),
                 None
             );
-            let detail = OrderDetail::new(order(3), "acme.myshopify.com");
+            let detail = OrderDetail::new(order(3), "acme.myshopify.com", &Formats::default());
             assert_eq!(
                 detail.admin_href.as_deref(),
                 Some("https://admin.shopify.com/store/acme/orders/3")

@@ -129,20 +129,20 @@ fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> impl Int
         order_number,
         customer,
         email,
-        total_price,
-        currency,
+        total,
+        total_title,
         status,
         financial_status,
         priority,
         assigned_to,
         created_at,
         created_label,
+        created_title,
         age,
         alerts,
         return_state,
         support_thread,
     } = row;
-    let created_title = format!("{created_label} UTC");
     let checked = {
         let id = id.clone();
         move || actions.selected.with(|s| s.contains(&id))
@@ -190,9 +190,8 @@ fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> impl Int
             <td class="max-w-48 truncate px-3 py-1.5" title=email>
                 {customer}
             </td>
-            <td class="whitespace-nowrap px-3 py-1.5 text-right tabular-nums">
-                {total_price}
-                <span class="ml-1 text-xs text-zinc-500">{currency}</span>
+            <td class="whitespace-nowrap px-3 py-1.5 text-right tabular-nums" title=total_title>
+                {total}
             </td>
             <td class="px-3 py-1.5">
                 <FinancialBadge status=financial_status/>

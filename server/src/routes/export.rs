@@ -5,7 +5,8 @@
 //! `id_token=` in the link, or the development cookie) must be admitted to the shop.
 //! The query is the dashboard's own: `shop` (chosen by the dashboard's one shop rule,
 //! [`Trust::dashboard_shop`]), `tab`, the filters and the search (`query`); `cursor`, `direction`
-//! and `pageSize` are checked like the page's and ignored.
+//! and `pageSize` are checked like the page's and ignored. A plain date of `date_start`/`date_end` is
+//! the shop's local day, as on the page (the Sync API's dates stay UTC days).
 //! The first batch is read before the answer starts, so a bad query is a 400 and an unreachable
 //! database a 503, each in the v1.2 envelope. Should the database fail mid-stream, the transfer is
 //! cut short (no final chunk), and the client sees an incomplete download rather than a short file.
@@ -64,7 +65,11 @@ pub async fn export_csv(
         .ok_or_else(|| {
             ApiError::NotFound("there is no shop to export yet: name one with ?shop=".into())
         })?;
-    let query = ListQuery::parse(pairs.0.iter().cloned(), Some(&shop)).map_err(bad_query)?;
+    // The page's dates are the shop's local days, as on the page the link came from.
+    let clock = service.shop_clock(&shop).await;
+    let query = ListQuery::parse(pairs.0.iter().cloned(), Some(&shop))
+        .and_then(|q| q.with_local_days(|day| clock.day_range(day)))
+        .map_err(bad_query)?;
 
     let first = service.export_batch(&query, None, EXPORT_BATCH).await?;
     let filename = format!(

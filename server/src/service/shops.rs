@@ -70,6 +70,16 @@ impl Shops {
         self.pg.store_offline_token(lock, shop, token).await
     }
 
+    /// Keeps `shop`'s time zone as Shopify names it (`ianaTimezone`).
+    pub async fn set_time_zone(&self, shop: &str, zone: &str) -> Result<(), StoreError> {
+        self.pg.set_shop_time_zone(shop, zone).await
+    }
+
+    /// `shop`'s time zone as Shopify named it, if it is known.
+    pub async fn time_zone(&self, shop: &str) -> Result<Option<String>, StoreError> {
+        self.pg.shop_time_zone(shop).await
+    }
+
     /// Replaces `shop`'s orders with `records` (registering the shop if new), calling `progress`
     /// with the number written so far.
     pub async fn replace_orders_with_progress(

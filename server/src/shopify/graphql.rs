@@ -251,6 +251,45 @@ impl ShopifyClient {
     }
 }
 
+/// The shop's time zone, as the Admin API names it (`Shop.ianaTimezone`, e.g. `Asia/Tokyo`).
+pub const SHOP_TIME_ZONE_QUERY: &str = "{ shop { ianaTimezone } }";
+
+impl ShopifyClient {
+    /// The IANA name of `shop`'s time zone (`{ shop { ianaTimezone } }`), read with `token`. One
+    /// request, no throttle handling: a failure is the caller's to log.
+    #[tracing::instrument(name = "shopify.shop_time_zone", skip_all, fields(shop = %shop))]
+    pub async fn shop_time_zone(&self, shop: &str, token: &str) -> Result<String, FetchError> {
+        let response = self
+            .http
+            .post(self.endpoint(shop))
+            .header("X-Shopify-Access-Token", token)
+            .json(&json!({ "query": SHOP_TIME_ZONE_QUERY }))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(unreachable)?;
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+                body: snippet(&body),
+            });
+        }
+        serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| {
+                v["data"]["shop"]["ianaTimezone"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .filter(|zone| !zone.trim().is_empty())
+            .ok_or_else(|| FetchError::Status {
+                status: status.as_u16(),
+                body: format!("no data.shop.ianaTimezone in {}", snippet(&body)),
+            })
+    }
+}
+
 fn unreachable(e: reqwest::Error) -> FetchError {
     if e.is_timeout() {
         FetchError::Unreachable(format!(

@@ -14,6 +14,9 @@
 //! - A `400 invalid_subject_token` means the session token cannot be exchanged (Shopify says the
 //!   app is not installed for it): [`InstallError::InvalidSubjectToken`], which the door answers
 //!   with the bounce, not an error page.
+//! - After an install (a token exchange), the shop's time zone is read from the Admin API
+//!   (`shop { ianaTimezone }`) and kept, for the dashboard; a failure is logged, never the
+//!   install's.
 //! - Shops whose token does not expire (`shop add`, custom apps) count as installed and are never
 //!   exchanged.
 //! - The state is read on every admitted request (one primary-key read), not remembered by the
@@ -118,6 +121,8 @@ pub struct Installer {
     ingestion: Ingestion,
     /// The history imports this installer started.
     imports: Imports,
+    /// The Admin API, for the shop's time zone after an install.
+    graphql: super::poller::ShopifyClient,
 }
 
 impl std::fmt::Debug for Installer {
@@ -149,6 +154,7 @@ impl Installer {
             shops: database.shops().clone(),
             ingestion: database.ingestion().clone(),
             imports: Imports::default(),
+            graphql: super::poller::ShopifyClient::new(base_url)?,
         })
     }
 
@@ -231,6 +237,7 @@ impl Installer {
                     reinstall,
                     "installed: the session token was exchanged for an offline token"
                 );
+                self.learn_time_zone(shop, &token.access_token).await;
                 true
             }
         };
@@ -258,6 +265,27 @@ impl Installer {
                 self.shops.release_install(tx).await?;
                 Ok(state.and_then(|s| s.access_token))
             }
+        }
+    }
+
+    /// Reads `shop`'s time zone from Shopify with its new token and keeps it. A failure is logged
+    /// and leaves the zone as it was (the dashboard then shows `SHOP_TIMEZONE`): it never fails
+    /// the install.
+    pub async fn learn_time_zone(&self, shop: &str, token: &str) {
+        let zone = match self.graphql.shop_time_zone(shop, token).await {
+            Ok(zone) => zone,
+            Err(e) => {
+                tracing::warn!(shop, error = %e, "could not read the shop's time zone from Shopify");
+                return;
+            }
+        };
+        if let Err(e) = orders_core::locale::ShopClock::parse(&zone) {
+            tracing::warn!(shop, error = %e, "Shopify gave a time zone this build does not know");
+            return;
+        }
+        match self.shops.set_time_zone(shop, &zone).await {
+            Ok(()) => tracing::info!(shop, zone, "the shop's time zone is known"),
+            Err(e) => tracing::warn!(shop, error = %e, "could not keep the shop's time zone"),
         }
     }
 

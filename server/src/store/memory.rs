@@ -13,6 +13,7 @@ use orders_core::effects::{
     change_assignment, plan_fulfill, plan_return, plan_support, FulfillPlan, OutboxEvent,
     ReturnPlan,
 };
+use orders_core::locale::ShopClock;
 use orders_core::outbox::{OutboxCounts, OutboxEntry, OutboxList};
 use orders_core::query::{OrderFilter, PageWindow};
 use orders_core::record::{OrderRecord, SupportRecord};
@@ -47,6 +48,8 @@ struct ShopData {
     resolutions: u64,
     /// Answers kept for idempotency keys: key → (fingerprint, answer, when).
     idempotency: HashMap<String, ([u8; 32], serde_json::Value, DateTime<Utc>)>,
+    /// The shop's time zone as Shopify names it, once known.
+    time_zone: Option<String>,
 }
 
 /// The sample store's outbox: every event stays pending, as nothing delivers from sample data.
@@ -264,6 +267,7 @@ impl MemoryStore {
         query: &ListQuery,
         now: DateTime<Utc>,
         th: &Thresholds,
+        clock: &ShopClock,
     ) -> Result<OrderStats, StoreError> {
         self.with_shop(&query.shop_domain, |data| {
             let passes = data.passes(&query.filter);
@@ -275,8 +279,8 @@ impl MemoryStore {
             Ok(OrderStats::tally(
                 view.iter()
                     .filter_map(|o| o.return_.as_ref().map(|r| r.state)),
-                view.iter().map(|o| o.created_at),
-                now,
+                view.iter().map(|o| clock.local_day(o.created_at)),
+                clock.local_day(now),
             ))
         })
     }
@@ -527,6 +531,19 @@ impl MemoryStore {
                 .find(|o| o.id == order_id)
                 .map(|o| o.timeline.clone())
                 .unwrap_or_default())
+        })
+    }
+
+    /// The shop's time zone, if it is known.
+    pub async fn shop_time_zone(&self, shop: &str) -> Result<Option<String>, StoreError> {
+        self.with_shop(shop, |data| Ok(data.time_zone.clone()))
+    }
+
+    /// Keeps the shop's time zone (a known shop's; an unknown shop is left alone).
+    pub async fn set_shop_time_zone(&self, shop: &str, zone: &str) -> Result<(), StoreError> {
+        self.with_shop(shop, |data| {
+            data.time_zone = Some(zone.to_owned());
+            Ok(())
         })
     }
 

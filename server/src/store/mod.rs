@@ -16,6 +16,7 @@ pub mod postgres;
 use chrono::{DateTime, Utc};
 use orders_core::alerts::{Alert, AlertPage, POLL_LIMIT};
 use orders_core::effects::{OutboxEvent, ReturnPlan};
+use orders_core::locale::ShopClock;
 use orders_core::outbox::{OutboxCounts, OutboxList};
 use orders_core::query::PageWindow;
 use orders_core::record::OrderRecord;
@@ -232,8 +233,9 @@ impl Store {
         query: &ListQuery,
         now: DateTime<Utc>,
         th: &Thresholds,
+        clock: &ShopClock,
     ) -> Result<OrderStats, StoreError> {
-        dispatch!(self, s => s.stats(query, now, th).await)
+        dispatch!(self, s => s.stats(query, now, th, clock).await)
     }
 
     /// Up to `limit` orders of the view `query` describes (all tabs' rules and filters, not its
@@ -444,6 +446,16 @@ impl Store {
     /// Every known shop domain, sorted.
     pub async fn shops(&self) -> Result<Vec<String>, StoreError> {
         dispatch!(self, s => s.shops().await)
+    }
+
+    /// The shop's time zone as Shopify names it (`ianaTimezone`), if it is known.
+    pub async fn shop_time_zone(&self, shop: &str) -> Result<Option<String>, StoreError> {
+        dispatch!(self, s => s.shop_time_zone(shop).await)
+    }
+
+    /// Keeps the shop's time zone (a registered shop's; an unknown shop is left alone).
+    pub async fn set_shop_time_zone(&self, shop: &str, zone: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.set_shop_time_zone(shop, zone).await)
     }
 }
 

@@ -206,7 +206,8 @@ async fn the_funnel_and_the_days_count_the_orders_of_the_view(app: TestApp) {
     for tab in [Tab::All, Tab::Returns, Tab::Delayed] {
         let mut query = ListQuery::for_shop(SHOP);
         query.tab = tab;
-        let stats = app.store.stats(&query, now(), &th).await.unwrap();
+        let utc = orders_core::locale::ShopClock::utc();
+        let stats = app.store.stats(&query, now(), &th, &utc).await.unwrap();
         let tab_name = tab.to_string();
         let listed = app
             .list_shop(SHOP, &[("tab", tab_name.as_str())])
@@ -233,7 +234,8 @@ async fn the_funnel_and_the_days_count_the_orders_of_the_view(app: TestApp) {
 
         assert_eq!(stats.per_day.len(), SPARKLINE_DAYS);
         let in_window: u64 = stats.per_day.iter().map(|(_, n)| n).sum();
-        let start = orders_core::stats::sparkline_start(now()).to_rfc3339();
+        let first = orders_core::stats::sparkline_first_day(utc.local_day(now()));
+        let start = utc.day_range(first).0.to_rfc3339();
         let recent = app
             .list_shop(SHOP, &[("tab", tab_name.as_str()), ("date_start", &start)])
             .await;

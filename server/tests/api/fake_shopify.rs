@@ -3,6 +3,9 @@
 //! - the Admin GraphQL API's orders query (`/admin/api/{version}/graphql.json`), answering pages in
 //!   the published shape (`tests/fixtures/shopify/graphql_orders_page.json`), throttling and
 //!   failures as scripted, and recording what it was asked;
+//! - the same endpoint's shop query (`{ shop { ianaTimezone } }`), answered in the published shape
+//!   (`{"data":{"shop":{"ianaTimezone":"Asia/Tokyo"}}}`) and recorded apart from the orders
+//!   queries, so the orders' scripts and counts do not see it;
 //! - a page elsewhere (`/elsewhere`) that a scripted redirect points to, recording any access
 //!   token that reaches it;
 //! - the OAuth token endpoint (`/admin/oauth/access_token`): the token exchange of a session token
@@ -73,6 +76,10 @@ struct FakeState {
     elsewhere: Vec<String>,
     /// The token endpoint's side.
     oauth: OAuth,
+    /// The shops' time zone, as `shop { ianaTimezone }` answers it (`None`: `UTC`).
+    time_zone: Option<String>,
+    /// The access token of every shop query, in order.
+    shop_queries: Vec<String>,
 }
 
 /// The app the token endpoint knows, and what it did.
@@ -154,6 +161,16 @@ impl FakeShopify {
             .collect()
     }
 
+    /// Sets the time zone the shop query answers (`UTC` until set).
+    pub fn time_zone(&self, zone: &str) {
+        self.state.lock().unwrap().time_zone = Some(zone.to_owned());
+    }
+
+    /// The access token of every shop query so far (they are not in [`FakeShopify::seen`]).
+    pub fn shop_queries(&self) -> Vec<String> {
+        self.state.lock().unwrap().shop_queries.clone()
+    }
+
     pub fn seen(&self) -> Vec<Seen> {
         self.state.lock().unwrap().seen.clone()
     }
@@ -179,6 +196,18 @@ async fn graphql(
         .unwrap_or_default()
         .to_owned();
     let mut state = state.lock().unwrap();
+    if body["query"]
+        .as_str()
+        .is_some_and(|q| q.contains("shop") && q.contains("ianaTimezone"))
+    {
+        state.shop_queries.push(token.clone());
+        if !state.tokens.contains(&token) {
+            let body = json!({ "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)" });
+            return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+        }
+        let zone = state.time_zone.clone().unwrap_or_else(|| "UTC".into());
+        return Json(json!({ "data": { "shop": { "ianaTimezone": zone } } })).into_response();
+    }
     let vars = &body["variables"];
     state.seen.push(Seen {
         at: Instant::now(),

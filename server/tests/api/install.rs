@@ -160,6 +160,56 @@ async fn a_first_session_token_installs_the_shop_and_backfills_its_history() {
     assert_eq!(fake.oauth_requests(EXCHANGE).len(), 1);
 }
 
+async fn stored_time_zone(url: &str, shop: &str) -> Option<String> {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let zone = sqlx::query_scalar("SELECT iana_timezone FROM shops WHERE domain = $1")
+        .bind(shop)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    zone
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_install_keeps_the_shops_time_zone_and_the_first_page_shows_it() {
+    let fake = FakeShopify::start(&[]).await;
+    fake.time_zone("Asia/Tokyo");
+    let url = fresh_database_url().await;
+    let app = embedded_app(&fake, &url).await;
+    let r = no_redirects()
+        .get(page_url(&app, NEW_SHOP, &session_token(NEW_SHOP)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Times in Asia/Tokyo"), "{html}");
+    assert_eq!(
+        stored_time_zone(&url, NEW_SHOP).await.as_deref(),
+        Some("Asia/Tokyo")
+    );
+    // Asked once, with the exchanged token, and apart from the orders' queries.
+    assert_eq!(fake.shop_queries(), ["shpat_fake_1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_zone_shopify_cannot_give_never_fails_the_install() {
+    let fake = FakeShopify::start(&[]).await;
+    fake.time_zone("Mars/Olympus_Mons");
+    let url = fresh_database_url().await;
+    let app = embedded_app(&fake, &url).await;
+    let r = no_redirects()
+        .get(page_url(&app, NEW_SHOP, &session_token(NEW_SHOP)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Times in UTC"));
+    assert_eq!(stored_time_zone(&url, NEW_SHOP).await, None);
+    assert_eq!(fake.oauth_requests(EXCHANGE).len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shopify_refusing_the_exchange_is_a_bounce_not_an_error_page() {
     let fake = FakeShopify::start(&[]).await;

@@ -31,6 +31,7 @@ mod returns;
 mod search;
 mod sse;
 mod streams;
+mod time_and_money;
 mod trust;
 mod trust_edges;
 mod webhooks;

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use orders_core::effects::OutboxEvent;
+use orders_core::locale::ShopClock;
 use orders_core::query::{AssigneeFilter, OrderFilter, PageWindow};
 use orders_core::search::Search;
 use orders_core::*;
@@ -101,11 +102,22 @@ pub async fn assert_same_lists(stores: &[Store; 2], at: DateTime<Utc>) {
         let mut q = ListQuery::for_shop(SHOP);
         q.tab = tab;
         q.filter = filter.clone();
-        assert_eq!(
-            stores[0].stats(&q, at, &th).await.expect("pg stats"),
-            stores[1].stats(&q, at, &th).await.expect("memory stats"),
-            "stats of tab {tab}, filter {filter:?}"
-        );
+        // The sparkline's days are the shop's: UTC's come from the tallies, another zone's from
+        // the orders; both stores cut them alike.
+        for zone in ["UTC", "Asia/Tokyo", "America/New_York"] {
+            let clock = ShopClock::parse(zone).expect("a known zone");
+            assert_eq!(
+                stores[0]
+                    .stats(&q, at, &th, &clock)
+                    .await
+                    .expect("pg stats"),
+                stores[1]
+                    .stats(&q, at, &th, &clock)
+                    .await
+                    .expect("memory stats"),
+                "stats of tab {tab}, filter {filter:?}, in {zone}"
+            );
+        }
         for (offset, limit) in [(0, 50), (50, 50), (0, 250), (37, 13), (100_000, 10), (0, 0)] {
             let mut q = ListQuery::for_shop(SHOP);
             q.tab = tab;

@@ -13,6 +13,9 @@
 //! A search (SPEC §2 `query`) is not a column of any tally: a view with one is counted from its
 //! matching orders themselves, found through the search's index (`search.rs`), in one statement.
 //!
+//! The sparkline's days are the shop's local days: in UTC they are the tallies' days; in any other
+//! zone they are counted from the view's orders of the sparkline's window ([`local_days`]).
+//!
 //! The result equals counting the view row by row: `server/tests/pg_store/` holds the
 //! counts and pictures to the in-memory store on every tab and filter, and the tallies to a direct
 //! count of the orders after every kind of write.
@@ -396,4 +399,38 @@ pub(super) async fn view_stats(
         }
     }
     Ok((funnel.into_iter().collect(), days.into_iter().collect()))
+}
+
+/// The view's orders per local day of the zone `tz` (an IANA name) from the instant `since` on,
+/// counted from the orders themselves: the tallies are kept per UTC day, which a local day does
+/// not line up with.
+pub(super) async fn local_days(
+    conn: &mut PgConnection,
+    shop_id: i64,
+    tab: Tab,
+    view: &ShopFilter<'_>,
+    cut: &Cutoffs,
+    since: DateTime<Utc>,
+    tz: &str,
+) -> Result<Vec<(NaiveDate, u64)>, StoreError> {
+    let mut qb = QueryBuilder::<Postgres>::new("SELECT (o.created_at AT TIME ZONE ");
+    qb.push_bind(tz.to_owned())
+        .push(")::date AS day, count(*)::int8 FROM orders o WHERE o.shop_id = ")
+        .push_bind(shop_id)
+        .push(" AND ");
+    push_tab(&mut qb, tab, cut);
+    push_filter(&mut qb, view);
+    qb.push(" AND o.created_at >= ")
+        .push_bind(since)
+        .push(" GROUP BY 1");
+    let rows = qb
+        .build_query_as::<(NaiveDate, i64)>()
+        .persistent(false)
+        .fetch_all(conn)
+        .await
+        .map_err(classify)?;
+    Ok(rows
+        .into_iter()
+        .map(|(day, n)| (day, u64::try_from(n).unwrap_or(0)))
+        .collect())
 }

@@ -107,6 +107,28 @@ impl PgStore {
         }))
     }
 
+    /// The shop's time zone as Shopify named it (`ianaTimezone`), if it is known.
+    pub async fn shop_time_zone(&self, domain: &str) -> Result<Option<String>, StoreError> {
+        let zone: Option<Option<String>> =
+            sqlx::query_scalar("SELECT iana_timezone FROM shops WHERE domain = $1")
+                .bind(domain)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(classify)?;
+        Ok(zone.flatten())
+    }
+
+    /// Keeps the shop's time zone (a registered shop's; an unknown shop is left alone).
+    pub async fn set_shop_time_zone(&self, domain: &str, zone: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE shops SET iana_timezone = $2 WHERE domain = $1")
+            .bind(domain)
+            .bind(zone)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
     /// Begins a transaction holding the shop's install lock (a transaction-scoped advisory lock):
     /// whoever holds it is the only process exchanging or refreshing the shop's token. Answers the
     /// state read under the lock, so a caller sees what a process before it stored.

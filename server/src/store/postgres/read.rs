@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use orders_core::effects::OutboxEvent;
+use orders_core::locale::ShopClock;
 use orders_core::query::{AssigneeFilter, OrderFilter, PageWindow};
 use orders_core::record::to_micros;
-use orders_core::stats::{sparkline_start, OrderStats};
+use orders_core::stats::{sparkline_first_day, OrderStats};
 use orders_core::tabs::OrderFacts;
 use orders_core::{
     Customer, ListQuery, Order, OrderRef, OrderStatus, ReturnSummary, Shipment, Tab, TabCounts,
@@ -484,7 +485,10 @@ impl PgStore {
         query: &ListQuery,
         now: DateTime<Utc>,
         th: &Thresholds,
+        clock: &ShopClock,
     ) -> Result<OrderStats, StoreError> {
+        let today = clock.local_day(now);
+        let first = sparkline_first_day(today);
         let Some(ViewRead {
             mut tx,
             shop,
@@ -492,18 +496,24 @@ impl PgStore {
             view,
         }) = open_view(&self.pool, query, now, th).await?
         else {
-            return Ok(OrderStats::tally([], [], now));
+            return Ok(OrderStats::tally([], [], today));
         };
-        let (returns, days) = counts::view_stats(
-            &mut tx,
-            shop.id,
-            query.tab,
-            &view,
-            &cut,
-            sparkline_start(now).date_naive(),
-        )
-        .await?;
-        let stats = OrderStats::from_counts(returns, days, now);
+        let (returns, mut days) =
+            counts::view_stats(&mut tx, shop.id, query.tab, &view, &cut, first).await?;
+        if *clock != ShopClock::utc() {
+            let since = clock.day_range(first).0;
+            days = counts::local_days(
+                &mut tx,
+                shop.id,
+                query.tab,
+                &view,
+                &cut,
+                since,
+                clock.name(),
+            )
+            .await?;
+        }
+        let stats = OrderStats::from_counts(returns, days, today);
         tx.commit().await.map_err(classify)?;
         Ok(stats)
     }

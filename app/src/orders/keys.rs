@@ -69,8 +69,10 @@ pub fn step(current: Option<usize>, len: usize, forward: bool) -> Option<usize> 
     })
 }
 
-/// Follows the page's keys for as long as the page is up; `help` shows the key list.
-pub fn listen(actions: Actions, help: RwSignal<bool>) {
+/// Follows the page's keys for as long as the page is up; `help` shows the key list, `at` keeps
+/// the id of the row the keys last moved to, so a reload of the page's data (which replaces the
+/// rows, and the focus with them) does not lose the place.
+pub fn listen(actions: Actions, help: RwSignal<bool>, at: StoredValue<Option<String>>) {
     Effect::new(move |_| {
         let handle = window_event_listener(leptos::ev::keydown, move |ev| {
             if help.get_untracked() && (ev.key() == "Escape" || ev.key() == "?") {
@@ -83,9 +85,9 @@ pub fn listen(actions: Actions, help: RwSignal<bool>) {
                 return;
             };
             #[cfg(feature = "hydrate")]
-            dom::act(&ev, key, actions, help);
+            dom::act(&ev, key, actions, help, at);
             #[cfg(not(feature = "hydrate"))]
-            let _ = (key, actions);
+            let _ = (key, actions, at);
         });
         on_cleanup(move || handle.remove());
     });
@@ -131,13 +133,27 @@ mod dom {
             .collect()
     }
 
-    /// The row the focus is in: its id and position.
-    fn current_row(active: Option<&Element>, links: &[Element]) -> Option<(usize, String)> {
-        let row = active?.closest("tr[data-order-id]").ok()??;
-        let id = row.get_attribute("data-order-id")?;
+    /// The id of the row `link` is in.
+    fn row_id(link: &Element) -> Option<String> {
+        link.closest("tr[data-order-id]")
+            .ok()??
+            .get_attribute("data-order-id")
+    }
+
+    /// The row the keys are on: the one the focus is in, else the one they last moved to (a
+    /// reload took the focus away); its position and id.
+    fn current_row(
+        active: Option<&Element>,
+        links: &[Element],
+        at: Option<String>,
+    ) -> Option<(usize, String)> {
+        let focused = active
+            .and_then(|a| a.closest("tr[data-order-id]").ok().flatten())
+            .and_then(|row| row.get_attribute("data-order-id"));
+        let id = focused.or(at)?;
         let index = links
             .iter()
-            .position(|l| l.closest("tr").ok().flatten().as_ref() == Some(&row))?;
+            .position(|l| row_id(l).as_deref() == Some(id.as_str()))?;
         Some((index, id))
     }
 
@@ -156,7 +172,13 @@ mod dom {
         focus(menu.query_selector("input, textarea").ok().flatten());
     }
 
-    pub fn act(ev: &web_sys::KeyboardEvent, key: Shortcut, actions: Actions, help: RwSignal<bool>) {
+    pub fn act(
+        ev: &web_sys::KeyboardEvent,
+        key: Shortcut,
+        actions: Actions,
+        help: RwSignal<bool>,
+        at: StoredValue<Option<String>>,
+    ) {
         let Some(doc) = document() else {
             return;
         };
@@ -175,14 +197,17 @@ mod dom {
         }
         ev.prevent_default();
         let links = row_links(&doc);
-        let current = current_row(active.as_ref(), &links);
+        let current = current_row(active.as_ref(), &links, at.get_value());
         match key {
             Shortcut::Next | Shortcut::Previous => {
-                let to = step(current.map(|(i, _)| i), links.len(), key == Shortcut::Next);
-                focus(to.and_then(|i| links.get(i).cloned()));
+                let to = step(current.map(|(i, _)| i), links.len(), key == Shortcut::Next)
+                    .and_then(|i| links.get(i).cloned());
+                at.set_value(to.as_ref().and_then(row_id));
+                focus(to);
             }
             Shortcut::Select => {
-                if let Some((_, id)) = current {
+                if let Some((index, id)) = current {
+                    focus(links.get(index).cloned());
                     actions.selected.update(|s| {
                         if let Some(at) = s.iter().position(|x| *x == id) {
                             s.remove(at);

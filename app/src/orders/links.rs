@@ -15,6 +15,9 @@ pub struct Embedding {
     pub host: Option<String>,
     /// `1` inside the admin.
     pub embedded: Option<String>,
+    /// The admin's language (`locale=`), which the server formats amounts in; kept so that the
+    /// next page speaks it too.
+    pub locale: Option<String>,
 }
 
 impl Embedding {
@@ -24,14 +27,19 @@ impl Embedding {
         Embedding {
             host: given("host"),
             embedded: given("embedded"),
+            locale: given("locale"),
         }
     }
 
     /// The parameters to keep, in the order the admin gives them.
     pub fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        [("host", &self.host), ("embedded", &self.embedded)]
-            .into_iter()
-            .filter_map(|(name, value)| Some((name, value.as_deref()?)))
+        [
+            ("host", &self.host),
+            ("embedded", &self.embedded),
+            ("locale", &self.locale),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value.as_deref()?)))
     }
 
     /// `href` keeping them; one `href` already names stays as it is.
@@ -46,9 +54,9 @@ impl Embedding {
     }
 }
 
-/// The parameters Shopify's admin adds to the page's URL. None is the read API's, so none goes to
-/// the server function; links keep `host` and `embedded` ([`Embedding`]), never the short-lived
-/// `id_token`.
+/// The parameters Shopify's admin adds to the page's URL that the server function is not given:
+/// links keep `host` and `embedded` ([`Embedding`]), never the short-lived `id_token`. (`locale`
+/// is kept by links too, and does go to the server function, which formats amounts in it.)
 const ADMIN_PARAMS: [&str; 3] = ["host", "embedded", "id_token"];
 
 /// What the server function is given of the page URL's `pairs`: the shop it names, and every
@@ -142,6 +150,7 @@ mod tests {
             Embedding {
                 host: Some("YWRtaW4".into()),
                 embedded: Some("1".into()),
+                locale: None,
             }
         );
         let blank = Embedding::from_url(url(&[("host", " "), ("embedded", "")]));
@@ -154,6 +163,7 @@ mod tests {
         let inside = Embedding {
             host: Some("a/b=".into()),
             embedded: Some("1".into()),
+            locale: None,
         };
         assert_eq!(
             inside.keep_in("/orders"),
@@ -169,11 +179,29 @@ mod tests {
         let only_embedded = Embedding {
             host: None,
             embedded: Some("1".into()),
+            locale: None,
         };
         assert_eq!(
             only_embedded.keep_in("/orders?tab=all"),
             "/orders?tab=all&embedded=1"
         );
+    }
+
+    #[test]
+    fn the_admins_locale_is_kept_by_links_and_still_reaches_the_server() {
+        let pairs = [
+            ("shop", "acme.myshopify.com"),
+            ("embedded", "1"),
+            ("locale", "de"),
+        ];
+        let inside = Embedding::from_url(url(&pairs));
+        assert_eq!(inside.locale.as_deref(), Some("de"));
+        assert_eq!(
+            inside.keep_in("/orders?tab=returns"),
+            "/orders?tab=returns&embedded=1&locale=de"
+        );
+        let (_, rest) = load_arguments(pairs);
+        assert!(rest.contains(&("locale".to_owned(), "de".to_owned())));
     }
 
     #[test]
@@ -192,6 +220,7 @@ mod tests {
         let inside = Embedding {
             host: Some("YWRtaW4".into()),
             embedded: Some("1".into()),
+            locale: None,
         };
         assert_eq!(
             home_href(Some("acme.myshopify.com"), &inside),

@@ -66,11 +66,13 @@ pub fn OrdersPage() -> impl IntoView {
         selected: RwSignal::new(Vec::new()),
         scroll: StoredValue::new(0),
         opened: StoredValue::new(None),
+        at: StoredValue::new(None),
     };
     Effect::new(move |_| {
         params.track();
         keep.selected.set(Vec::new());
         keep.scroll.set_value(0);
+        keep.at.set_value(None);
     });
     // Live alerts follow the shop on screen; their connection outlives reloads of the page's data.
     let live_shop = RwSignal::new(None::<String>);
@@ -130,6 +132,8 @@ struct Keep {
     scroll: StoredValue<i32>,
     /// The order whose drawer is open: when it closes, focus returns to that order's row.
     opened: StoredValue<Option<String>>,
+    /// The row the keyboard is on (see `keys`).
+    at: StoredValue<Option<String>>,
 }
 /// The page once its data is there.
 #[component]
@@ -224,7 +228,7 @@ fn OrdersScreen(
         }
     }
     let help = RwSignal::new(false);
-    keys::listen(actions, help);
+    keys::listen(actions, help, keep.at);
     let drawer = match (detail, detail_error) {
         (Some(order), _) => Some(Either::Left(
             view! { <drawer::OrderDrawer order close_href=self_href actions ready/> },

@@ -709,6 +709,7 @@ mod build {
             Embedding {
                 host: Some("YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ==".into()),
                 embedded: Some("1".into()),
+                locale: None,
             }
         }
 

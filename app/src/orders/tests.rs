@@ -33,6 +33,7 @@ fn the_filter_form_keeps_the_admins_host_and_embedded_as_hidden_inputs() {
     let html = rendered(filters(Embedding {
         host: Some("YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ".into()),
         embedded: Some("1".into()),
+        locale: None,
     }));
     for (name, value) in [
         ("shop", "acme.myshopify.com"),

@@ -266,7 +266,10 @@ test("a write unanswered for 20 s is sent once more with the same key, and appli
   await bar.getByLabel("Assign to").fill("Robin Retry");
   await bar.getByRole("button", { name: "Assign", exact: true }).click();
   await expect.poll(() => keys.length).toBe(1);
+  // Optimistic, and saying it is working until Sync answers.
   await expect(page.locator(`tbody tr[data-order-id="${id}"] [data-assignee]`)).toHaveAttribute("data-assignee", "Robin Retry");
+  await expect(page.getByTestId("selection-count")).toHaveText("Saving…");
+  await expect(page.getByTestId("bulk-bar")).toHaveAttribute("aria-busy", "true");
   await page.clock.fastForward(21_000);
   await expect(page.getByTestId("toasts-success")).toContainText("Assigned 1 order to Robin Retry");
   expect(keys).toHaveLength(2);
@@ -282,4 +285,27 @@ test("a write unanswered for 20 s is sent once more with the same key, and appli
   expect(o.assignedTo).toBe("Robin Retry");
   const assigned = (o.timeline as { event: string; details: string }[]).filter((e) => e.details.includes("Robin Retry"));
   expect(assigned).toHaveLength(1);
+});
+
+test("fulfilling with tracking clears the row's tracking-pending badge at once, before Sync answers", async ({ page }) => {
+  await open(page, "tab=tracking_pending&pageSize=25");
+  const row = page.locator("tbody tr[data-order-id]").last();
+  await expect(row.locator('[data-alert="tracking_pending"]')).toBeVisible();
+  await row.getByRole("checkbox").check();
+  // Sync's answer is held: what the row shows meanwhile is the page's own.
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  await page.route("**/api/post_write*", async (route) => {
+    await held;
+    await route.continue();
+  });
+  const bar = page.getByTestId("bulk-bar");
+  await bar.getByTestId("bulk-fulfill").click();
+  await bar.getByLabel("Tracking number (optional)").fill("1ZOPTIMIST");
+  await bar.getByLabel("Carrier").fill("UPS");
+  await bar.getByRole("button", { name: "Mark fulfilled" }).click();
+  await expect(row.locator('[data-alert="tracking_pending"]')).toHaveCount(0);
+  await expect(row.locator("[data-status]")).toHaveAttribute("data-status", "fulfilled");
+  release();
+  await expect(page.getByTestId("toasts-success")).toContainText("Marked 1 order as fulfilled");
 });

@@ -84,3 +84,20 @@ test("the drawer shows every fact, links to the order in Shopify's admin, and is
   await expect(drawer).toHaveCount(0);
   await expect(link).toBeFocused();
 });
+
+test("moving to another tab marks the table busy at once and shows a progress bar after 150 ms", async ({ page }) => {
+  await open(page, SHOP);
+  await expect(page.getByTestId("progress")).toBeHidden();
+  await expect(page.getByTestId("orders-table")).toHaveAttribute("aria-busy", "false");
+  // A slow answer: the page says it is on its way.
+  await page.route("**/api/load_orders*", async (route) => {
+    await new Promise((r) => setTimeout(r, 1_500));
+    await route.continue();
+  });
+  await page.locator('a[data-tab="returns"]').click();
+  await expect(page.getByTestId("orders-table")).toHaveAttribute("aria-busy", "true");
+  await expect(page.getByTestId("progress")).toBeVisible();
+  await expect(page.locator('a[data-tab="returns"]')).toHaveAttribute("aria-current", "page");
+  await expect(page.getByTestId("orders-table")).toHaveAttribute("aria-busy", "false");
+  await expect(page.getByTestId("progress")).toBeHidden();
+});

@@ -93,11 +93,14 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
     view! {
         <section
             aria-label="Bulk actions"
+            aria-busy=move || (actions.pending.get() > 0).to_string()
             data-testid="bulk-bar"
             class="sticky top-0 z-10 flex flex-wrap items-center gap-x-3 gap-y-2 rounded-lg border border-zinc-200 bg-white px-3 py-1.5 shadow-sm"
         >
             <p class="min-w-40 text-sm text-zinc-700" aria-live="polite" data-testid="selection-count">
                 {move || match count() {
+                    // A write is on its way: the bar says so until Sync answers.
+                    _ if actions.pending.get() > 0 => "Saving…".to_owned(),
                     0 => "Select orders on this page to act on them".to_owned(),
                     1 => "1 order selected on this page".to_owned(),
                     n => format!("{n} orders selected on this page"),

@@ -9,10 +9,11 @@ use leptos::prelude::*;
 use orders_core::AlertKind;
 
 use super::links::Embedding;
-use super::model::{Banner, GapNote, Importing, LoadError};
+use super::model::{Banner, Importing, LoadError};
 use crate::live::visible;
 
 /// What a banner says.
+#[cfg(feature = "ssr")]
 pub fn banner_text(kind: AlertKind, n: u64) -> String {
     let s = if n == 1 { "" } else { "s" };
     match kind {
@@ -39,23 +40,51 @@ pub(super) fn AlertBanners(
     }
 }
 
+/// One banner: its body as the server drew it, and the Dismiss button.
 #[component]
 fn AlertBanner(banner: Banner, dismissed: RwSignal<Vec<(AlertKind, u64)>>) -> impl IntoView {
     let Banner {
         kind,
         count,
-        orders,
-        view_href,
-        gap,
+        label,
+        html,
     } = banner;
-    let critical = kind == AlertKind::DataGap;
-    let class = if critical {
+    let class = if kind == AlertKind::DataGap {
         "flex items-start justify-between gap-3 rounded-md border border-red-300 bg-red-50 px-3 py-1 text-red-900"
     } else {
         "flex items-start justify-between gap-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-1 text-amber-950"
     };
-    let text = banner_text(kind, count);
     let hidden = move || !dismissed.with(|d| visible(kind, count, d));
+    view! {
+        <div class=class class:hidden=hidden data-banner=kind.as_str() data-count=count>
+            <div class="min-w-0 flex-1" inner_html=html></div>
+            <button
+                type="button"
+                class="rounded px-2 py-0.5 text-xs hover:bg-white/60 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60"
+                aria-label=format!("Dismiss: {label}")
+                on:click=move |_| dismissed.update(|d| {
+                    d.retain(|(k, _)| *k != kind);
+                    d.push((kind, count));
+                })
+            >
+                "Dismiss"
+            </button>
+        </div>
+    }
+}
+
+/// A banner's body as HTML, drawn on the server: one line that opens, on a click, to name its
+/// first `orders`, the link to all of them (`view_href`), and a data gap's story.
+#[cfg(feature = "ssr")]
+pub fn body_html(
+    kind: AlertKind,
+    count: u64,
+    label: String,
+    orders: Vec<super::model::BannerOrder>,
+    view_href: Option<String>,
+    gap: Option<super::model::GapNote>,
+) -> String {
+    let critical = kind == AlertKind::DataGap;
     let named = orders
         .into_iter()
         .map(|o| {
@@ -75,47 +104,32 @@ fn AlertBanner(banner: Banner, dismissed: RwSignal<Vec<(AlertKind, u64)>>) -> im
             </a>
         }
     });
+    let story = gap.map(|gap| {
+        let next = match gap.next_poll {
+            Some(at) => format!("The next poll of Shopify runs at {at}."),
+            None => "This server does not poll Shopify (SYNC_POLL_INTERVAL is off).".to_owned(),
+        };
+        view! {
+            <p data-testid="gap-what">{gap.what}</p>
+            <p class="text-xs" data-testid="gap-when">{format!("Noticed {}. {next}", gap.since)}</p>
+        }
+    });
     view! {
-        <div class=class class:hidden=hidden data-banner=kind.as_str() data-count=count>
-            <details class="group min-w-0 flex-1">
-                <summary class="cursor-pointer select-none rounded focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60">
-                    <span class="mr-2 rounded bg-white/70 px-1.5 py-0.5 text-xs font-semibold uppercase">
-                        {if critical { "Critical" } else { "Warning" }}
-                    </span>
-                    <span class="font-medium">{text.clone()}</span>
-                </summary>
-                <div class="mt-1.5 space-y-1 pb-1 pl-4">
-                    {gap.map(|gap| view! { <GapStory gap/> })}
-                    <ul class="space-y-0.5">{named}</ul>
-                    {all}
-                </div>
-            </details>
-            <button
-                type="button"
-                class="rounded px-2 py-0.5 text-xs hover:bg-white/60 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60"
-                aria-label=format!("Dismiss: {text}")
-                on:click=move |_| dismissed.update(|d| {
-                    d.retain(|(k, _)| *k != kind);
-                    d.push((kind, count));
-                })
-            >
-                "Dismiss"
-            </button>
-        </div>
+        <details class="group">
+            <summary class="cursor-pointer select-none rounded focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60">
+                <span class="mr-2 rounded bg-white/70 px-1.5 py-0.5 text-xs font-semibold uppercase">
+                    {if critical { "Critical" } else { "Warning" }}
+                </span>
+                <span class="font-medium">{label}</span>
+            </summary>
+            <div class="mt-1.5 space-y-1 pb-1 pl-4">
+                {story}
+                <ul class="space-y-0.5">{named}</ul>
+                {all}
+            </div>
+        </details>
     }
-}
-
-/// What a data gap says: what failed, since when, and when the next poll runs.
-#[component]
-fn GapStory(gap: GapNote) -> impl IntoView {
-    let next = match gap.next_poll {
-        Some(at) => format!("The next poll of Shopify runs at {at}."),
-        None => "This server does not poll Shopify (SYNC_POLL_INTERVAL is off).".to_owned(),
-    };
-    view! {
-        <p data-testid="gap-what">{gap.what}</p>
-        <p class="text-xs" data-testid="gap-when">{format!("Noticed {}. {next}", gap.since)}</p>
-    }
+    .to_html()
 }
 
 /// Side effects of this shop that could not be delivered (SPEC §7: visible, never lost).

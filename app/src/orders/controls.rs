@@ -109,42 +109,48 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
             <details class=menu node_ref=assign_menu data-action="assign">
                 <summary class=opener data-testid="bulk-assign">"Assign…"</summary>
                 <form class=panel on:submit=on_assign aria-label="Assign selected">
+                    <fieldset class="contents" disabled=idle>
                     <label class=label>
                         "Assign to"
-                        <input node_ref=assignee class=format!("{field} w-48") type="text" maxlength="100" disabled=idle/>
+                        <input node_ref=assignee class=format!("{field} w-48") type="text" maxlength="100"/>
                     </label>
                     <div class="flex gap-2">
-                        <button type="submit" class=button disabled=idle>"Assign"</button>
-                        <button type="button" class=button disabled=idle on:click=on_unassign>"Unassign"</button>
+                        <button type="submit" class=button>"Assign"</button>
+                        <button type="button" class=button on:click=on_unassign>"Unassign"</button>
                     </div>
+                    </fieldset>
                 </form>
             </details>
             <details class=menu node_ref=fulfill_menu data-action="fulfill">
                 <summary class=opener data-testid="bulk-fulfill">"Fulfill…"</summary>
                 <form class=panel on:submit=on_fulfill aria-label="Fulfill selected">
+                    <fieldset class="contents" disabled=idle>
                     <label class=label>
                         "Tracking number (optional)"
-                        <input node_ref=number class=format!("{field} w-48") type="text" disabled=idle/>
+                        <input node_ref=number class=format!("{field} w-48") type="text"/>
                     </label>
                     <label class=label>
                         "Carrier"
-                        <input node_ref=carrier class=format!("{field} w-48") type="text" disabled=idle/>
+                        <input node_ref=carrier class=format!("{field} w-48") type="text"/>
                     </label>
-                    <button type="submit" class=button disabled=idle>"Mark fulfilled"</button>
+                    <button type="submit" class=button>"Mark fulfilled"</button>
+                    </fieldset>
                 </form>
             </details>
             <details class=menu node_ref=escalate_menu data-action="escalate">
                 <summary class=opener data-testid="bulk-escalate">"Escalate…"</summary>
                 <form class=panel on:submit=on_escalate aria-label="Escalate selected">
+                    <fieldset class="contents" disabled=idle>
                     <label class=label>
                         "Note for support"
-                        <textarea node_ref=note class=format!("{field} w-72") rows="3" maxlength="2000" disabled=idle></textarea>
+                        <textarea node_ref=note class=format!("{field} w-72") rows="3" maxlength="2000"></textarea>
                     </label>
                     <label class=label>
                         "Conversation id (optional)"
-                        <input node_ref=conversation class=format!("{field} w-72") type="text" maxlength="100" disabled=idle/>
+                        <input node_ref=conversation class=format!("{field} w-72") type="text" maxlength="100"/>
                     </label>
-                    <button type="submit" class=button disabled=idle>"Escalate to support"</button>
+                    <button type="submit" class=button>"Escalate to support"</button>
+                    </fieldset>
                 </form>
             </details>
             <button

@@ -342,12 +342,14 @@ pub fn OrderDrawer(
                     {move || owner.get().unwrap_or_else(|| "Unassigned".to_owned())}
                 </p>
                 <form class="flex gap-2" on:submit=on_assign>
-                    <label class="sr-only" for="drawer-assign-to">"Assign to"</label>
-                    <input id="drawer-assign-to" node_ref=owner_input class=FIELD type="text" placeholder="Assign to…" maxlength="100" disabled=busy/>
-                    <button type="submit" class=BUTTON disabled=busy>"Assign"</button>
-                    <button type="button" class=BUTTON disabled=move || busy() || owner.with(Option::is_none) on:click=on_unassign>
-                        "Unassign"
-                    </button>
+                    <fieldset class="contents" disabled=busy>
+                        <label class="sr-only" for="drawer-assign-to">"Assign to"</label>
+                        <input id="drawer-assign-to" node_ref=owner_input class=FIELD type="text" placeholder="Assign to…" maxlength="100"/>
+                        <button type="submit" class=BUTTON>"Assign"</button>
+                        <button type="button" class=BUTTON disabled=move || owner.with(Option::is_none) on:click=on_unassign>
+                            "Unassign"
+                        </button>
+                    </fieldset>
                 </form>
             </section>
             <section class=SECTION aria-labelledby="drawer-shipments">
@@ -363,16 +365,18 @@ pub fn OrderDrawer(
                         None => "Not escalated".to_owned(),
                     }}
                 </p>
-                <form class="space-y-2" on:submit=on_support data-testid="support-form">
-                    <label class="block text-xs font-medium text-zinc-600">
-                        "Conversation id (optional)"
-                        <input node_ref=conversation class=FIELD type="text" maxlength="100" disabled=busy/>
-                    </label>
-                    <label class="block text-xs font-medium text-zinc-600">
-                        "Note for support"
-                        <textarea node_ref=note class=FIELD rows="2" maxlength="2000" disabled=busy></textarea>
-                    </label>
-                    <button type="submit" class=BUTTON disabled=busy>"Escalate to support"</button>
+                <form on:submit=on_support data-testid="support-form">
+                    <fieldset class="space-y-2" disabled=busy>
+                        <label class="block text-xs font-medium text-zinc-600">
+                            "Conversation id (optional)"
+                            <input node_ref=conversation class=FIELD type="text" maxlength="100"/>
+                        </label>
+                        <label class="block text-xs font-medium text-zinc-600">
+                            "Note for support"
+                            <textarea node_ref=note class=FIELD rows="2" maxlength="2000"></textarea>
+                        </label>
+                        <button type="submit" class=BUTTON>"Escalate to support"</button>
+                    </fieldset>
                 </form>
             </section>
             <section class=SECTION aria-labelledby="drawer-timeline">

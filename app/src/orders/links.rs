@@ -54,13 +54,13 @@ impl Embedding {
     }
 }
 
-/// The parameters Shopify's admin adds to the page's URL that the server function is not given:
-/// links keep `host` and `embedded` ([`Embedding`]), never the short-lived `id_token`. (`locale`
-/// is kept by links too, and does go to the server function, which formats amounts in it.)
-const ADMIN_PARAMS: [&str; 3] = ["host", "embedded", "id_token"];
+/// The admin's parameter the server function is not given: the short-lived `id_token`, which no
+/// link keeps either. The server function does get `host`, `embedded` and `locale`: it draws
+/// parts of the page as HTML (the banners), whose links must keep them.
+const ADMIN_PARAMS: [&str; 1] = ["id_token"];
 
 /// What the server function is given of the page URL's `pairs`: the shop it names, and every
-/// other parameter but the admin's.
+/// other parameter but the session token.
 pub fn load_arguments<'a>(
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> (Option<String>, Vec<(String, String)>) {
@@ -253,7 +253,7 @@ mod tests {
     }
 
     #[test]
-    fn the_server_function_gets_the_shop_and_the_view_but_not_the_admins_parameters() {
+    fn the_server_function_gets_the_shop_the_view_and_the_admins_parameters_but_no_token() {
         let (shop, rest) = load_arguments([
             ("shop", "acme.myshopify.com"),
             ("host", "YWRtaW4"),
@@ -268,7 +268,9 @@ mod tests {
         assert_eq!(
             rest,
             [
+                ("host", "YWRtaW4"),
                 ("tab", "returns"),
+                ("embedded", "1"),
                 ("status", "unfulfilled"),
                 ("status", "on_hold")
             ]

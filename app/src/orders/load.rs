@@ -28,10 +28,19 @@ pub async fn load_orders(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned);
+    // The admin's parameters, for the links the server draws as HTML (the last one wins).
+    let embedding = super::links::Embedding::from_url(|name| {
+        query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    });
     match backend.page(shop, query).await {
         Ok(Some(page)) => Ok(OrdersView::of_page(
             page,
             named.as_deref(),
+            &embedding,
             chrono::Utc::now(),
         )),
         Ok(None) => Err(LoadError::NoShop),
@@ -50,12 +59,18 @@ mod ssr {
 
     use super::super::charts::Pictures;
     use super::super::format::Formats;
+    use super::super::links::Embedding;
     use super::super::model::{Banner, Importing, LoadError, OrderDetail, OrdersView};
     use crate::backend::{Page, Refusal};
 
     impl OrdersView {
         /// The view of the page the server read; `named` is the shop the URL named (if any).
-        pub(super) fn of_page(page: Page, named: Option<&str>, now: DateTime<Utc>) -> Self {
+        pub(super) fn of_page(
+            page: Page,
+            named: Option<&str>,
+            embedding: &Embedding,
+            now: DateTime<Utc>,
+        ) -> Self {
             let formats = Formats {
                 clock: page.clock,
                 locale: page.locale,
@@ -75,7 +90,7 @@ mod ssr {
             let banners = page
                 .alerts
                 .into_iter()
-                .map(|digest| Banner::of(digest, &view, page.next_poll, &formats))
+                .map(|digest| Banner::of(digest, &view, embedding, page.next_poll, &formats))
                 .collect();
             view.banners = banners;
             match page.detail {

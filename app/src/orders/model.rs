@@ -56,21 +56,22 @@ pub struct OrdersView {
     pub time_zone: String,
 }
 
-/// A banner of open alerts of one kind (SPEC §6, §8): its count, the first few orders by name
-/// (each opening its drawer), and the view of them all.
+/// A banner of open alerts of one kind (SPEC §6, §8): its count and what it says, and its body
+/// (the first few orders by name, each opening its drawer, the view of them all, a data gap's
+/// story) drawn on the server as HTML, its links keeping the admin's parameters: the browser only
+/// shows it, and carries no code to draw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct Banner {
     pub kind: AlertKind,
     pub count: u64,
-    pub orders: Vec<BannerOrder>,
-    /// The tab of these orders (`None` for a data gap, which has no tab).
-    pub view_href: Option<String>,
-    /// A data gap's story: what failed, since when, and when the next poll runs.
-    pub gap: Option<GapNote>,
+    /// `83 orders waiting for a tracking number`.
+    pub label: String,
+    pub html: String,
 }
 
 /// An order a banner names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BannerOrder {
     pub number: String,
     pub message: String,
@@ -79,7 +80,8 @@ pub struct BannerOrder {
 }
 
 /// What a data-gap banner says beyond its title.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GapNote {
     /// What failed, as the poller or the webhook check said it.
     pub what: String,
@@ -133,10 +135,6 @@ impl OrdersView {
         keep(&mut self.self_href);
         keep(&mut self.export_href);
         keep(&mut self.filters.clear_href);
-        for banner in &mut self.banners {
-            banner.view_href.iter_mut().for_each(&keep);
-            banner.orders.iter_mut().for_each(|o| keep(&mut o.href));
-        }
         self.filters.embedding = embedding.clone();
         self
     }

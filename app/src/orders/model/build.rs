@@ -137,10 +137,11 @@ impl OrderDetail {
 
 impl Banner {
     /// The banner of `digest` on the page `view` (the tabs' links and the drawer's come from
-    /// it); `next_poll` is when the server's poller runs next.
+    /// it, keeping the admin's `embedding`); `next_poll` is when the server's poller runs next.
     pub fn of(
         digest: Digest,
         view: &OrdersView,
+        embedding: &Embedding,
         next_poll: Option<DateTime<Utc>>,
         formats: &Formats,
     ) -> Self {
@@ -158,26 +159,36 @@ impl Banner {
                 since: when(line.created_at),
                 next_poll: next_poll.map(when),
             });
+        let view_href = tab.map(|tab| {
+            let mut q = ListQuery::for_shop(view.shop.clone());
+            q.tab = tab;
+            embedding.keep_in(&page_href(&q, view.filters.shop.as_deref()))
+        });
+        let orders = digest
+            .first
+            .into_iter()
+            .filter_map(|line| {
+                Some(BannerOrder {
+                    number: line.order_number?,
+                    href: embedding.keep_in(&with_order(&view.self_href, &line.order_id?)),
+                    message: line.message,
+                })
+            })
+            .collect();
+        let label = super::super::banners::banner_text(digest.kind, digest.count);
+        let html = super::super::banners::body_html(
+            digest.kind,
+            digest.count,
+            label.clone(),
+            orders,
+            view_href,
+            gap,
+        );
         Banner {
             kind: digest.kind,
             count: digest.count,
-            view_href: tab.map(|tab| {
-                let mut q = ListQuery::for_shop(view.shop.clone());
-                q.tab = tab;
-                page_href(&q, view.filters.shop.as_deref())
-            }),
-            orders: digest
-                .first
-                .into_iter()
-                .filter_map(|line| {
-                    Some(BannerOrder {
-                        number: line.order_number?,
-                        href: with_order(&view.self_href, &line.order_id?),
-                        message: line.message,
-                    })
-                })
-                .collect(),
-            gap,
+            label,
+            html,
         }
     }
 }

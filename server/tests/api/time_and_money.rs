@@ -63,7 +63,7 @@ async fn a_tokyo_shop_sees_tokyo_times_and_tokyo_days(app: TestApp) {
     ];
     let html = app.page_html(&day).await;
     assert!(
-        html.contains("gid%3A%2F%2Fshopify%2FOrder%2F5001"),
+        html.contains(r#"data-order-id="gid://shopify/Order/5001""#),
         "{html}"
     );
     assert!(
@@ -92,7 +92,7 @@ async fn a_tokyo_shop_sees_tokyo_times_and_tokyo_days(app: TestApp) {
         ])
         .await;
     assert!(
-        !html.contains("Order%2F5001"),
+        !html.contains(r#"data-order-id="gid://shopify/Order/5001""#),
         "Dec 1 in Tokyo is over before the order: {html}"
     );
 

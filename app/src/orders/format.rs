@@ -201,9 +201,20 @@ mod tests {
                 created_at: placed,
             }],
         };
-        let banner = Banner::of(digest, &view, Some(at("2026-12-01T16:00:00Z")), &formats);
-        let gap = banner.gap.expect("a data gap's story");
-        assert_eq!(gap.since, "Dec 2, 00:30");
-        assert_eq!(gap.next_poll.as_deref(), Some("Dec 2, 01:00"));
+        let banner = Banner::of(
+            digest,
+            &view,
+            &Default::default(),
+            Some(at("2026-12-01T16:00:00Z")),
+            &formats,
+        );
+        assert!(
+            banner.html.contains("Noticed Dec 2, 00:30."),
+            "{}",
+            banner.html
+        );
+        assert!(banner
+            .html
+            .contains("The next poll of Shopify runs at Dec 2, 01:00."));
     }
 }

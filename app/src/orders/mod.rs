@@ -68,20 +68,24 @@ pub fn OrdersPage() -> impl IntoView {
         opened: StoredValue::new(None),
         at: StoredValue::new(None),
     };
-    Effect::new(move |_| {
+    // Moving to another view marks the table busy at once, until that view's data is here, and
+    // shows a progress bar after PROGRESS_AFTER (a quick answer shows none). A live reload of the
+    // same view is not a wait the user asked for, and shows neither.
+    let loading = RwSignal::new(false);
+    provide_context(table::Loading(loading));
+    Effect::new(move |first: Option<()>| {
         params.track();
         keep.selected.set(Vec::new());
         keep.scroll.set_value(0);
         keep.at.set_value(None);
+        if first.is_some() {
+            loading.set(true);
+        }
     });
     // Live alerts follow the shop on screen; their connection outlives reloads of the page's data.
     let live_shop = RwSignal::new(None::<String>);
     let live = crate::live::follow_alerts(live_shop, refetch);
 
-    // Moving to another view marks the table busy at once, and shows a progress bar after
-    // PROGRESS_AFTER (a quick answer shows none).
-    let loading = RwSignal::new(false);
-    provide_context(table::Loading(loading));
     let progress = RwSignal::new(false);
     Effect::new(move |_| {
         if loading.get() {
@@ -102,11 +106,12 @@ pub fn OrdersPage() -> impl IntoView {
             class:hidden=move || !progress.get()
             data-testid="progress"
         ></div>
-        <Transition set_pending=loading fallback=|| {
+        <Transition fallback=|| {
             view! { <p class="px-4 py-8 text-zinc-500">"Loading orders…"</p> }
         }>
             {move || Suspend::new(async move {
                 let answer = page.await;
+                loading.set(false);
                 let (shop, embedding) = params
                     .with_untracked(|p| (p.get("shop"), Embedding::from_url(|k| p.get(k))));
                 match answer {

@@ -289,6 +289,17 @@ impl Installer {
         }
     }
 
+    /// Reads and keeps `shop`'s time zone if it is not known yet: a shop installed before time
+    /// zones were read, or whose read failed. The poller calls it before each tick (one primary-key
+    /// read when the zone is known).
+    pub async fn fill_time_zone(&self, shop: &str, token: &str) {
+        match self.shops.time_zone(shop).await {
+            Ok(Some(_)) => {}
+            Ok(None) => self.learn_time_zone(shop, token).await,
+            Err(e) => tracing::warn!(shop, error = %e, "could not read the shop's time zone"),
+        }
+    }
+
     async fn request_exchange(
         &self,
         shop: &str,

@@ -498,9 +498,14 @@ pub async fn round(
         }
         let shop = target.domain.as_str();
         if let Some(installer) = &client.installer {
-            // A token about to expire is refreshed first; if that fails, the tick reports it.
-            if let Err(e) = installer.fresh_token(shop).await {
-                tracing::warn!(shop, error = %e, "could not refresh the shop's offline token");
+            // A token about to expire is refreshed first; if that fails, the tick reports it. A
+            // shop whose time zone is not known yet has it read now.
+            match installer.fresh_token(shop).await {
+                Ok(Some(token)) => installer.fill_time_zone(shop, &token).await,
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(shop, error = %e, "could not refresh the shop's offline token")
+                }
             }
         }
         let stop = service.live().closed();

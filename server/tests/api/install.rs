@@ -208,6 +208,26 @@ async fn a_time_zone_shopify_cannot_give_never_fails_the_install() {
     assert!(r.text().await.unwrap().contains("Times in UTC"));
     assert_eq!(stored_time_zone(&url, NEW_SHOP).await, None);
     assert_eq!(fake.oauth_requests(EXCHANGE).len(), 1);
+
+    // The poller, before its next tick, reads it again; once known it is not asked for again.
+    fake.time_zone("Asia/Tokyo");
+    let pg = PgStore::connect_lazy(&url).unwrap().with_secrets(key());
+    let installer = Installer::from_settings(
+        &settings_for(&fake),
+        &orders_sync::service::Database::new(pg),
+    )
+    .unwrap();
+    installer.fill_time_zone(NEW_SHOP, "shpat_fake_1").await;
+    assert_eq!(
+        stored_time_zone(&url, NEW_SHOP).await.as_deref(),
+        Some("Asia/Tokyo")
+    );
+    installer.fill_time_zone(NEW_SHOP, "shpat_fake_1").await;
+    assert_eq!(
+        fake.shop_queries().len(),
+        2,
+        "asked at install and once after"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

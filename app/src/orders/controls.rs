@@ -24,12 +24,6 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
     let escalate_menu = NodeRef::<leptos::html::Details>::new();
     let field = "rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm shadow-sm focus:border-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-600/30 disabled:bg-zinc-100";
     let button = "rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus:ring-2 focus:ring-sky-600/50 disabled:cursor-not-allowed disabled:opacity-50";
-    let value = |input: NodeRef<leptos::html::Input>| {
-        input
-            .get_untracked()
-            .map(|i| i.value().trim().to_owned())
-            .unwrap_or_default()
-    };
     // A sent form closes, and gives the focus back to the page (so the keys work again).
     let close = |menu: NodeRef<leptos::html::Details>| {
         if let Some(menu) = menu.get_untracked() {
@@ -40,7 +34,7 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
     };
     let on_assign = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let name = value(assignee);
+        let name = typed(assignee);
         if name.is_empty() {
             actions
                 .toasts
@@ -56,7 +50,7 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
     };
     let on_fulfill = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (n, c) = (value(number), value(carrier));
+        let (n, c) = (typed(number), typed(carrier));
         let tracking = match (n.is_empty(), c.is_empty()) {
             (true, true) => None,
             (false, false) => Some((n, c)),
@@ -72,17 +66,14 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
     };
     let on_escalate = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let text = note
-            .get_untracked()
-            .map(|t| t.value().trim().to_owned())
-            .unwrap_or_default();
+        let text = written(note);
         if text.is_empty() {
             actions
                 .toasts
                 .failure("Write a note for support: what do these customers need?");
             return;
         }
-        let conv = Some(value(conversation)).filter(|c| !c.is_empty());
+        let conv = Some(typed(conversation)).filter(|c| !c.is_empty());
         close(escalate_menu);
         actions.escalate(actions.selection(), text, conv);
     };
@@ -163,6 +154,21 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
             </button>
         </section>
     }
+}
+
+/// What was typed in a field, trimmed (nothing before the field is on the page).
+pub(super) fn typed(input: NodeRef<leptos::html::Input>) -> String {
+    input
+        .get_untracked()
+        .map(|i| i.value().trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// What was written in a text area, trimmed.
+pub(super) fn written(area: NodeRef<leptos::html::Textarea>) -> String {
+    area.get_untracked()
+        .map(|t| t.value().trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// Takes the focus off whatever has it.

@@ -12,6 +12,7 @@ use orders_core::{ReturnAction, ReturnState, ShipmentStatus};
 use serde_json::json;
 
 use super::actions::Actions;
+use super::controls::{typed, written};
 use super::model::OrderDetail;
 use super::table::{FinancialBadge, Markers, PriorityLabel, StatusBadge};
 use crate::sync::SyncWrite;
@@ -193,10 +194,7 @@ pub fn OrderDrawer(
         let assign = assign.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
-            let name = owner_input
-                .get_untracked()
-                .map(|i| i.value().trim().to_owned())
-                .unwrap_or_default();
+            let name = typed(owner_input);
             if name.is_empty() {
                 actions
                     .toasts
@@ -243,14 +241,8 @@ pub fn OrderDrawer(
         let id = id.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
-            let conv = conversation
-                .get_untracked()
-                .map(|i| i.value().trim().to_owned())
-                .unwrap_or_default();
-            let text = note
-                .get_untracked()
-                .map(|t| t.value().trim().to_owned())
-                .unwrap_or_default();
+            let conv = typed(conversation);
+            let text = written(note);
             if text.is_empty() {
                 actions
                     .toasts
@@ -407,10 +399,7 @@ fn ReturnPanel(
         current.set(next);
         let row = actions.patch(&[order_id.get_value()], |r| r.return_state = Some(next));
         let mut body = json!({ "orderId": order_id.get_value(), "action": action.as_str() });
-        let text = note
-            .get_untracked()
-            .map(|t| t.value().trim().to_owned())
-            .unwrap_or_default();
+        let text = written(note);
         if !text.is_empty() {
             body["note"] = json!(text);
         }

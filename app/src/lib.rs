@@ -13,7 +13,8 @@ pub mod sync;
 pub mod toast;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+#[cfg(feature = "ssr")]
+use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -28,6 +29,7 @@ pub struct AppBridge {
 
 /// The HTML document around the app: what the server sends before the app's own markup. App
 /// Bridge's script is the first script of `<head>`: not async, not deferred, not a module.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let app_bridge = use_context::<AppBridge>();
     let nonce = use_nonce();
@@ -45,6 +47,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 {app_bridge}
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="stylesheet" id="leptos" href="/pkg/orders-sync.css"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -61,14 +64,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// browser tests wait for.
 #[component]
 pub fn App() -> impl IntoView {
+    #[cfg(feature = "ssr")]
     provide_meta_context();
     toast::Toasts::provide();
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/orders-sync.css"/>
-        <Title formatter=|text| format!("{text} · Orders ↔ Sync")/>
         <div id="app" class="min-h-screen" data-hydrated=move || hydrated.get().then_some("true")>
             <Router>
                 <Routes fallback=NotFound>
@@ -83,11 +85,26 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// The document's title, `{text} · Orders ↔ Sync`: written into the page's `<head>` on the
+/// server, and nothing in the browser, which keeps the server's (the two pages never change
+/// titles without a reload of the document), so the WASM carries no document-head code.
+#[component]
+pub fn PageTitle(text: &'static str) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        view! { <leptos_meta::Title text=format!("{text} · Orders ↔ Sync")/> }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = text;
+    }
+}
+
 /// Any path the dashboard does not know.
 #[component]
 fn NotFound() -> impl IntoView {
     view! {
-        <Title text="Not found"/>
+        <PageTitle text="Not found"/>
         <main class="mx-auto max-w-3xl px-4 py-16 text-center">
             <h1 class="text-lg font-semibold">"Page not found"</h1>
             <p class="mt-2 text-zinc-600">

@@ -126,15 +126,62 @@ pub fn map_envelope(
     }
 }
 
+/// The body of a write, as the dashboard sends it: the v1.2 request's fields (SPEC §3), each
+/// only when the write has it. Typed rather than a JSON tree, so the browser carries no code to
+/// build or walk one; the server turns it into the JSON the API's validation reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WriteBody {
+    #[serde(
+        rename = "shop_domain",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub shop_domain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_ids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// An assignment's assignee: `Some(None)` unassigns (sent as `null`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub assignee: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<Tracking>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    /// A return's action (`approve_refund`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+}
+
+/// A fulfillment's tracking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tracking {
+    pub number: String,
+    pub carrier: String,
+}
+
+/// A field that is there, even as `null`: `Some(None)`, where serde alone would read `None`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
 /// The body of a write with the shop added: the one place `shop_domain` is set.
-pub fn with_shop(mut body: serde_json::Value, shop: &str) -> serde_json::Value {
-    if let Some(object) = body.as_object_mut() {
-        object.insert(
-            "shop_domain".to_owned(),
-            serde_json::Value::String(shop.to_owned()),
-        );
+pub fn with_shop(body: WriteBody, shop: &str) -> WriteBody {
+    WriteBody {
+        shop_domain: shop.to_owned(),
+        ..body
     }
-    body
 }
 
 /// How long a write may go unanswered before it is sent once more, with the same idempotency key.
@@ -148,7 +195,7 @@ pub const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(20);
 pub async fn call_sync(
     shop: &str,
     write: SyncWrite,
-    body: serde_json::Value,
+    body: WriteBody,
 ) -> Result<SyncDone, SyncFailure> {
     let body = with_shop(body, shop);
     let key = new_key();
@@ -226,10 +273,14 @@ async fn sleep(wait: std::time::Duration) {
 #[server(input = Json)]
 pub async fn post_write(
     write: SyncWrite,
-    body: serde_json::Value,
+    body: WriteBody,
     key: Option<String>,
 ) -> Result<(u16, String), SyncFailure> {
     let backend = ssr::backend()?;
+    let body = serde_json::to_value(&body).map_err(|e| SyncFailure {
+        status: 400,
+        message: format!("the write's body cannot be read: {e}"),
+    })?;
     Ok(match backend.write(write, body, key).await {
         Ok(envelope) => (200, envelope.to_string()),
         Err(refused) => (refused.status, ssr::failure(refused.message)),
@@ -269,11 +320,54 @@ mod tests {
     #[test]
     fn the_shop_is_added_to_every_body_and_replaces_one_already_there() {
         let body = with_shop(
-            json!({"orderIds": ["1"], "shop_domain": "x"}),
+            WriteBody {
+                shop_domain: "x".into(),
+                order_ids: Some(vec!["1".into()]),
+                ..WriteBody::default()
+            },
             "acme.myshopify.com",
         );
-        assert_eq!(body["shop_domain"], "acme.myshopify.com");
-        assert_eq!(body["orderIds"], json!(["1"]));
+        let sent = serde_json::to_value(&body).unwrap();
+        assert_eq!(
+            sent,
+            json!({"shop_domain": "acme.myshopify.com", "orderIds": ["1"]})
+        );
+    }
+
+    #[test]
+    fn a_body_carries_only_its_fields_and_an_unassignment_carries_null() {
+        let unassign = WriteBody {
+            order_ids: Some(vec!["1".into()]),
+            assignee: Some(None),
+            ..WriteBody::default()
+        };
+        let sent = serde_json::to_value(&unassign).unwrap();
+        assert_eq!(sent, json!({"orderIds": ["1"], "assignee": null}));
+        // The server reads back what the browser sent, null included.
+        let read: WriteBody = serde_json::from_value(sent).unwrap();
+        assert_eq!(read, unassign);
+        let fulfill = WriteBody {
+            order_ids: Some(vec!["1".into()]),
+            tracking: Some(Tracking {
+                number: "1Z9".into(),
+                carrier: "UPS".into(),
+            }),
+            ..WriteBody::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&fulfill).unwrap(),
+            json!({"orderIds": ["1"], "tracking": {"number": "1Z9", "carrier": "UPS"}})
+        );
+        let escalate = WriteBody {
+            order_id: Some("1".into()),
+            note: Some("Late".into()),
+            conversation_id: Some("c1".into()),
+            ..WriteBody::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&escalate).unwrap(),
+            json!({"orderId": "1", "note": "Late", "conversationId": "c1"})
+        );
     }
 
     #[test]

@@ -4,10 +4,9 @@
 
 use leptos::prelude::*;
 use orders_core::{AlertKind, OrderStatus};
-use serde_json::{json, Value};
 
 use super::model::OrderRow;
-use crate::sync::{call_sync, SyncWrite};
+use crate::sync::{call_sync, SyncWrite, Tracking, WriteBody};
 use crate::toast::Toasts;
 
 /// Everything an action touches; cheap to copy into event handlers.
@@ -51,7 +50,7 @@ impl Actions {
     }
 
     /// Sends a write; `undo` runs if Sync refuses it or cannot be reached.
-    pub fn send(self, write: SyncWrite, body: Value, undo: impl FnOnce() + 'static) {
+    pub fn send(self, write: SyncWrite, body: WriteBody, undo: impl FnOnce() + 'static) {
         self.pending.update(|n| *n += 1);
         leptos::task::spawn_local(async move {
             let shop = self.shop.get_value();
@@ -79,7 +78,11 @@ impl Actions {
         }
         let shown = assignee.clone();
         let before = self.patch(&ids, |row| row.assigned_to = shown.clone());
-        let body = json!({ "orderIds": ids, "assignee": assignee });
+        let body = WriteBody {
+            order_ids: Some(ids),
+            assignee: Some(assignee),
+            ..WriteBody::default()
+        };
         self.send(SyncWrite::Assign, body, move || self.restore(before));
     }
 
@@ -96,10 +99,11 @@ impl Actions {
                 row.alerts.retain(|a| *a != AlertKind::TrackingPending);
             }
         });
-        let mut body = json!({ "orderIds": ids });
-        if let Some((number, carrier)) = tracking {
-            body["tracking"] = json!({ "number": number, "carrier": carrier });
-        }
+        let body = WriteBody {
+            order_ids: Some(ids),
+            tracking: tracking.map(|(number, carrier)| Tracking { number, carrier }),
+            ..WriteBody::default()
+        };
         self.send(SyncWrite::Fulfill, body, move || self.restore(before));
     }
 
@@ -122,10 +126,12 @@ impl Actions {
             let mut done = 0usize;
             let mut failed: Vec<String> = Vec::new();
             for old in before {
-                let mut body = json!({ "orderId": old.id, "note": note });
-                if let Some(t) = &thread {
-                    body["conversationId"] = json!(t);
-                }
+                let body = WriteBody {
+                    order_id: Some(old.id.clone()),
+                    note: Some(note.clone()),
+                    conversation_id: thread.clone(),
+                    ..WriteBody::default()
+                };
                 match call_sync(&shop, SyncWrite::Support, body).await {
                     Ok(answer) => {
                         done += 1;

@@ -7,18 +7,15 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use orders_core::returns::{apply, legal_actions, DASHBOARD_ACTIONS};
-use orders_core::{ReturnAction, ReturnState, ShipmentStatus};
-
-use serde_json::json;
+use orders_core::{ReturnAction, ReturnState};
 
 use super::actions::Actions;
 use super::controls::{typed, written};
 use super::model::OrderDetail;
-use super::table::{FinancialBadge, Markers, PriorityLabel, StatusBadge};
-use crate::sync::SyncWrite;
+use crate::sync::{SyncWrite, WriteBody};
 
 const SECTION: &str = "space-y-2 border-t border-zinc-200 px-4 py-3";
-const HEADING: &str = "text-xs font-semibold uppercase tracking-wide text-zinc-500";
+pub(super) const HEADING: &str = "text-xs font-semibold uppercase tracking-wide text-zinc-500";
 const FIELD: &str = "w-full rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm shadow-sm focus:border-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-600/30 disabled:bg-zinc-100";
 const BUTTON: &str = "rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus:ring-2 focus:ring-sky-600/50 disabled:cursor-not-allowed disabled:opacity-50";
 
@@ -146,25 +143,12 @@ pub fn OrderDrawer(
     let OrderDetail {
         id,
         order_number,
-        customer,
-        email,
-        total,
-        total_title,
         assigned_to,
-        shipments,
         return_state,
         support_thread,
-        timeline,
-        status,
-        financial_status,
-        priority,
-        tags,
-        created_at,
-        created_label,
-        updated_at,
-        updated_label,
-        alerts,
-        admin_href,
+        facts_html,
+        shipments_html,
+        timeline_html,
     } = order;
     let title = format!("Order {order_number}");
     let busy = move || !ready.get() || actions.pending.get() > 0;
@@ -182,7 +166,11 @@ pub fn OrderDrawer(
             let row = actions.patch(std::slice::from_ref(&id), |r| r.assigned_to = shown.clone());
             actions.send(
                 SyncWrite::Assign,
-                json!({ "orderIds": [id.clone()], "assignee": name }),
+                WriteBody {
+                    order_ids: Some(vec![id.clone()]),
+                    assignee: Some(name),
+                    ..WriteBody::default()
+                },
                 move || {
                     owner.set(before);
                     actions.restore(row);
@@ -205,29 +193,6 @@ pub fn OrderDrawer(
         }
     };
     let on_unassign = move |_| assign(None);
-
-    let shipments_view = if shipments.is_empty() {
-        Either::Left(view! { <p class="text-zinc-500">"No shipment yet."</p> })
-    } else {
-        Either::Right(
-            shipments
-                .into_iter()
-                .map(|s| {
-                    let tracking = s
-                        .tracking
-                        .unwrap_or_else(|| "No tracking number".to_owned());
-                    view! {
-                        <li class="flex items-center justify-between gap-2" data-shipment=s.id>
-                            <span>{tracking}</span>
-                            <span class="text-xs text-zinc-600">
-                                {shipment_label(s.status)} " · " {s.updated_label}
-                            </span>
-                        </li>
-                    }
-                })
-                .collect_view(),
-        )
-    };
 
     let return_view = return_state.map(|state| {
         view! { <ReturnPanel order_id=id.clone() state actions ready/> }
@@ -259,10 +224,12 @@ pub fn OrderDrawer(
             let row = actions.patch(std::slice::from_ref(&id), |r| {
                 r.support_thread = Some(opening.clone())
             });
-            let mut body = json!({ "orderId": id.clone(), "note": text });
-            if !conv.is_empty() {
-                body["conversationId"] = json!(conv);
-            }
+            let body = WriteBody {
+                order_id: Some(id.clone()),
+                note: Some(text),
+                conversation_id: (!conv.is_empty()).then_some(conv),
+                ..WriteBody::default()
+            };
             actions.send(SyncWrite::Support, body, move || {
                 thread.set(before);
                 actions.restore(row);
@@ -270,64 +237,10 @@ pub fn OrderDrawer(
         }
     };
 
-    let timeline_view = timeline
-        .into_iter()
-        .map(|e| {
-            view! {
-                <li class="grid grid-cols-[7.5rem_1fr] gap-2" data-event=e.event.clone()>
-                    <time class="text-xs text-zinc-500" datetime=e.at>
-                        {e.at_label}
-                    </time>
-                    <div>
-                        <p class="font-medium">{e.event.replace(['.', '_'], " ")}</p>
-                        <p class="text-zinc-600">{e.details}</p>
-                    </div>
-                </li>
-            }
-        })
-        .collect_view();
-
     view! {
         <Frame title close_href>
-            <div class="px-4 pb-3 text-zinc-700">
-                <p>{customer} {email.map(|e| format!(" · {e}"))}</p>
-                <p class="tabular-nums" title=total_title>{total}</p>
-                {admin_href.map(|href| view! {
-                    <a
-                        href=href
-                        target="_top"
-                        rel="noopener"
-                        class="mt-1 inline-block font-medium text-sky-800 underline"
-                        data-testid="drawer-admin-link"
-                    >
-                        "Open in Shopify admin"
-                    </a>
-                })}
-            </div>
-            <dl class="grid grid-cols-[6rem_1fr] items-center gap-x-3 gap-y-1 border-t border-zinc-200 px-4 py-3" data-testid="drawer-facts">
-                <dt class=HEADING>"Status"</dt>
-                <dd><StatusBadge status/></dd>
-                <dt class=HEADING>"Payment"</dt>
-                <dd><FinancialBadge status=financial_status/></dd>
-                <dt class=HEADING>"Priority"</dt>
-                <dd><PriorityLabel priority/></dd>
-                <dt class=HEADING>"Tags"</dt>
-                <dd data-testid="drawer-tags">
-                    {if tags.is_empty() { "None".to_owned() } else { tags.join(", ") }}
-                </dd>
-                <dt class=HEADING>"Created"</dt>
-                <dd><time datetime=created_at>{created_label}</time></dd>
-                <dt class=HEADING>"Updated"</dt>
-                <dd><time datetime=updated_at>{updated_label}</time></dd>
-                <dt class=HEADING>"Alerts"</dt>
-                <dd data-testid="drawer-alerts">
-                    {if alerts.is_empty() {
-                        Either::Left("None")
-                    } else {
-                        Either::Right(view! { <Markers alerts return_state=None support=false/> })
-                    }}
-                </dd>
-            </dl>
+            // The facts, shipments and timeline are the server's HTML (`facts.rs`).
+            <div inner_html=facts_html></div>
             <section class=SECTION aria-labelledby="drawer-assignment">
                 <h3 id="drawer-assignment" class=HEADING>"Assignment"</h3>
                 <p data-testid="drawer-assignee">
@@ -346,7 +259,7 @@ pub fn OrderDrawer(
             </section>
             <section class=SECTION aria-labelledby="drawer-shipments">
                 <h3 id="drawer-shipments" class=HEADING>"Shipments"</h3>
-                <ul class="space-y-1">{shipments_view}</ul>
+                <ul class="space-y-1" inner_html=shipments_html></ul>
             </section>
             {return_view}
             <section class=SECTION aria-labelledby="drawer-support">
@@ -373,7 +286,7 @@ pub fn OrderDrawer(
             </section>
             <section class=SECTION aria-labelledby="drawer-timeline">
                 <h3 id="drawer-timeline" class=HEADING>"Timeline · last ten"</h3>
-                <ol class="space-y-2" data-testid="drawer-timeline">{timeline_view}</ol>
+                <ol class="space-y-2" data-testid="drawer-timeline" inner_html=timeline_html></ol>
             </section>
         </Frame>
     }
@@ -398,11 +311,13 @@ fn ReturnPanel(
         };
         current.set(next);
         let row = actions.patch(&[order_id.get_value()], |r| r.return_state = Some(next));
-        let mut body = json!({ "orderId": order_id.get_value(), "action": action.as_str() });
         let text = written(note);
-        if !text.is_empty() {
-            body["note"] = json!(text);
-        }
+        let body = WriteBody {
+            order_id: Some(order_id.get_value()),
+            action: Some(action.as_str().to_owned()),
+            note: (!text.is_empty()).then_some(text),
+            ..WriteBody::default()
+        };
         actions.send(SyncWrite::Returns, body, move || {
             current.set(before);
             actions.restore(row);
@@ -457,16 +372,12 @@ fn action_label(action: ReturnAction) -> &'static str {
 
 /// A return state for people: `in_transit` reads "In transit".
 pub fn return_label(state: ReturnState) -> String {
-    let words = state.as_str().replace('_', " ");
-    let mut chars = words.chars();
-    match chars.next() {
-        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
-        None => words,
-    }
+    sentence_case(state.as_str())
 }
 
-fn shipment_label(status: ShipmentStatus) -> String {
-    let words = status.as_str().replace('_', " ");
+/// A wire name (`in_transit`) as words that start a sentence ("In transit").
+pub(super) fn sentence_case(name: &str) -> String {
+    let words = name.replace('_', " ");
     let mut chars = words.chars();
     match chars.next() {
         Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
@@ -481,10 +392,8 @@ mod tests {
     #[test]
     fn states_read_as_words() {
         assert_eq!(return_label(ReturnState::InTransit), "In transit");
-        assert_eq!(
-            shipment_label(ShipmentStatus::InTransit),
-            "In transit".to_owned()
-        );
+        assert_eq!(sentence_case("label_created"), "Label created");
+        assert_eq!(sentence_case(""), "");
     }
 
     #[test]

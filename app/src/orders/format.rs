@@ -78,7 +78,7 @@ mod tests {
         OrderStatus, Priority, TabCounts,
     };
 
-    use super::super::model::{Banner, OrderDetail, OrdersView};
+    use super::super::model::{Banner, OrderDetail, OrderFacts, OrdersView};
     use super::*;
 
     fn at(rfc3339: &str) -> DateTime<Utc> {
@@ -185,11 +185,16 @@ mod tests {
             event: "order.created".into(),
             details: String::new(),
         }];
+        let facts = OrderFacts::new(&o, "acme.myshopify.com", &formats);
+        assert_eq!(facts.created_label, "Dec 2, 00:30");
+        assert_eq!(facts.updated_label, "Dec 2, 01:30");
+        assert_eq!(facts.timeline[0].at_label, "Dec 2, 00:30");
+        assert_eq!(facts.total, "¥51,100");
+        // The drawer shows them as the server wrote them.
         let detail = OrderDetail::new(o.clone(), "acme.myshopify.com", &formats);
-        assert_eq!(detail.created_label, "Dec 2, 00:30");
-        assert_eq!(detail.updated_label, "Dec 2, 01:30");
-        assert_eq!(detail.timeline[0].at_label, "Dec 2, 00:30");
-        assert_eq!(detail.total, "¥51,100");
+        assert!(detail.facts_html.contains("¥51,100"));
+        assert!(detail.facts_html.contains(">Dec 2, 00:30</time>"));
+        assert!(detail.timeline_html.contains(">Dec 2, 00:30</time>"));
         let view = view_of(o, &formats);
         let digest = Digest {
             kind: AlertKind::DataGap,

@@ -15,6 +15,8 @@ mod charts;
 mod controls;
 mod drawer;
 #[cfg(feature = "ssr")]
+mod facts;
+#[cfg(feature = "ssr")]
 mod format;
 mod keys;
 mod links;
@@ -31,7 +33,6 @@ use table::{OrdersTable, Pagination};
 
 use leptos::either::Either;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use links::{home_href, load_arguments, with_param};
@@ -54,9 +55,10 @@ const SAMPLE_RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(5
 pub fn OrdersPage() -> impl IntoView {
     let params = use_query_map();
     // The admin's parameters are for links only: the server function never sees them.
-    let page = Resource::new(
+    let page = Resource::<_, load::JsonBytes>::new_with_options(
         move || params.with(|p| load_arguments(p.into_iter().map(|(k, v)| (&**k, v)))),
         |(shop, query)| load_orders(shop, query),
+        false,
     );
 
     let refetch = Callback::new(move |()| page.refetch());
@@ -98,7 +100,7 @@ pub fn OrdersPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text="Orders"/>
+        <crate::PageTitle text="Orders"/>
         <div
             role="progressbar"
             aria-label="Loading orders"

@@ -2,9 +2,9 @@
 //! dates, ages and links already worked out on the server, so the browser renders exactly what
 //! the server rendered and carries no rules of its own.
 
-use orders_core::{
-    AlertKind, FinancialStatus, OrderStatus, Priority, ReturnState, ShipmentStatus, Tab,
-};
+#[cfg(feature = "ssr")]
+use orders_core::ShipmentStatus;
+use orders_core::{AlertKind, FinancialStatus, OrderStatus, Priority, ReturnState, Tab};
 use serde::{Deserialize, Serialize};
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 
@@ -182,12 +182,28 @@ pub struct OrderRow {
     pub support_thread: Option<String>,
 }
 
-/// The order the drawer shows, as it is shown: dates already written for people, so the browser
-/// needs no calendar code.
+/// The order the drawer shows. What the drawer only shows (the customer, the total, every fact of
+/// the order, its shipments and its timeline) comes drawn on the server as HTML, with dates
+/// already written for people: the browser carries no code to draw it. What the drawer changes
+/// (the assignment, the return, the support thread) comes as data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct OrderDetail {
     pub id: String,
     pub order_number: String,
+    pub assigned_to: Option<String>,
+    pub return_state: Option<ReturnState>,
+    pub support_thread: Option<String>,
+    /// The customer, the total, the link to Shopify's admin and the list of facts.
+    pub facts_html: String,
+    pub shipments_html: String,
+    /// The last ten entries, newest first.
+    pub timeline_html: String,
+}
+
+/// Every fact of an order the drawer shows, as it is shown (the server draws them as HTML).
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderFacts {
     pub customer: String,
     pub email: Option<String>,
     /// The total as the merchant's locale writes it, and as Sync keeps it (see [`OrderRow`]).
@@ -205,16 +221,14 @@ pub struct OrderDetail {
     pub alerts: Vec<AlertKind>,
     /// The order in Shopify's admin (`None` when its id is not Shopify's).
     pub admin_href: Option<String>,
-    pub assigned_to: Option<String>,
     pub shipments: Vec<ShipmentLine>,
-    pub return_state: Option<ReturnState>,
-    pub support_thread: Option<String>,
     /// The last ten entries, newest first.
     pub timeline: Vec<TimelineLine>,
 }
 
 /// A shipment in the drawer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShipmentLine {
     pub id: String,
     pub status: ShipmentStatus,
@@ -225,7 +239,8 @@ pub struct ShipmentLine {
 }
 
 /// A timeline entry in the drawer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimelineLine {
     /// RFC 3339, for `<time datetime>`.
     pub at: String,

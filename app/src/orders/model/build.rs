@@ -11,8 +11,8 @@ use orders_core::alerts::Digest;
 use orders_core::AlertKind;
 
 use super::{
-    Banner, BannerOrder, FilterState, GapNote, OrderDetail, OrderRow, OrdersView, ShipmentLine,
-    TabLink, TimelineLine,
+    Banner, BannerOrder, FilterState, GapNote, OrderDetail, OrderFacts, OrderRow, OrdersView,
+    ShipmentLine, TabLink, TimelineLine,
 };
 
 /// The link to the view `query` describes. `shop` is carried only when the URL named one, so
@@ -88,47 +88,63 @@ pub fn admin_href(shop: &str, order_id: &str) -> Option<String> {
 }
 
 impl OrderDetail {
-    /// The drawer's view of `order`, of the shop `shop`.
+    /// The drawer's view of `order`, of the shop `shop`: its facts drawn as HTML.
     pub fn new(order: Order, shop: &str, formats: &Formats) -> Self {
-        let when = |at: DateTime<Utc>| formats.when(at);
+        let facts = OrderFacts::new(&order, shop, formats);
+        let (facts_html, shipments_html, timeline_html) = super::super::facts::to_html(facts);
         OrderDetail {
+            id: order.id,
+            order_number: order.order_number,
+            assigned_to: order.assigned_to,
+            return_state: order.return_.map(|r| r.state),
+            support_thread: order.support_thread,
+            facts_html,
+            shipments_html,
+            timeline_html,
+        }
+    }
+}
+
+impl OrderFacts {
+    /// What the drawer shows of `order`, of the shop `shop`, written for people.
+    pub fn new(order: &Order, shop: &str, formats: &Formats) -> Self {
+        let when = |at: DateTime<Utc>| formats.when(at);
+        OrderFacts {
             admin_href: admin_href(shop, &order.id),
             total: formats.money(&order.total_price, &order.currency),
             total_title: Formats::raw_money(&order.total_price, &order.currency),
-            id: order.id,
-            order_number: order.order_number,
-            customer: order.customer.name,
-            email: order.customer.email,
+            customer: order.customer.name.clone(),
+            email: order.customer.email.clone(),
             status: order.status,
             financial_status: order.financial_status,
             priority: order.priority,
-            tags: order.tags,
+            tags: order.tags.clone(),
             created_at: order.created_at.to_rfc3339(),
             created_label: when(order.created_at),
             updated_at: order.updated_at.to_rfc3339(),
             updated_label: when(order.updated_at),
-            alerts: order.alerts,
-            assigned_to: order.assigned_to,
+            alerts: order.alerts.clone(),
             shipments: order
                 .shipments
-                .into_iter()
+                .iter()
                 .map(|s| ShipmentLine {
-                    id: s.id,
+                    id: s.id.clone(),
                     status: s.status,
-                    tracking: s.tracking.map(|t| format!("{} · {}", t.carrier, t.number)),
+                    tracking: s
+                        .tracking
+                        .as_ref()
+                        .map(|t| format!("{} · {}", t.carrier, t.number)),
                     updated_label: when(s.last_update_at),
                 })
                 .collect(),
-            return_state: order.return_.map(|r| r.state),
-            support_thread: order.support_thread,
             timeline: order
                 .timeline
-                .into_iter()
+                .iter()
                 .map(|e| TimelineLine {
                     at: e.ts.to_rfc3339(),
                     at_label: when(e.ts),
-                    event: e.event,
-                    details: e.details,
+                    event: e.event.clone(),
+                    details: e.details.clone(),
                 })
                 .collect(),
         }
@@ -526,12 +542,17 @@ mod tests {
             admin_href("acme.myshopify.com", "gid://shopify/Order/5?x"),
             None
         );
-        let detail = OrderDetail::new(order(3), "acme.myshopify.com", &Formats::default());
+        let facts = OrderFacts::new(&order(3), "acme.myshopify.com", &Formats::default());
         assert_eq!(
-            detail.admin_href.as_deref(),
+            facts.admin_href.as_deref(),
             Some("https://admin.shopify.com/store/acme/orders/3")
         );
-        assert_eq!(detail.created_label, "Jan 1, 03:00");
+        assert_eq!(facts.created_label, "Jan 1, 03:00");
+        let detail = OrderDetail::new(order(3), "acme.myshopify.com", &Formats::default());
+        assert!(detail
+            .facts_html
+            .contains("href=\"https://admin.shopify.com/store/acme/orders/3\""));
+        assert!(detail.facts_html.contains("Jan 1, 03:00"));
     }
 
     #[test]

@@ -7,9 +7,15 @@ const baseURL = process.env.BASE_URL ?? "http://127.0.0.1:3000";
 export default defineConfig({
   testDir: "./tests",
   outputDir: "./test-results",
+  // The look's baselines (tests/look.spec.ts), one file a view and width, committed: no platform
+  // suffix, as the tests run on one kind of machine (Debian's Chromium).
+  snapshotPathTemplate: "{testDir}/../__screenshots__/{testFilePath}/{arg}{ext}",
   globalSetup: "./global-setup.ts",
   timeout: 30_000,
-  expect: { timeout: 10_000 },
+  expect: {
+    timeout: 10_000,
+    toHaveScreenshot: { animations: "disabled", caret: "hide", scale: "css" },
+  },
   fullyParallel: true,
   forbidOnly: !!process.env.CI,
   retries: 0,

@@ -80,6 +80,18 @@ ensure_node_modules() {
     npm ci --no-audit --no-fund
     echo "$want" >node_modules/.lock-sha256
   fi
+  ensure_fonts
+}
+
+# The fonts the stylesheet names (style/tailwind.css: Polaris's Inter, the variable font's latin
+# subsets) into public/fonts, which cargo-leptos copies to the site: Tailwind inlines the npm
+# package's CSS but not its font files. Without them the page falls back to system fonts.
+ensure_fonts() {
+  local from=node_modules/@fontsource-variable/inter/files file
+  mkdir -p public/fonts
+  for file in inter-latin-wght-normal.woff2 inter-latin-ext-wght-normal.woff2; do
+    cmp -s "$from/$file" "public/fonts/$file" || cp "$from/$file" "public/fonts/$file"
+  done
 }
 
 ensure_chromium() {

@@ -52,7 +52,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
-            <body class="bg-zinc-50 text-zinc-900 antialiased">
+            <body class="antialiased">
                 <App/>
             </body>
         </html>
@@ -107,8 +107,8 @@ fn NotFound() -> impl IntoView {
         <PageTitle text="Not found"/>
         <main class="mx-auto max-w-3xl px-4 py-16 text-center">
             <h1 class="text-lg font-semibold">"Page not found"</h1>
-            <p class="mt-2 text-zinc-600">
-                "There is nothing at this address. " <a class="text-sky-700 underline" href="/orders">
+            <p class="mt-2 text-secondary">
+                "There is nothing at this address. " <a class="text-link underline" href="/orders">
                     "Go to the orders"
                 </a>
             </p>

@@ -102,7 +102,7 @@ pub fn follow_alerts(shop: RwSignal<Option<String>>, refresh: Callback<()>) -> L
 #[component]
 pub fn Freshness(live: LiveAlerts) -> impl IntoView {
     view! {
-        <p class="text-xs text-zinc-600" data-testid="freshness" data-link=move || match live.link.get() {
+        <p class="text-xs text-secondary" data-testid="freshness" data-link=move || match live.link.get() {
             Link::Connecting => "connecting",
             Link::Live => "live",
             Link::Polling => "polling",

@@ -111,8 +111,11 @@ fn ToastCard(toast: Toast) -> impl IntoView {
     let toasts = use_toasts();
     let Toast { id, kind, text } = toast;
     let (class, label) = match kind {
-        ToastKind::Success => ("border-emerald-300 bg-emerald-50 text-emerald-950", "Done"),
-        ToastKind::Failure => ("border-red-300 bg-red-50 text-red-950", "Failed"),
+        ToastKind::Success => ("border-success bg-surface-success text-success", "Done"),
+        ToastKind::Failure => (
+            "border-critical bg-surface-critical text-critical",
+            "Failed",
+        ),
     };
     view! {
         <div
@@ -130,7 +133,7 @@ fn ToastCard(toast: Toast) -> impl IntoView {
             </p>
             <button
                 type="button"
-                class="rounded px-1 text-base leading-none opacity-70 hover:opacity-100 focus:outline-none focus:ring-2 focus:ring-sky-600"
+                class="rounded px-1 text-base leading-none opacity-70 hover:opacity-100 focus:outline-none focus:ring-2 focus:ring-focus"
                 aria-label="Dismiss"
                 on:click=move |_| toasts.dismiss(id)
             >

@@ -50,9 +50,9 @@ fn AlertBanner(banner: Banner, dismissed: RwSignal<Vec<(AlertKind, u64)>>) -> im
         html,
     } = banner;
     let class = if kind == AlertKind::DataGap {
-        "flex items-start justify-between gap-3 rounded-md border border-red-300 bg-red-50 px-3 py-1 text-red-900"
+        "flex items-start justify-between gap-3 rounded-md border border-critical bg-surface-critical px-3 py-1 text-critical"
     } else {
-        "flex items-start justify-between gap-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-1 text-amber-950"
+        "flex items-start justify-between gap-3 rounded-md border border-warning bg-surface-warning px-3 py-1 text-warning"
     };
     let hidden = move || !dismissed.with(|d| visible(kind, count, d));
     view! {
@@ -60,7 +60,7 @@ fn AlertBanner(banner: Banner, dismissed: RwSignal<Vec<(AlertKind, u64)>>) -> im
             <div class="min-w-0 flex-1" inner_html=html></div>
             <button
                 type="button"
-                class="rounded px-2 py-0.5 text-xs hover:bg-white/60 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60"
+                class="rounded px-2 py-0.5 text-xs hover:bg-fill-transparent-hover focus:outline-none focus-visible:ring-2 focus-visible:ring-focus"
                 aria-label=format!("Dismiss: {label}")
                 on:click=move |_| dismissed.update(|d| {
                     d.retain(|(k, _)| *k != kind);
@@ -116,8 +116,8 @@ pub fn body_html(
     });
     view! {
         <details class="group">
-            <summary class="cursor-pointer select-none rounded focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60">
-                <span class="mr-2 rounded bg-white/70 px-1.5 py-0.5 text-xs font-semibold uppercase">
+            <summary class="cursor-pointer select-none rounded focus:outline-none focus-visible:ring-2 focus-visible:ring-focus">
+                <span class="mr-2 rounded bg-surface px-1.5 py-0.5 text-xs font-semibold uppercase">
                     {if critical { "Critical" } else { "Warning" }}
                 </span>
                 <span class="font-medium">{label}</span>
@@ -140,7 +140,7 @@ pub(super) fn Undelivered(shop: String, count: u64, embedding: Embedding) -> imp
     view! {
         <p
             role="status"
-            class="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-amber-900"
+            class="rounded-md border border-warning bg-surface-warning px-3 py-2 text-warning"
             data-testid="outbox-dead"
         >
             {format!("{count} {noun} could not be delivered to the support queue, the ERP or Shopify. ")}
@@ -169,7 +169,7 @@ pub(super) fn SampleBanner(mock: bool) -> impl IntoView {
         <div
             role="status"
             data-testid="sample-banner"
-            class="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-amber-900"
+            class="rounded-md border border-warning bg-surface-warning px-3 py-2 text-warning"
         >
             <strong class="font-semibold">"Sample data. "</strong>
             {text}
@@ -198,7 +198,7 @@ pub(super) fn ImportBanner(importing: Importing) -> impl IntoView {
             role="status"
             data-testid="import-progress"
             data-orders=orders
-            class="rounded-md border border-sky-300 bg-sky-50 px-3 py-2 text-sky-900"
+            class="rounded-md border border-info bg-surface-info px-3 py-2 text-info"
         >
             {text}
         </div>
@@ -210,7 +210,7 @@ pub(super) fn ImportBanner(importing: Importing) -> impl IntoView {
 pub(super) fn LoadFailed(error: LoadError, home: String) -> impl IntoView {
     view! {
         <main class="mx-auto max-w-3xl px-4 py-10">
-            <div role="alert" class="rounded-md border border-red-300 bg-red-50 px-4 py-3 text-red-900">
+            <div role="alert" class="rounded-md border border-critical bg-surface-critical px-4 py-3 text-critical">
                 <p class="font-medium">"This view cannot be shown"</p>
                 <p class="mt-1 text-sm">{error.to_string()}</p>
                 <p class="mt-2 text-sm">

@@ -57,9 +57,9 @@ pub fn bar_lengths(counts: &[u64], full: u64) -> Vec<u64> {
 /// The colour of a state's bar: open states in blue, refunded ones green, stopped ones grey.
 fn bar_colour(state: ReturnState) -> &'static str {
     match state {
-        ReturnState::Completed | ReturnState::AwaitingRefund => "fill-emerald-600",
-        ReturnState::Denied | ReturnState::Cancelled => "fill-zinc-400",
-        _ => "fill-sky-600",
+        ReturnState::Completed | ReturnState::AwaitingRefund => "fill-success",
+        ReturnState::Denied | ReturnState::Cancelled => "fill-secondary",
+        _ => "fill-emphasis",
     }
 }
 
@@ -99,7 +99,7 @@ fn BothPictures(stats: Pictures) -> impl IntoView {
 #[component]
 fn Nothing(testid: &'static str, #[prop(into)] text: String) -> impl IntoView {
     view! {
-        <p class="rounded-lg border border-dashed border-zinc-200 px-3 py-4 text-center text-zinc-500" data-testid=testid>
+        <p class="rounded-lg border border-dashed px-3 py-4 text-center text-secondary" data-testid=testid>
             {text}
         </p>
     }
@@ -128,9 +128,9 @@ fn ReturnsFunnel(returns: Vec<(ReturnState, u64)>) -> impl IntoView {
             view! {
                 <g data-state=state.as_str()>
                     <title>{format!("{}: {n}", return_label(state))}</title>
-                    <text x="0" y=y + 12 class="fill-zinc-700 text-[11px]">{return_label(state)}</text>
+                    <text x="0" y=y + 12 class="fill-current text-[11px]">{return_label(state)}</text>
                     <rect x=label_w y=y + 3 width=w height="10" rx="2" class=bar_colour(state)/>
-                    <text x=label_w + w + 4 y=y + 12 class="fill-zinc-700 text-[11px] tabular-nums" data-count="">
+                    <text x=label_w + w + 4 y=y + 12 class="fill-current text-[11px] tabular-nums" data-count="">
                         {n}
                     </text>
                 </g>
@@ -138,8 +138,8 @@ fn ReturnsFunnel(returns: Vec<(ReturnState, u64)>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <figure class="rounded-lg border border-zinc-200 bg-white px-3 py-2 shadow-sm" data-testid="returns-funnel">
-            <figcaption class="mb-1 text-xs font-medium text-zinc-600">
+        <figure class="rounded-lg border bg-surface px-3 py-2 shadow-sm" data-testid="returns-funnel">
+            <figcaption class="mb-1 text-xs font-medium text-secondary">
                 {format!("Returns by state · {total} in this view")}
             </figcaption>
             <svg
@@ -192,15 +192,15 @@ fn Sparkline(days: Vec<(String, u64)>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <figure class="rounded-lg border border-zinc-200 bg-white px-3 py-2 shadow-sm" data-testid="orders-sparkline" data-total=total>
-            <figcaption class="mb-1 flex justify-between text-xs font-medium text-zinc-600">
+        <figure class="rounded-lg border bg-surface px-3 py-2 shadow-sm" data-testid="orders-sparkline" data-total=total>
+            <figcaption class="mb-1 flex justify-between text-xs font-medium text-secondary">
                 <span>{format!("Orders per day · last {} days", days.len())}</span>
                 <span class="tabular-nums">{format!("{total} in all · {today} today")}</span>
             </figcaption>
             <svg viewBox=format!("-2 -2 {} {}", SPARK_W + 4, SPARK_H + 4) class="h-12 w-full" preserveAspectRatio="none" role="img" aria-label=described>
-                <polygon points=area class="fill-sky-100"/>
-                <polyline points=line class="fill-none stroke-sky-700" stroke-width="1.5" vector-effect="non-scaling-stroke"/>
-                {last.map(|(x, y)| view! { <circle cx=x cy=y r="2.5" class="fill-sky-700"/> })}
+                <polygon points=area class="fill-info-secondary"/>
+                <polyline points=line class="fill-none stroke-emphasis" stroke-width="1.5" vector-effect="non-scaling-stroke"/>
+                {last.map(|(x, y)| view! { <circle cx=x cy=y r="2.5" class="fill-emphasis"/> })}
                 {dots}
             </svg>
         </figure>

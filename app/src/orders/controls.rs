@@ -22,8 +22,8 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
     let assign_menu = NodeRef::<leptos::html::Details>::new();
     let fulfill_menu = NodeRef::<leptos::html::Details>::new();
     let escalate_menu = NodeRef::<leptos::html::Details>::new();
-    let field = "rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm shadow-sm focus:border-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-600/30 disabled:bg-zinc-100";
-    let button = "rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus:ring-2 focus:ring-sky-600/50 disabled:cursor-not-allowed disabled:opacity-50";
+    let field = "rounded-md border border-input bg-surface px-2 py-1 text-sm focus:border-focus focus:outline-none focus:ring-1 focus:ring-focus disabled:bg-surface-disabled";
+    let button = "rounded-md bg-fill px-3 py-1 text-sm font-medium shadow-button hover:bg-fill-hover focus:outline-none focus:ring-2 focus:ring-focus disabled:cursor-not-allowed disabled:opacity-50";
     // A sent form closes, and gives the focus back to the page (so the keys work again).
     let close = |menu: NodeRef<leptos::html::Details>| {
         if let Some(menu) = menu.get_untracked() {
@@ -78,17 +78,17 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
         actions.escalate(actions.selection(), text, conv);
     };
     let menu = "relative";
-    let opener = "cursor-pointer select-none list-none rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/50";
-    let panel = "absolute left-0 z-20 mt-1 flex w-max flex-col gap-2 rounded-md border border-zinc-200 bg-white p-3 shadow-lg";
-    let label = "flex flex-col gap-0.5 text-xs font-medium text-zinc-600";
+    let opener = "cursor-pointer select-none list-none rounded-md bg-fill px-3 py-1 text-sm font-medium shadow-button hover:bg-fill-hover focus:outline-none focus-visible:ring-2 focus-visible:ring-focus";
+    let panel = "absolute left-0 z-20 mt-1 flex w-max flex-col gap-2 rounded-md border bg-surface p-3 shadow-lg";
+    let label = "flex flex-col gap-0.5 text-xs font-medium text-secondary";
     view! {
         <section
             aria-label="Bulk actions"
             aria-busy=move || (actions.pending.get() > 0).to_string()
             data-testid="bulk-bar"
-            class="sticky top-0 z-10 flex flex-wrap items-center gap-x-3 gap-y-2 rounded-lg border border-zinc-200 bg-white px-3 py-1.5 shadow-sm"
+            class="sticky top-0 z-10 flex flex-wrap items-center gap-x-3 gap-y-2 rounded-lg border bg-surface px-3 py-1.5 shadow-sm"
         >
-            <p class="min-w-40 text-sm text-zinc-700" aria-live="polite" data-testid="selection-count">
+            <p class="min-w-40 text-sm text-default" aria-live="polite" data-testid="selection-count">
                 {move || match count() {
                     // A write is on its way: the bar says so until Sync answers.
                     _ if actions.pending.get() > 0 => "Saving…".to_owned(),
@@ -146,7 +146,7 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
             </details>
             <button
                 type="button"
-                class="text-sm text-sky-700 underline disabled:invisible"
+                class="text-sm text-link underline disabled:invisible"
                 disabled=move || count() == 0
                 on:click=move |_| actions.selected.set(Vec::new())
             >
@@ -194,9 +194,9 @@ pub(super) fn TabBar(tabs: Vec<TabLink>) -> impl IntoView {
                     .into_iter()
                     .map(|t| {
                         let class = if t.active {
-                            "flex items-center gap-1.5 border-b-2 border-zinc-900 px-3 py-2 font-medium text-zinc-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60"
+                            "flex items-center gap-1.5 border-b-2 border-current px-3 py-2 font-medium focus:outline-none focus-visible:ring-2 focus-visible:ring-focus"
                         } else {
-                            "flex items-center gap-1.5 border-b-2 border-transparent px-3 py-2 text-zinc-600 hover:border-zinc-300 hover:text-zinc-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60"
+                            "flex items-center gap-1.5 border-b-2 border-transparent px-3 py-2 text-secondary hover:border-tertiary hover:text-default focus:outline-none focus-visible:ring-2 focus-visible:ring-focus"
                         };
                         view! {
                             <li>
@@ -208,7 +208,7 @@ pub(super) fn TabBar(tabs: Vec<TabLink>) -> impl IntoView {
                                 >
                                     {tab_label(t.tab)}
                                     <span
-                                        class="rounded-full bg-zinc-100 px-1.5 py-px text-xs tabular-nums text-zinc-700"
+                                        class="badge tabular-nums"
                                         data-testid="tab-count"
                                     >
                                         {t.count}
@@ -243,7 +243,7 @@ pub(super) fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoVi
         clear_href,
     } = filters;
     let field = FILTER_FIELD;
-    let label = "flex items-center gap-1.5 text-xs font-medium text-zinc-600";
+    let label = "flex items-center gap-1.5 text-xs font-medium text-secondary";
     let status_choices = OrderStatus::ALL
         .iter()
         .map(|s| (s.as_str(), status_label(*s), statuses.contains(s)))
@@ -266,7 +266,7 @@ pub(super) fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoVi
         <form
             method="get"
             action="/orders"
-            class="flex flex-wrap items-center gap-3 rounded-lg border border-zinc-200 bg-white px-3 py-1.5 shadow-sm"
+            class="flex flex-wrap items-center gap-3 rounded-lg border bg-surface px-3 py-1.5 shadow-sm"
             aria-label="Filters"
             data-testid="filters"
         >
@@ -327,19 +327,19 @@ pub(super) fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoVi
             </label>
             <button
                 type="submit"
-                class="rounded-md bg-zinc-900 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-zinc-700 focus:outline-none focus:ring-2 focus:ring-sky-600/50"
+                class="rounded-md bg-fill-brand px-3 py-1.5 text-sm font-medium text-brand-on-bg-fill shadow-button-primary hover:bg-fill-brand-hover focus:outline-none focus:ring-2 focus:ring-focus"
             >
                 "Apply"
             </button>
             {active.then(|| view! {
-                <a href=clear_href class="py-1.5 text-sm text-sky-700 underline" data-testid="clear-filters">"Clear filters"</a>
+                <a href=clear_href class="py-1.5 text-sm text-link underline" data-testid="clear-filters">"Clear filters"</a>
             })}
         </form>
     }
 }
 
 /// The look of the filter bar's fields.
-const FILTER_FIELD: &str = "rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm shadow-sm focus:border-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-600/30";
+const FILTER_FIELD: &str = "rounded-md border border-input bg-surface px-2 py-1 text-sm focus:border-focus focus:outline-none focus:ring-1 focus:ring-focus";
 
 /// One multi-valued filter (`status`, `priority`) as a drop-down of checkboxes, each choice given
 /// as (value, label, checked); its summary says how many are chosen.
@@ -355,7 +355,7 @@ fn ChoiceFilter(
         .into_iter()
         .map(|(value, label, checked)| {
             view! {
-                <label class="flex items-center gap-2 px-2 py-1 text-sm text-zinc-800">
+                <label class="flex items-center gap-2 px-2 py-1 text-sm text-default">
                     <input type="checkbox" name=name value=value checked=checked/>
                     {label}
                 </label>
@@ -365,7 +365,7 @@ fn ChoiceFilter(
     view! {
         <details class="relative" data-filter=name>
             <summary class=format!("{FILTER_FIELD} cursor-pointer list-none select-none")>{summary(legend, chosen)}</summary>
-            <fieldset class=format!("absolute z-20 mt-1 {width} rounded-md border border-zinc-200 bg-white py-1 shadow-lg")>
+            <fieldset class=format!("absolute z-20 mt-1 {width} rounded-md border bg-surface py-1 shadow-lg")>
                 <legend class="sr-only">{legend}</legend>
                 {boxes}
             </fieldset>

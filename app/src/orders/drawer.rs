@@ -14,10 +14,10 @@ use super::controls::{typed, written};
 use super::model::OrderDetail;
 use crate::sync::{SyncWrite, WriteBody};
 
-const SECTION: &str = "space-y-2 border-t border-zinc-200 px-4 py-3";
-pub(super) const HEADING: &str = "text-xs font-semibold uppercase tracking-wide text-zinc-500";
-const FIELD: &str = "w-full rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm shadow-sm focus:border-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-600/30 disabled:bg-zinc-100";
-const BUTTON: &str = "rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus:ring-2 focus:ring-sky-600/50 disabled:cursor-not-allowed disabled:opacity-50";
+const SECTION: &str = "space-y-2 border-t px-4 py-3";
+pub(super) const HEADING: &str = "text-xs font-semibold uppercase tracking-wide text-secondary";
+const FIELD: &str = "w-full rounded-md border border-input bg-surface px-2 py-1 text-sm focus:border-focus focus:outline-none focus:ring-1 focus:ring-focus disabled:bg-surface-disabled";
+const BUTTON: &str = "rounded-md bg-fill px-3 py-1 text-sm font-medium shadow-button hover:bg-fill-hover focus:outline-none focus:ring-2 focus:ring-focus disabled:cursor-not-allowed disabled:opacity-50";
 
 /// The frame every drawer shares: a panel on the right (the whole width on a phone), its title,
 /// a close link, and Escape to close. Its children keep their type (`TypedChildren`): erased
@@ -59,7 +59,7 @@ fn Frame<C: IntoView + 'static>(
             aria-modal="true"
             aria-labelledby="drawer-title"
             data-testid="order-drawer"
-            class="fixed inset-y-0 right-0 z-40 flex w-full max-w-md flex-col overflow-y-auto border-l border-zinc-200 bg-white text-sm shadow-2xl"
+            class="fixed inset-y-0 right-0 z-40 flex w-full max-w-md flex-col overflow-y-auto border-l bg-surface text-sm shadow-2xl"
         >
             <div class="flex items-start justify-between gap-3 px-4 py-3">
                 <h2 id="drawer-title" node_ref=heading tabindex="-1" class="text-base font-semibold focus:outline-none">
@@ -67,7 +67,7 @@ fn Frame<C: IntoView + 'static>(
                 </h2>
                 <a
                     href=close_href
-                    class="rounded-md px-2 py-0.5 text-zinc-600 hover:bg-zinc-100 focus:outline-none focus:ring-2 focus:ring-sky-600/50"
+                    class="rounded-md px-2 py-0.5 text-secondary hover:bg-fill-transparent-hover focus:outline-none focus:ring-2 focus:ring-focus"
                     data-testid="drawer-close"
                 >
                     "Close"
@@ -125,7 +125,7 @@ fn keep_focus_inside(ev: &leptos::ev::KeyboardEvent, panel: &web_sys::HtmlElemen
 pub fn MissingOrder(error: String, close_href: String) -> impl IntoView {
     view! {
         <Frame title="Order not shown".to_owned() close_href>
-            <p role="alert" class="mx-4 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-red-900">
+            <p role="alert" class="mx-4 rounded-md border border-critical bg-surface-critical px-3 py-2 text-critical">
                 {error}
             </p>
         </Frame>
@@ -272,11 +272,11 @@ pub fn OrderDrawer(
                 </p>
                 <form on:submit=on_support data-testid="support-form">
                     <fieldset class="space-y-2" disabled=busy>
-                        <label class="block text-xs font-medium text-zinc-600">
+                        <label class="block text-xs font-medium text-secondary">
                             "Conversation id (optional)"
                             <input node_ref=conversation class=FIELD type="text" maxlength="100"/>
                         </label>
-                        <label class="block text-xs font-medium text-zinc-600">
+                        <label class="block text-xs font-medium text-secondary">
                             "Note for support"
                             <textarea node_ref=note class=FIELD rows="2" maxlength="2000"></textarea>
                         </label>
@@ -329,7 +329,7 @@ fn ReturnPanel(
             .collect();
         if offered.is_empty() {
             return Either::Left(
-                view! { <p class="text-zinc-500">"Nothing to decide in this state."</p> },
+                view! { <p class="text-secondary">"Nothing to decide in this state."</p> },
             );
         }
         Either::Right(offered
@@ -352,7 +352,7 @@ fn ReturnPanel(
                     {move || return_label(current.get())}
                 </span>
             </p>
-            <label class="block text-xs font-medium text-zinc-600">
+            <label class="block text-xs font-medium text-secondary">
                 "Note (optional)"
                 <textarea node_ref=note class=FIELD rows="2" maxlength="2000" disabled=busy></textarea>
             </label>

@@ -33,7 +33,7 @@ pub fn to_html(facts: OrderFacts) -> (String, String, String) {
         timeline,
     } = facts;
     let summary = view! {
-        <div class="px-4 pb-3 text-zinc-700">
+        <div class="px-4 pb-3 text-default">
             <p>{customer} {email.map(|e| format!(" · {e}"))}</p>
             <p class="tabular-nums" title=total_title>{total}</p>
             {admin_href.map(|href| view! {
@@ -41,14 +41,14 @@ pub fn to_html(facts: OrderFacts) -> (String, String, String) {
                     href=href
                     target="_top"
                     rel="noopener"
-                    class="mt-1 inline-block font-medium text-sky-800 underline"
+                    class="mt-1 inline-block font-medium text-link underline"
                     data-testid="drawer-admin-link"
                 >
                     "Open in Shopify admin"
                 </a>
             })}
         </div>
-        <dl class="grid grid-cols-[6rem_1fr] items-center gap-x-3 gap-y-1 border-t border-zinc-200 px-4 py-3" data-testid="drawer-facts">
+        <dl class="grid grid-cols-[6rem_1fr] items-center gap-x-3 gap-y-1 border-t px-4 py-3" data-testid="drawer-facts">
             <dt class=HEADING>"Status"</dt>
             <dd><StatusBadge status/></dd>
             <dt class=HEADING>"Payment"</dt>
@@ -82,7 +82,7 @@ pub fn to_html(facts: OrderFacts) -> (String, String, String) {
 
 fn shipments_html(shipments: Vec<ShipmentLine>) -> String {
     if shipments.is_empty() {
-        return view! { <li class="text-zinc-500">"No shipment yet."</li> }.to_html();
+        return view! { <li class="text-secondary">"No shipment yet."</li> }.to_html();
     }
     shipments
         .into_iter()
@@ -93,7 +93,7 @@ fn shipments_html(shipments: Vec<ShipmentLine>) -> String {
             view! {
                 <li class="flex items-center justify-between gap-2" data-shipment=s.id>
                     <span>{tracking}</span>
-                    <span class="text-xs text-zinc-600">
+                    <span class="text-xs text-secondary">
                         {shipment_label(s.status)} " · " {s.updated_label}
                     </span>
                 </li>
@@ -109,12 +109,12 @@ fn timeline_html(timeline: Vec<TimelineLine>) -> String {
         .map(|e| {
             view! {
                 <li class="grid grid-cols-[7.5rem_1fr] gap-2" data-event=e.event.clone()>
-                    <time class="text-xs text-zinc-500" datetime=e.at>
+                    <time class="text-xs text-secondary" datetime=e.at>
                         {e.at_label}
                     </time>
                     <div>
                         <p class="font-medium">{e.event.replace(['.', '_'], " ")}</p>
-                        <p class="text-zinc-600">{e.details}</p>
+                        <p class="text-secondary">{e.details}</p>
                     </div>
                 </li>
             }

@@ -26,16 +26,16 @@ pub enum Shortcut {
 /// The keys and what they do, as the key list shows them: static markup, so the browser carries
 /// no view code for it.
 const KEY_LIST: &str = concat!(
-    "<dt><kbd class=\"rounded border border-zinc-300 bg-zinc-50 px-1.5 font-mono text-xs\">j</kbd></dt><dd>Next order</dd>",
-    "<dt><kbd class=\"rounded border border-zinc-300 bg-zinc-50 px-1.5 font-mono text-xs\">k</kbd></dt><dd>Previous order</dd>",
-    "<dt><kbd class=\"rounded border border-zinc-300 bg-zinc-50 px-1.5 font-mono text-xs\">x</kbd></dt><dd>Select or unselect the order</dd>",
-    "<dt><kbd class=\"rounded border border-zinc-300 bg-zinc-50 px-1.5 font-mono text-xs\">Enter</kbd></dt><dd>Open the order</dd>",
-    "<dt><kbd class=\"rounded border border-zinc-300 bg-zinc-50 px-1.5 font-mono text-xs\">Esc</kbd></dt><dd>Close the order, or this list</dd>",
-    "<dt><kbd class=\"rounded border border-zinc-300 bg-zinc-50 px-1.5 font-mono text-xs\">a</kbd></dt><dd>Assign the selected orders</dd>",
-    "<dt><kbd class=\"rounded border border-zinc-300 bg-zinc-50 px-1.5 font-mono text-xs\">f</kbd></dt><dd>Fulfill the selected orders</dd>",
-    "<dt><kbd class=\"rounded border border-zinc-300 bg-zinc-50 px-1.5 font-mono text-xs\">e</kbd></dt><dd>Escalate the selected orders to support</dd>",
-    "<dt><kbd class=\"rounded border border-zinc-300 bg-zinc-50 px-1.5 font-mono text-xs\">/</kbd></dt><dd>Search</dd>",
-    "<dt><kbd class=\"rounded border border-zinc-300 bg-zinc-50 px-1.5 font-mono text-xs\">?</kbd></dt><dd>Show or hide these keys</dd>",
+    "<dt><kbd class=\"rounded border border-tertiary bg-surface-secondary px-1.5 font-mono text-xs\">j</kbd></dt><dd>Next order</dd>",
+    "<dt><kbd class=\"rounded border border-tertiary bg-surface-secondary px-1.5 font-mono text-xs\">k</kbd></dt><dd>Previous order</dd>",
+    "<dt><kbd class=\"rounded border border-tertiary bg-surface-secondary px-1.5 font-mono text-xs\">x</kbd></dt><dd>Select or unselect the order</dd>",
+    "<dt><kbd class=\"rounded border border-tertiary bg-surface-secondary px-1.5 font-mono text-xs\">Enter</kbd></dt><dd>Open the order</dd>",
+    "<dt><kbd class=\"rounded border border-tertiary bg-surface-secondary px-1.5 font-mono text-xs\">Esc</kbd></dt><dd>Close the order, or this list</dd>",
+    "<dt><kbd class=\"rounded border border-tertiary bg-surface-secondary px-1.5 font-mono text-xs\">a</kbd></dt><dd>Assign the selected orders</dd>",
+    "<dt><kbd class=\"rounded border border-tertiary bg-surface-secondary px-1.5 font-mono text-xs\">f</kbd></dt><dd>Fulfill the selected orders</dd>",
+    "<dt><kbd class=\"rounded border border-tertiary bg-surface-secondary px-1.5 font-mono text-xs\">e</kbd></dt><dd>Escalate the selected orders to support</dd>",
+    "<dt><kbd class=\"rounded border border-tertiary bg-surface-secondary px-1.5 font-mono text-xs\">/</kbd></dt><dd>Search</dd>",
+    "<dt><kbd class=\"rounded border border-tertiary bg-surface-secondary px-1.5 font-mono text-xs\">?</kbd></dt><dd>Show or hide these keys</dd>",
 );
 
 /// The shortcut of `key` (a `KeyboardEvent.key`), if it is one and no modifier is held.
@@ -240,7 +240,7 @@ pub(super) fn KeyHelp(open: RwSignal<bool>) -> impl IntoView {
     });
     view! {
         <div
-            class="fixed inset-0 z-50 flex items-center justify-center bg-zinc-900/30"
+            class="fixed inset-0 z-50 flex items-center justify-center bg-backdrop"
             class:hidden=move || !open.get()
             data-testid="key-help"
         >
@@ -248,14 +248,14 @@ pub(super) fn KeyHelp(open: RwSignal<bool>) -> impl IntoView {
                 role="dialog"
                 aria-modal=move || open.get().then_some("true")
                 aria-labelledby="key-help-title"
-                class="w-full max-w-sm rounded-lg border border-zinc-200 bg-white p-4 text-sm shadow-2xl"
+                class="w-full max-w-sm rounded-lg border bg-surface p-4 text-sm shadow-2xl"
             >
                 <div class="mb-2 flex items-center justify-between">
                     <h2 id="key-help-title" class="text-base font-semibold">"Keyboard shortcuts"</h2>
                     <button
                         type="button"
                         node_ref=close
-                        class="rounded-md px-2 py-0.5 text-zinc-600 hover:bg-zinc-100 focus:outline-none focus:ring-2 focus:ring-sky-600/50"
+                        class="rounded-md px-2 py-0.5 text-secondary hover:bg-fill-transparent-hover focus:outline-none focus:ring-2 focus:ring-focus"
                         on:click=move |_| open.set(false)
                     >
                         "Close"

@@ -104,12 +104,12 @@ pub fn OrdersPage() -> impl IntoView {
         <div
             role="progressbar"
             aria-label="Loading orders"
-            class="fixed inset-x-0 top-0 z-50 h-1 animate-pulse bg-sky-600"
+            class="fixed inset-x-0 top-0 z-50 h-1 animate-pulse bg-fill-emphasis"
             class:hidden=move || !progress.get()
             data-testid="progress"
         ></div>
         <Transition fallback=|| {
-            view! { <p class="px-4 py-8 text-zinc-500">"Loading orders…"</p> }
+            view! { <p class="px-4 py-8 text-secondary">"Loading orders…"</p> }
         }>
             {move || Suspend::new(async move {
                 let answer = page.await;
@@ -246,14 +246,14 @@ fn OrdersScreen(
         (None, None) => None,
     };
     view! {
-        <header class="border-b border-zinc-200 bg-white">
+        <header class="border-b bg-surface">
             <div class="mx-auto flex max-w-7xl flex-wrap items-center justify-between gap-x-4 gap-y-1 px-4 py-1.5">
                 <div class="flex items-baseline gap-3">
                     <h1 class="text-base font-semibold">"Orders"</h1>
-                    <span class="text-sm text-zinc-600" data-testid="shop">
+                    <span class="text-sm text-secondary" data-testid="shop">
                         {shop}
                     </span>
-                    <span class="text-xs text-zinc-500" data-testid="time-zone">
+                    <span class="text-xs text-secondary" data-testid="time-zone">
                         {format!("Times in {time_zone}")}
                     </span>
                 </div>
@@ -261,7 +261,7 @@ fn OrdersScreen(
                     <crate::live::Freshness live/>
                     <button
                         type="button"
-                        class="rounded-md px-2 py-1 text-xs text-zinc-600 hover:bg-zinc-100 focus:outline-none focus:ring-2 focus:ring-sky-600/50"
+                        class="rounded-md px-2 py-1 text-xs text-secondary hover:bg-fill-transparent-hover focus:outline-none focus:ring-2 focus:ring-focus"
                         aria-keyshortcuts="?"
                         data-testid="key-help-open"
                         on:click=move |_| help.set(true)
@@ -271,7 +271,7 @@ fn OrdersScreen(
                     {if sample {
                         Either::Left(view! {
                             <span
-                                class="rounded-md border border-zinc-200 px-3 py-1 text-sm text-zinc-500"
+                                class="rounded-md border px-3 py-1 text-sm text-secondary"
                                 title=if mock {
                                     "Sample data is not exported"
                                 } else {
@@ -288,7 +288,7 @@ fn OrdersScreen(
                                 href=export_href
                                 download=""
                                 rel="external"
-                                class="rounded-md border border-zinc-300 bg-white px-3 py-1 text-sm font-medium text-zinc-800 shadow-sm hover:bg-zinc-50 focus:outline-none focus:ring-2 focus:ring-sky-600/50"
+                                class="rounded-md bg-fill px-3 py-1 text-sm font-medium shadow-button hover:bg-fill-hover focus:outline-none focus:ring-2 focus:ring-focus"
                                 data-testid="export-csv"
                                 on:click=on_export
                             >
@@ -308,7 +308,7 @@ fn OrdersScreen(
                 view! { <Undelivered shop=outbox_shop count=undelivered embedding/> }
             })}
             <AlertBanners banners dismissed=live.dismissed/>
-            <div class="flex items-end justify-between gap-3 border-b border-zinc-200">
+            <div class="flex items-end justify-between gap-3 border-b">
                 <TabBar tabs/>
                 {pictures.map(|html| view! { <Pictures html/> })}
             </div>
@@ -328,10 +328,10 @@ fn OrdersScreen(
 fn Pictures(html: String) -> impl IntoView {
     view! {
         <details class="relative mb-1" data-testid="pictures">
-            <summary class="cursor-pointer select-none rounded-md px-2 py-1 text-sm text-zinc-700 hover:bg-zinc-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-600/60">
+            <summary class="cursor-pointer select-none rounded-md px-2 py-1 text-sm text-default hover:bg-fill-transparent-hover focus:outline-none focus-visible:ring-2 focus-visible:ring-focus">
                 "Charts"
             </summary>
-            <div class="absolute right-0 z-30 mt-1 w-[min(56rem,calc(100vw-2rem))] rounded-lg border border-zinc-200 bg-white p-3 shadow-lg" inner_html=html></div>
+            <div class="absolute right-0 z-30 mt-1 w-[min(56rem,calc(100vw-2rem))] rounded-lg border bg-surface p-3 shadow-lg" inner_html=html></div>
         </details>
     }
 }

@@ -54,7 +54,7 @@ pub(super) fn OrdersTable(
         <div
             node_ref=frame
             on:scroll=on_scroll
-            class="relative max-h-[75vh] overflow-auto rounded-lg border border-zinc-200 bg-white shadow-sm"
+            class="relative max-h-[75vh] overflow-auto rounded-lg border bg-surface shadow-sm"
             data-testid="orders-scroll"
         >
             <table
@@ -62,13 +62,13 @@ pub(super) fn OrdersTable(
                 data-testid="orders-table"
                 aria-busy=move || loading.is_some_and(|l| l.get()).to_string()
             >
-                <thead class="sticky top-0 z-[5] border-b border-zinc-200 bg-zinc-50 text-xs font-medium text-zinc-600 shadow-[0_1px_0_0_var(--color-zinc-200)]">
+                <thead class="sticky top-0 z-[5] border-b bg-surface-secondary text-xs font-medium text-secondary shadow-[0_1px_0_0_var(--p-color-border)]">
                     <tr>
                         <th scope="col" class="w-8 px-3 py-2">
                             <input
                                 type="checkbox"
                                 aria-label="Select every order on this page"
-                                class="size-4 align-middle accent-zinc-900"
+                                class="size-4 align-middle accent-brand"
                                 disabled=move || !ready.get() || empty
                                 prop:checked=all_selected
                                 on:change=toggle_all
@@ -85,13 +85,13 @@ pub(super) fn OrdersTable(
                         <th scope="col" class="px-3 py-2">"Alerts"</th>
                     </tr>
                 </thead>
-                <tbody class="divide-y divide-zinc-100">
+                <tbody class="divide-y divide-secondary">
                     {empty
                         .then(|| {
                             view! {
                                 <tr>
-                                    <td colspan="10" class="px-3 py-8 text-center text-zinc-500">
-                                        <p class="font-medium text-zinc-700">"No orders in this view."</p>
+                                    <td colspan="10" class="px-3 py-8 text-center text-secondary">
+                                        <p class="font-medium text-default">"No orders in this view."</p>
                                         <p class="mt-1">
                                             "Try another tab, widen the dates, or clear the filters."
                                         </p>
@@ -161,12 +161,12 @@ fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> impl Int
     };
     let select_label = format!("Select order {order_number}");
     view! {
-        <tr class="hover:bg-zinc-50 has-[:checked]:bg-sky-50" data-order-id=id>
+        <tr class="hover:bg-surface-hover has-checked:bg-surface-selected" data-order-id=id>
             <td class="px-3 py-1.5">
                 <input
                     type="checkbox"
                     aria-label=select_label
-                    class="size-4 align-middle accent-zinc-900"
+                    class="size-4 align-middle accent-brand"
                     disabled=move || !ready.get()
                     prop:checked=checked
                     on:change=toggle
@@ -175,17 +175,17 @@ fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> impl Int
             <td class="whitespace-nowrap px-3 py-1.5 font-medium">
                 <a
                     href=detail_href
-                    class="text-sky-800 underline-offset-2 hover:underline focus:outline-none focus:ring-2 focus:ring-sky-600/50"
+                    class="text-link underline-offset-2 hover:underline focus:outline-none focus:ring-2 focus:ring-focus"
                     data-testid="order-link"
                 >
                     {order_number}
                 </a>
             </td>
-            <td class="whitespace-nowrap px-3 py-1.5 text-zinc-600">
+            <td class="whitespace-nowrap px-3 py-1.5 text-secondary">
                 <time datetime=created_at title=created_title>
                     {created_label}
                 </time>
-                <span class="ml-1.5 text-xs text-zinc-500">{age}</span>
+                <span class="ml-1.5 text-xs text-secondary">{age}</span>
             </td>
             <td class="max-w-48 truncate px-3 py-1.5" title=email>
                 {customer}
@@ -202,7 +202,7 @@ fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> impl Int
             <td class="px-3 py-1.5">
                 <PriorityLabel priority/>
             </td>
-            <td class="whitespace-nowrap px-3 py-1.5 text-zinc-700">
+            <td class="whitespace-nowrap px-3 py-1.5 text-default">
                 {assigned_to
                     .map(|a| {
                         let shown = a.clone();
@@ -210,7 +210,7 @@ fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> impl Int
                     })
                     .unwrap_or_else(|| {
                         Either::Right(view! {
-                            <span class="text-zinc-500" title="Unassigned">
+                            <span class="text-secondary" title="Unassigned">
                                 "—"
                                 <span class="sr-only">"Unassigned"</span>
                             </span>
@@ -224,18 +224,17 @@ fn OrderLine(row: OrderRow, actions: Actions, ready: RwSignal<bool>) -> impl Int
     }
 }
 
-const BADGE: &str =
-    "inline-flex items-center rounded-full px-2 py-px text-xs font-medium whitespace-nowrap";
+const BADGE: &str = "badge";
 
 /// Fulfillment status, coloured by how much it needs attention.
 #[component]
 pub(super) fn StatusBadge(status: OrderStatus) -> impl IntoView {
     let label = status_label(status);
     let colour = match status {
-        OrderStatus::Unfulfilled | OrderStatus::PartiallyFulfilled => "bg-amber-100 text-amber-900",
-        OrderStatus::Fulfilled => "bg-zinc-100 text-zinc-700",
-        OrderStatus::OnHold => "bg-orange-100 text-orange-900",
-        OrderStatus::Cancelled => "bg-zinc-100 text-zinc-700 line-through",
+        OrderStatus::Unfulfilled | OrderStatus::PartiallyFulfilled => "tone-attention",
+        OrderStatus::Fulfilled => "",
+        OrderStatus::OnHold => "tone-warning",
+        OrderStatus::Cancelled => "tone-read-only line-through",
     };
     view! {
         <span class=format!("{BADGE} {colour}") data-status=status.as_str()>
@@ -248,13 +247,13 @@ pub(super) fn StatusBadge(status: OrderStatus) -> impl IntoView {
 #[component]
 pub(super) fn FinancialBadge(status: FinancialStatus) -> impl IntoView {
     let (label, colour) = match status {
-        FinancialStatus::Pending => ("Payment pending", "bg-amber-100 text-amber-900"),
-        FinancialStatus::Authorized => ("Authorized", "bg-amber-50 text-amber-800"),
-        FinancialStatus::Paid => ("Paid", "bg-zinc-100 text-zinc-700"),
-        FinancialStatus::PartiallyPaid => ("Partially paid", "bg-amber-100 text-amber-900"),
-        FinancialStatus::PartiallyRefunded => ("Partially refunded", "bg-zinc-100 text-zinc-700"),
-        FinancialStatus::Refunded => ("Refunded", "bg-zinc-100 text-zinc-700"),
-        FinancialStatus::Voided => ("Voided", "bg-zinc-100 text-zinc-500"),
+        FinancialStatus::Pending => ("Payment pending", "tone-attention"),
+        FinancialStatus::Authorized => ("Authorized", "tone-attention"),
+        FinancialStatus::Paid => ("Paid", ""),
+        FinancialStatus::PartiallyPaid => ("Partially paid", "tone-attention"),
+        FinancialStatus::PartiallyRefunded => ("Partially refunded", ""),
+        FinancialStatus::Refunded => ("Refunded", ""),
+        FinancialStatus::Voided => ("Voided", "tone-read-only"),
     };
     view! {
         <span class=format!("{BADGE} {colour}") data-financial=status.as_str()>
@@ -268,10 +267,10 @@ pub(super) fn FinancialBadge(status: FinancialStatus) -> impl IntoView {
 pub(super) fn PriorityLabel(priority: Priority) -> impl IntoView {
     let label = priority_label(priority);
     let class = match priority {
-        Priority::Low => "text-zinc-500",
-        Priority::Normal => "text-zinc-600",
-        Priority::High => "font-medium text-orange-700",
-        Priority::Urgent => "font-semibold text-red-700",
+        Priority::Low => "text-secondary",
+        Priority::Normal => "text-secondary",
+        Priority::High => "font-medium text-warning",
+        Priority::Urgent => "font-semibold text-critical",
     };
     view! {
         <span class=class data-priority=priority.as_str()>
@@ -291,9 +290,9 @@ pub(super) fn Markers(
         .into_iter()
         .map(|kind| {
             let (label, colour) = match kind {
-                AlertKind::TrackingPending => ("Tracking pending", "bg-amber-100 text-amber-900"),
-                AlertKind::Delayed => ("Delayed", "bg-red-100 text-red-800"),
-                AlertKind::DataGap => ("Data gap", "bg-red-100 text-red-800"),
+                AlertKind::TrackingPending => ("Tracking pending", "tone-attention"),
+                AlertKind::Delayed => ("Delayed", "tone-critical"),
+                AlertKind::DataGap => ("Data gap", "tone-critical"),
             };
             view! {
                 <span class=format!("{BADGE} {colour}") data-alert=kind.as_str()>
@@ -304,13 +303,13 @@ pub(super) fn Markers(
         .collect_view();
     let open_return = return_state.filter(|s| !s.is_terminal()).map(|s| {
         view! {
-            <span class=format!("{BADGE} bg-sky-50 text-sky-800") data-return=s.as_str()>
+            <span class=format!("{BADGE} tone-info") data-return=s.as_str()>
                 {format!("Return · {}", s.as_str().replace('_', " "))}
             </span>
         }
     });
     let support = support.then(|| {
-        view! { <span class=format!("{BADGE} bg-violet-50 text-violet-800")>"Support"</span> }
+        view! { <span class=BADGE>"Support"</span> }
     });
     view! { <div class="flex flex-wrap gap-1">{alerts} {open_return} {support}</div> }
 }
@@ -324,8 +323,8 @@ pub(super) fn Pagination(
     previous_href: Option<String>,
     next_href: Option<String>,
 ) -> impl IntoView {
-    let link = "rounded-md border border-zinc-300 bg-white px-3 py-1 font-medium text-zinc-800 shadow-sm hover:bg-zinc-50";
-    let off = "rounded-md border border-zinc-200 px-3 py-1 text-zinc-500";
+    let link = "rounded-md bg-fill px-3 py-1 font-medium shadow-button hover:bg-fill-hover";
+    let off = "rounded-md border px-3 py-1 text-secondary";
     let previous = match previous_href {
         Some(href) => Either::Left(view! { <a href=href rel="prev" class=link>"Previous"</a> }),
         None => Either::Right(view! { <span aria-disabled="true" class=off>"Previous"</span> }),
@@ -336,7 +335,7 @@ pub(super) fn Pagination(
     };
     view! {
         <nav aria-label="Pagination" class="flex items-center justify-between">
-            <p class="text-zinc-600 tabular-nums" data-testid="page-range">
+            <p class="text-secondary tabular-nums" data-testid="page-range">
                 {if total == 0 {
                     "No orders".to_owned()
                 } else {

@@ -65,10 +65,10 @@ pub fn cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
-/// Whether `path` is one of the site's static files (the WASM, JS, CSS and the icon), which
-/// carry no shop's data: no credential is asked for, and they may be cached.
+/// Whether `path` is one of the site's static files (the WASM, JS, CSS, the fonts and the icon),
+/// which carry no shop's data: no credential is asked for, and they may be cached.
 pub fn is_asset(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == "/favicon.svg"
+    path.starts_with("/pkg/") || path.starts_with("/fonts/") || path == "/favicon.svg"
 }
 
 /// Whether a browser told to go to `target` (a path with its query) stays on this site: it begins

@@ -207,7 +207,11 @@ async fn every_answer_that_carries_orders_is_no_store_and_static_files_are_not()
     drop(r);
 
     // The site's static files may be cached (served or missing alike).
-    for path in ["/pkg/orders-sync.css", "/favicon.svg"] {
+    for path in [
+        "/pkg/orders-sync.css",
+        "/fonts/inter-latin-wght-normal.woff2",
+        "/favicon.svg",
+    ] {
         let r = client.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(cache_control(r.headers()), None, "{path}");
     }

@@ -77,6 +77,8 @@ for (const size of SIZES) {
       await page.locator("tbody tr[data-order-id]").first().getByRole("checkbox").check();
       await page.getByTestId("bulk-escalate").click();
       await expect(page.getByRole("form", { name: "Escalate selected" })).toBeVisible();
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      expect(wide, "an open form keeps the page within the screen").toBeLessThanOrEqual(size.width);
       await looksLike(page, `opened-${size.name}`);
     });
 

@@ -79,7 +79,9 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
     };
     let menu = "relative";
     let opener = "cursor-pointer select-none list-none rounded-md bg-fill px-3 py-1 text-sm font-medium shadow-button hover:bg-fill-hover focus:outline-none focus-visible:ring-2 focus-visible:ring-focus";
-    let panel = "absolute left-0 z-20 mt-1 flex w-max flex-col gap-2 rounded-md border bg-surface p-3 shadow-lg";
+    // Under its button; on a phone, the width of the screen (a form under the last button would
+    // run off its right edge).
+    let panel = "absolute left-0 z-20 mt-1 flex w-max flex-col gap-2 rounded-md border bg-surface p-3 shadow-lg max-sm:fixed max-sm:inset-x-2 max-sm:w-auto";
     let label = "flex flex-col gap-0.5 text-xs font-medium text-secondary";
     view! {
         <section
@@ -103,7 +105,7 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
                     <fieldset class="contents" disabled=idle>
                     <label class=label>
                         "Assign to"
-                        <input node_ref=assignee class=format!("{field} w-48") type="text" maxlength="100"/>
+                        <input node_ref=assignee class=format!("{field} w-full sm:w-48") type="text" maxlength="100"/>
                     </label>
                     <div class="flex gap-2">
                         <button type="submit" class=button>"Assign"</button>
@@ -118,11 +120,11 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
                     <fieldset class="contents" disabled=idle>
                     <label class=label>
                         "Tracking number (optional)"
-                        <input node_ref=number class=format!("{field} w-48") type="text"/>
+                        <input node_ref=number class=format!("{field} w-full sm:w-48") type="text"/>
                     </label>
                     <label class=label>
                         "Carrier"
-                        <input node_ref=carrier class=format!("{field} w-48") type="text"/>
+                        <input node_ref=carrier class=format!("{field} w-full sm:w-48") type="text"/>
                     </label>
                     <button type="submit" class=button>"Mark fulfilled"</button>
                     </fieldset>
@@ -134,11 +136,11 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
                     <fieldset class="contents" disabled=idle>
                     <label class=label>
                         "Note for support"
-                        <textarea node_ref=note class=format!("{field} w-72") rows="3" maxlength="2000"></textarea>
+                        <textarea node_ref=note class=format!("{field} w-full sm:w-72") rows="3" maxlength="2000"></textarea>
                     </label>
                     <label class=label>
                         "Conversation id (optional)"
-                        <input node_ref=conversation class=format!("{field} w-72") type="text" maxlength="100"/>
+                        <input node_ref=conversation class=format!("{field} w-full sm:w-72") type="text" maxlength="100"/>
                     </label>
                     <button type="submit" class=button>"Escalate to support"</button>
                     </fieldset>

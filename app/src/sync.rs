@@ -8,6 +8,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
+use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 
 /// The four writes of the v1.2 API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,8 +32,9 @@ impl SyncWrite {
 }
 
 /// Why Sync refused or could not do something: its HTTP status (0 when the server could not be
-/// reached at all) and its message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// reached at all) and its message. (It travels as a JSON array, like every value the browser
+/// reads: no field-name matching code in the WASM.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct SyncFailure {
     pub status: u16,
     pub message: String,
@@ -62,7 +64,7 @@ impl leptos::server_fn::error::FromServerFnError for SyncFailure {
 }
 
 /// What a successful write reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct SyncDone {
     /// Sync's `message`, or the action's default when Sync gave none.
     pub message: String,
@@ -71,8 +73,12 @@ pub struct SyncDone {
     pub support_thread: Option<String>,
 }
 
-/// The v1.2 envelope as it comes back from a write: the page reloads its rows from Sync after a
-/// success, so of `updatedOrders` only an escalation's thread is read.
+/// The v1.2 envelope as it comes back from a write (read on the server): the page reloads its rows
+/// from Sync after a success, so of `updatedOrders` only an escalation's thread is read.
+#[cfg_attr(
+    not(feature = "ssr"),
+    allow(dead_code, reason = "the server reads envelopes")
+)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Envelope {
@@ -84,6 +90,10 @@ struct Envelope {
     updated_orders: Vec<Updated>,
 }
 
+#[cfg_attr(
+    not(feature = "ssr"),
+    allow(dead_code, reason = "the server reads envelopes")
+)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Updated {
@@ -92,6 +102,10 @@ struct Updated {
 }
 
 /// Maps a write's answer: a successful envelope to what the toast says, anything else to a failure.
+#[cfg_attr(
+    not(feature = "ssr"),
+    allow(dead_code, reason = "the server reads envelopes")
+)]
 pub fn map_envelope(
     write: SyncWrite,
     status: u16,
@@ -202,8 +216,7 @@ pub async fn call_sync(
     for _ in 0..2 {
         let call = post_write(write, body.clone(), Some(key.clone()));
         if let Some(answer) = within(RETRY_AFTER, call).await {
-            let (status, envelope) = answer?;
-            return map_envelope(write, status, &envelope);
+            return answer?;
         }
     }
     Err(SyncFailure {
@@ -268,22 +281,25 @@ async fn sleep(wait: std::time::Duration) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-/// One v1.2 write, with the page's idempotency key: the HTTP status and the envelope Sync
-/// answered with, as JSON text (the browser reads it once, as the envelope).
+/// One v1.2 write, with the page's idempotency key: Sync's answer as the toast tells it (the
+/// envelope is read here, on the server, by [`map_envelope`]). A refusal is Sync's answer too, so it
+/// comes back as the inner `Err` of a successful call; the outer one is the call's own failure.
 #[server(input = Json)]
 pub async fn post_write(
     write: SyncWrite,
     body: WriteBody,
     key: Option<String>,
-) -> Result<(u16, String), SyncFailure> {
+) -> Result<Result<SyncDone, SyncFailure>, SyncFailure> {
     let backend = ssr::backend()?;
-    let body = serde_json::to_value(&body).map_err(|e| SyncFailure {
-        status: 400,
-        message: format!("the write's body cannot be read: {e}"),
-    })?;
+    let Ok(body) = serde_json::to_value(&body) else {
+        return Ok(Err(SyncFailure {
+            status: 400,
+            message: "the write's body cannot be read".into(),
+        }));
+    };
     Ok(match backend.write(write, body, key).await {
-        Ok(envelope) => (200, envelope.to_string()),
-        Err(refused) => (refused.status, ssr::failure(refused.message)),
+        Ok(envelope) => map_envelope(write, 200, &envelope.to_string()),
+        Err(refused) => map_envelope(write, refused.status, &ssr::failure(refused.message)),
     })
 }
 

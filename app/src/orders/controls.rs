@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use orders_core::{OrderStatus, Priority};
 
 use super::actions::Actions;
-use super::model::{tab_label, FilterState, TabLink, PAGE_SIZES};
+#[cfg(feature = "ssr")]
+use super::model::{tab_label, TabLink};
+use super::model::{FilterState, PAGE_SIZES};
 
 /// Assign, fulfill and escalate the selected rows, each from a small form that opens under its
 /// button, so the bar stays one line above the table. The selection is this page's rows only, and
@@ -186,11 +188,18 @@ fn blur_focus() {
     }
 }
 
+/// The six tabs, each with its count badge, as HTML for the page's `<nav>`: they are links, which
+/// the browser only shows (the router follows them), so it carries no code to draw them.
+#[cfg(feature = "ssr")]
+pub(super) fn tabs_html(tabs: Vec<TabLink>) -> String {
+    view! { <TabBar tabs/> }.to_html()
+}
+
 /// The six tabs, each with its count badge.
+#[cfg(feature = "ssr")]
 #[component]
-pub(super) fn TabBar(tabs: Vec<TabLink>) -> impl IntoView {
+fn TabBar(tabs: Vec<TabLink>) -> impl IntoView {
     view! {
-        <nav aria-label="Order views">
             <ul class="-mb-px flex flex-wrap gap-x-1">
                 {tabs
                     .into_iter()
@@ -221,7 +230,6 @@ pub(super) fn TabBar(tabs: Vec<TabLink>) -> impl IntoView {
                     })
                     .collect_view()}
             </ul>
-        </nav>
     }
 }
 

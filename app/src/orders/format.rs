@@ -124,7 +124,15 @@ mod tests {
             },
             shopify_cursor: None,
         };
-        OrdersView::build_in(&query, list, false, None, Utc::now(), formats)
+        OrdersView::build_in(
+            &query,
+            list,
+            false,
+            None,
+            Utc::now(),
+            formats,
+            &super::super::links::Embedding::default(),
+        )
     }
 
     fn tokyo(locale: Locale) -> Formats {

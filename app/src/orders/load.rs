@@ -101,8 +101,15 @@ mod ssr {
                 clock: page.clock,
                 locale: page.locale,
             };
-            let mut view =
-                OrdersView::build_in(&page.query, page.list, page.sample, named, now, &formats);
+            let mut view = OrdersView::build_in(
+                &page.query,
+                page.list,
+                page.sample,
+                named,
+                now,
+                &formats,
+                embedding,
+            );
             view.mock = page.mock;
             view.signed_in_as = page.signed_in_as;
             view.undelivered = page.undelivered;
@@ -133,10 +140,7 @@ mod ssr {
     impl From<Refusal> for LoadError {
         fn from(refusal: Refusal) -> Self {
             match refusal.param {
-                Some(param) => LoadError::BadQuery {
-                    param,
-                    message: refusal.message,
-                },
+                Some(param) => LoadError::BadQuery(param, refusal.message),
                 None => LoadError::Unavailable(refusal.message),
             }
         }

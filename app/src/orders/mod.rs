@@ -28,7 +28,7 @@ mod tests;
 
 use actions::Actions;
 use banners::{AlertBanners, ImportBanner, LoadFailed, SampleBanner, Undelivered};
-use controls::{BulkBar, Filters, TabBar};
+use controls::{BulkBar, Filters};
 use table::{OrdersTable, Pagination};
 
 use leptos::either::Either;
@@ -38,9 +38,7 @@ use leptos_router::hooks::use_query_map;
 use links::{home_href, load_arguments, with_param};
 pub use links::{Embedding, EXPORT_PATH, PATH};
 pub use load::{load_orders, LoadOrders};
-pub use model::{
-    tab_label, FilterState, Importing, LoadError, OrderRow, OrdersView, TabLink, PAGE_SIZES,
-};
+pub use model::{tab_label, FilterState, Importing, LoadError, OrderRow, OrdersView, PAGE_SIZES};
 
 /// How long a view may take before the progress bar shows.
 const PROGRESS_AFTER: std::time::Duration = std::time::Duration::from_millis(150);
@@ -118,7 +116,6 @@ pub fn OrdersPage() -> impl IntoView {
                     .with_untracked(|p| (p.get("shop"), Embedding::from_url(|k| p.get(k))));
                 match answer {
                     Ok(view) => {
-                        let view = view.with_embedding(&embedding);
                         Either::Left(view! { <OrdersScreen view refetch keep live live_shop/> })
                     }
                     Err(error) => {
@@ -155,7 +152,7 @@ fn OrdersScreen(
         shop,
         sample,
         mock,
-        tabs,
+        tabs_html,
         rows,
         first_row,
         last_row,
@@ -309,7 +306,8 @@ fn OrdersScreen(
             })}
             <AlertBanners banners dismissed=live.dismissed/>
             <div class="flex items-end justify-between gap-3 border-b">
-                <TabBar tabs/>
+                // The tabs are links, drawn on the server (`controls::tabs_html`).
+                <nav aria-label="Order views" inner_html=tabs_html></nav>
                 {pictures.map(|html| view! { <Pictures html/> })}
             </div>
             <Filters filters mine=signed_in_as/>

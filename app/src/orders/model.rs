@@ -19,8 +19,9 @@ pub struct OrdersView {
     pub sample: bool,
     /// The server runs on the sample data by choice (`USE_MOCK_DATA`); writes are kept.
     pub mock: bool,
-    /// The six tabs, in the dashboard's order.
-    pub tabs: Vec<TabLink>,
+    /// The six tabs, in the dashboard's order, with their counts: drawn on the server as HTML
+    /// (they are links; the browser only shows them).
+    pub tabs_html: String,
     pub rows: Vec<OrderRow>,
     /// 1-based position of the first row shown (0 on an empty page).
     pub first_row: u64,
@@ -92,7 +93,7 @@ pub struct GapNote {
 }
 
 /// What the page says of the import of the shop's order history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct Importing {
     pub orders: u64,
     pub stopped: Option<String>,
@@ -123,12 +124,12 @@ pub struct FilterState {
 }
 
 impl OrdersView {
-    /// This view with every link and the filter form keeping `embedding`. The server function
-    /// builds the view without it (it is the page URL's, not the read API's); the page adds it,
-    /// alike on the server and in the browser.
+    /// This view with every link and the filter form keeping `embedding` (the tabs' links, drawn
+    /// as HTML, are drawn keeping it). The server function builds it so: the browser gets links
+    /// that already keep the admin's parameters.
+    #[cfg(feature = "ssr")]
     pub fn with_embedding(mut self, embedding: &Embedding) -> Self {
         let keep = |href: &mut String| *href = embedding.keep_in(href);
-        self.tabs.iter_mut().for_each(|t| keep(&mut t.href));
         self.rows.iter_mut().for_each(|r| keep(&mut r.detail_href));
         self.previous_href.iter_mut().for_each(&keep);
         self.next_href.iter_mut().for_each(&keep);
@@ -144,7 +145,8 @@ impl OrdersView {
 pub const PAGE_SIZES: [u32; 4] = [25, 50, 100, 250];
 
 /// A tab with its badge and the link that opens it (keeping the filters and the page size).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TabLink {
     pub tab: Tab,
     pub count: u64,
@@ -253,8 +255,8 @@ pub struct TimelineLine {
 /// Why the page could not be shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LoadError {
-    /// A parameter of the page's URL is outside the contract.
-    BadQuery { param: String, message: String },
+    /// A parameter of the page's URL is outside the contract: the parameter, and why.
+    BadQuery(String, String),
     /// No shop was named and none is known yet.
     NoShop,
     /// Sync could not answer.
@@ -266,7 +268,7 @@ pub enum LoadError {
 impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LoadError::BadQuery { param, message } => write!(f, "Invalid {param}: {message}"),
+            LoadError::BadQuery(param, message) => write!(f, "Invalid {param}: {message}"),
             LoadError::NoShop => f.write_str(
                 "No shop yet: add orders with `orders-sync seed --shop DOMAIN --orders N`, \
                  or open /orders?shop=DOMAIN",

@@ -111,16 +111,15 @@ async fn doors(
     out
 }
 
-/// A server function's answer is a 200 whose body may still carry a refusal: the envelope's status
-/// (`post_write` answers `[status, envelope]`).
+/// A server function's answer is a 200 whose body may still carry a refusal: Sync's status
+/// (`post_write` answers `{"Ok": [message, thread]}` or `{"Err": [status, message]}`).
 fn refused(name: &str, a: &Answer) -> Option<u16> {
     if a.status != 200 {
         return Some(a.status);
     }
     if name == "post_write" {
         let v: Value = serde_json::from_str(&a.body).unwrap();
-        let status = v[0].as_u64().unwrap() as u16;
-        return (status != 200).then_some(status);
+        return v["Err"][0].as_u64().map(|status| status as u16);
     }
     None
 }
@@ -368,7 +367,7 @@ async fn the_secret_closes_sync_to_anyone_without_a_credential_of_the_shop() {
         .await
         .unwrap();
     let v: Value = r.json().await.unwrap();
-    assert_eq!(v[0], 401, "{v}");
+    assert_eq!(v["Err"][0], 401, "{v}");
     // The session token writes through /sync for its own shop.
     let own = session_token(SHOP, "42", 60);
     let r = client

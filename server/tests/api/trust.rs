@@ -647,7 +647,7 @@ async fn a_dashboard_session_reaches_only_its_shop() {
             .await
             .unwrap();
         let answer: Value = r.json().await.unwrap();
-        assert_eq!(answer[0], 403, "{answer}");
+        assert_eq!(answer["Err"][0], 403, "{answer}");
         tried += 1;
     }
     assert_eq!(tried, 16);

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use orders_core::query::AssigneeFilter;
-use orders_core::{Direction, ListQuery, Order, OrderList, Tab};
+use orders_core::{Direction, ListQuery, Order, OrderList, Tab, TabCounts};
 
 use super::super::format::Formats;
 use super::super::links::{encode, with_param, Embedding, EXPORT_PATH, PATH};
@@ -218,12 +218,20 @@ impl OrdersView {
         shop: Option<&str>,
         now: DateTime<Utc>,
     ) -> Self {
-        Self::build_in(query, list, sample, shop, now, &Formats::default())
+        Self::build_in(
+            query,
+            list,
+            sample,
+            shop,
+            now,
+            &Formats::default(),
+            &Embedding::default(),
+        )
     }
 
     /// The view of one page: `query` is what was asked, `list` what Sync answered, `shop` the
     /// shop the URL named (if any), `now` the instant ages are measured from, `formats` how
-    /// times and money are written.
+    /// times and money are written, `embedding` the admin's parameters every link keeps.
     pub fn build_in(
         query: &ListQuery,
         list: OrderList,
@@ -231,6 +239,7 @@ impl OrdersView {
         shop: Option<&str>,
         now: DateTime<Utc>,
         formats: &Formats,
+        embedding: &Embedding,
     ) -> Self {
         let self_href = page_href(query, shop);
         let export_href = format!(
@@ -246,15 +255,8 @@ impl OrdersView {
             q.direction = direction;
             page_href(&q, shop)
         };
-        let tabs = Tab::ALL
-            .iter()
-            .map(|&tab| TabLink {
-                tab,
-                count: list.counts.get(tab),
-                href: at(tab, None, Direction::Next),
-                active: tab == query.tab,
-            })
-            .collect();
+        let tabs_html =
+            super::super::controls::tabs_html(tab_links(query, &list.counts, shop, embedding));
         let filters = FilterState {
             shop: shop.map(str::to_owned),
             embedding: Embedding::default(),
@@ -289,7 +291,7 @@ impl OrdersView {
             shop: query.shop_domain.clone(),
             sample,
             mock: false,
-            tabs,
+            tabs_html,
             first_row: if shown == 0 { 0 } else { offset + 1 },
             last_row: offset + shown,
             total: list.counts.get(query.tab),
@@ -318,7 +320,33 @@ impl OrdersView {
             banners: Vec::new(),
             time_zone: formats.clock.name().to_owned(),
         }
+        .with_embedding(embedding)
     }
+}
+
+/// The six tabs of `query`'s view, with `counts` as their badges. Each link keeps the filters and
+/// the page size, starts at the first page, and keeps the admin's `embedding`.
+pub(crate) fn tab_links(
+    query: &ListQuery,
+    counts: &TabCounts,
+    shop: Option<&str>,
+    embedding: &Embedding,
+) -> Vec<TabLink> {
+    Tab::ALL
+        .iter()
+        .map(|&tab| {
+            let mut q = query.clone();
+            q.tab = tab;
+            q.cursor = None;
+            q.direction = Direction::Next;
+            TabLink {
+                tab,
+                count: counts.get(tab),
+                href: embedding.keep_in(&page_href(&q, shop)),
+                active: tab == query.tab,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -408,9 +436,12 @@ mod tests {
     #[test]
     fn tab_page_and_export_links_keep_the_search() {
         let q = query(&[("query", " Ada #1 "), ("tab", "returns")]);
-        let view = OrdersView::build(&q, list(&q, 50, 120), false, None, Utc::now());
-        let all = view.tabs.iter().find(|t| t.tab == Tab::All).unwrap();
+        let l = list(&q, 50, 120);
+        let tabs = tab_links(&q, &l.counts, None, &Embedding::default());
+        let all = tabs.iter().find(|t| t.tab == Tab::All).unwrap();
         assert_eq!(all.href, "/orders?query=Ada%20%231");
+        let view = OrdersView::build(&q, l, false, None, Utc::now());
+        assert!(view.tabs_html.contains("href=\"/orders?query=Ada%20%231\""));
         assert_eq!(
             view.next_href.as_deref(),
             Some("/orders?tab=returns&cursor=ofs%3A1e&query=Ada%20%231")
@@ -426,15 +457,23 @@ mod tests {
     #[test]
     fn tab_links_start_at_the_first_page_and_mark_the_current_tab() {
         let q = query(&[("tab", "returns"), ("cursor", "ofs:1e")]);
-        let view = OrdersView::build(&q, list(&q, 0, 3), false, None, Utc::now());
-        let returns = view.tabs.iter().find(|t| t.tab == Tab::Returns).unwrap();
+        let l = list(&q, 0, 3);
+        let tabs = tab_links(&q, &l.counts, None, &Embedding::default());
+        let returns = tabs.iter().find(|t| t.tab == Tab::Returns).unwrap();
         assert!(returns.active);
         assert_eq!(returns.count, 7);
         assert_eq!(returns.href, "/orders?tab=returns");
-        let all = view.tabs.iter().find(|t| t.tab == Tab::All).unwrap();
+        let all = tabs.iter().find(|t| t.tab == Tab::All).unwrap();
         assert!(!all.active);
         assert_eq!(all.href, "/orders");
-        assert_eq!(view.tabs.len(), 6);
+        assert_eq!(tabs.len(), 6);
+        // As the page shows them: the current tab marked, each with its count.
+        let html = OrdersView::build(&q, l, false, None, Utc::now()).tabs_html;
+        assert_eq!(html.matches("data-tab=").count(), 6, "{html}");
+        assert!(
+            html.contains("href=\"/orders?tab=returns\"") && html.contains("aria-current=\"page\""),
+            "{html}"
+        );
     }
 
     #[test]
@@ -453,17 +492,24 @@ mod tests {
         }
     }
 
-    /// Every link the view holds.
-    fn links(view: &OrdersView) -> Vec<&str> {
-        let mut links: Vec<&str> = view.tabs.iter().map(|t| t.href.as_str()).collect();
-        links.extend(view.rows.iter().map(|r| r.detail_href.as_str()));
-        links.extend(view.previous_href.as_deref());
-        links.extend(view.next_href.as_deref());
-        links.extend([
+    /// Every link the view holds, the tabs' from their HTML.
+    fn links(view: &OrdersView) -> Vec<String> {
+        let mut links: Vec<String> = view
+            .tabs_html
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .map(|href| href.replace("&amp;", "&"))
+            .collect();
+        let mut rest: Vec<&str> = view.rows.iter().map(|r| r.detail_href.as_str()).collect();
+        links.extend(view.previous_href.iter().cloned());
+        links.extend(view.next_href.iter().cloned());
+        rest.extend([
             view.self_href.as_str(),
             view.export_href.as_str(),
             view.filters.clear_href.as_str(),
         ]);
+        links.extend(rest.into_iter().map(str::to_owned));
         links
     }
 
@@ -476,8 +522,15 @@ mod tests {
         ]);
         let mut l = list(&q, 2, 100);
         l.page_info = PageWindow::new(Cursor(25), Direction::Next, 25).page_info(2, 100);
-        let view = OrdersView::build(&q, l, false, Some("acme.myshopify.com"), Utc::now())
-            .with_embedding(&inside_the_admin());
+        let view = OrdersView::build_in(
+            &q,
+            l,
+            false,
+            Some("acme.myshopify.com"),
+            Utc::now(),
+            &Formats::default(),
+            &inside_the_admin(),
+        );
         let kept = "host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWNtZQ%3D%3D&embedded=1";
         let links = links(&view);
         assert_eq!(links.len(), 6 + 2 + 2 + 3);

@@ -87,12 +87,16 @@ pub fn App() -> impl IntoView {
 
 /// The document's title, `{text} · Orders ↔ Sync`: written into the page's `<head>` on the
 /// server, and nothing in the browser, which keeps the server's (the two pages never change
-/// titles without a reload of the document), so the WASM carries no document-head code.
+/// titles without a reload of the document), so the WASM carries no document-head code. Both
+/// sides leave the same empty placeholder where it stands (`()` is `<!>`), so hydration agrees.
 #[component]
 pub fn PageTitle(text: &'static str) -> impl IntoView {
     #[cfg(feature = "ssr")]
     {
-        view! { <leptos_meta::Title text=format!("{text} · Orders ↔ Sync")/> }
+        (
+            view! { <leptos_meta::Title text=format!("{text} · Orders ↔ Sync")/> },
+            (),
+        )
     }
     #[cfg(not(feature = "ssr"))]
     {

@@ -76,7 +76,8 @@ for (const size of SIZES) {
       for (const details of await banners.all()) await details.locator("summary").click();
       await page.locator("tbody tr[data-order-id]").first().getByRole("checkbox").check();
       await page.getByTestId("bulk-escalate").click();
-      await expect(page.getByRole("form", { name: "Escalate selected" })).toBeVisible();
+      const form = page.getByRole("form", { name: "Escalate selected" });
+      await expect(form).toBeVisible();
       const wide = await page.evaluate(() => document.documentElement.scrollWidth);
       expect(wide, "an open form keeps the page within the screen").toBeLessThanOrEqual(size.width);
       await looksLike(page, `opened-${size.name}`);

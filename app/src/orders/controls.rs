@@ -79,11 +79,11 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
         close(escalate_menu);
         actions.escalate(actions.selection(), text, conv);
     };
-    let menu = "relative";
+    // On a phone a form spans the bar (the bar is the panel's containing block there), rather than
+    // starting under its button and running off the screen's right edge.
+    let menu = "relative max-sm:static";
     let opener = "cursor-pointer select-none list-none rounded-md bg-fill px-3 py-1 text-sm font-medium shadow-button hover:bg-fill-hover focus:outline-none focus-visible:ring-2 focus-visible:ring-focus";
-    // Under its button; on a phone, the width of the screen (a form under the last button would
-    // run off its right edge).
-    let panel = "absolute left-0 z-20 mt-1 flex w-max flex-col gap-2 rounded-md border bg-surface p-3 shadow-lg max-sm:fixed max-sm:inset-x-2 max-sm:w-auto";
+    let panel = "absolute left-0 z-20 mt-1 flex w-max flex-col gap-2 rounded-md border bg-surface p-3 shadow-lg max-sm:inset-x-0 max-sm:w-auto";
     let label = "flex flex-col gap-0.5 text-xs font-medium text-secondary";
     view! {
         <section

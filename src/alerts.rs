@@ -104,6 +104,13 @@ pub const REPLAY_LIMIT: usize = 500;
 /// How many orders a dashboard banner names.
 pub const BANNER_ORDERS: usize = 5;
 
+/// The kinds of dashboard banner, in the order they are shown.
+pub const BANNER_KINDS: [AlertKind; 3] = [
+    AlertKind::DataGap,
+    AlertKind::TrackingPending,
+    AlertKind::Delayed,
+];
+
 /// A shop's open alerts of one kind, as a dashboard banner shows them: how many, and the
 /// [`BANNER_ORDERS`] open longest (raised first), oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

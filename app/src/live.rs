@@ -45,13 +45,6 @@ pub struct LiveAlerts {
     pub dismissed: RwSignal<Vec<(AlertKind, u64)>>,
 }
 
-/// The kinds of banner, in the order they are shown.
-pub const KINDS: [AlertKind; 3] = [
-    AlertKind::DataGap,
-    AlertKind::TrackingPending,
-    AlertKind::Delayed,
-];
-
 /// Whether the banner of `kind` at `count` stays up: it was not dismissed at that very count.
 pub fn visible(kind: AlertKind, count: u64, dismissed: &[(AlertKind, u64)]) -> bool {
     !dismissed.contains(&(kind, count))
@@ -59,7 +52,7 @@ pub fn visible(kind: AlertKind, count: u64, dismissed: &[(AlertKind, u64)]) -> b
 
 /// Whether the open alerts `open` count otherwise than the banners on screen (`shown`).
 pub fn differs(open: &[(u64, AlertKind)], shown: &[(AlertKind, u64)]) -> bool {
-    KINDS.iter().any(|&kind| {
+    orders_core::alerts::BANNER_KINDS.iter().any(|&kind| {
         let live = open.iter().filter(|(_, k)| *k == kind).count() as u64;
         let page = shown
             .iter()

@@ -5,10 +5,10 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use orders_core::alerts::{Digest, BANNER_ORDERS};
+use orders_core::alerts::{Digest, BANNER_KINDS, BANNER_ORDERS};
 use orders_core::locale::ShopClock;
 use orders_core::stats::OrderStats;
-use orders_core::{AlertKind, ListQuery, Order, OrderList, OrderRef};
+use orders_core::{ListQuery, Order, OrderList, OrderRef};
 use tracing::instrument;
 
 use super::{now, Service, ServiceError, DATABASE_REST};
@@ -19,13 +19,8 @@ impl Service {
     /// from the same store as the page's rows (`true`: the sample data's).
     #[instrument(skip_all, fields(shop = %shop))]
     pub async fn alert_digests(&self, shop: &str) -> Result<(Vec<Digest>, bool), ServiceError> {
-        const KINDS: [AlertKind; 3] = [
-            AlertKind::DataGap,
-            AlertKind::TrackingPending,
-            AlertKind::Delayed,
-        ];
         self.with_fallback(shop, |store, shop| async move {
-            store.digests(&shop, &KINDS, BANNER_ORDERS).await
+            store.digests(&shop, &BANNER_KINDS, BANNER_ORDERS).await
         })
         .await
     }

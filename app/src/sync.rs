@@ -75,10 +75,7 @@ pub struct SyncDone {
 
 /// The v1.2 envelope as it comes back from a write (read on the server): the page reloads its rows
 /// from Sync after a success, so of `updatedOrders` only an escalation's thread is read.
-#[cfg_attr(
-    not(feature = "ssr"),
-    allow(dead_code, reason = "the server reads envelopes")
-)]
+#[cfg(feature = "ssr")]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Envelope {
@@ -90,10 +87,7 @@ struct Envelope {
     updated_orders: Vec<Updated>,
 }
 
-#[cfg_attr(
-    not(feature = "ssr"),
-    allow(dead_code, reason = "the server reads envelopes")
-)]
+#[cfg(feature = "ssr")]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Updated {
@@ -102,16 +96,13 @@ struct Updated {
 }
 
 /// Maps a write's answer: a successful envelope to what the toast says, anything else to a failure.
-#[cfg_attr(
-    not(feature = "ssr"),
-    allow(dead_code, reason = "the server reads envelopes")
-)]
+#[cfg(feature = "ssr")]
 pub fn map_envelope(
     write: SyncWrite,
     status: u16,
-    envelope: &str,
+    envelope: &serde_json::Value,
 ) -> Result<SyncDone, SyncFailure> {
-    let parsed: Option<Envelope> = serde_json::from_str(envelope).ok();
+    let parsed = Envelope::deserialize(envelope).ok();
     match parsed {
         Some(e) if e.success && (200..300).contains(&status) => Ok(SyncDone {
             message: if e.message.trim().is_empty() {
@@ -125,14 +116,7 @@ pub fn map_envelope(
                 .next()
                 .and_then(|o| o.support_thread),
         }),
-        Some(e) => Err(SyncFailure {
-            status,
-            message: if e.message.trim().is_empty() {
-                "Sync refused the request".to_owned()
-            } else {
-                e.message
-            },
-        }),
+        Some(e) => Err(refusal(status, e.message)),
         None => Err(SyncFailure {
             status,
             message: "Sync answered with something that is not a v1.2 envelope".to_owned(),
@@ -267,6 +251,19 @@ async fn within<F: std::future::Future>(limit: std::time::Duration, work: F) -> 
     }
 }
 
+/// A refusal with Sync's `message`, or a plain one when Sync gave none.
+#[cfg(feature = "ssr")]
+fn refusal(status: u16, message: String) -> SyncFailure {
+    SyncFailure {
+        status,
+        message: if message.trim().is_empty() {
+            "Sync refused the request".to_owned()
+        } else {
+            message
+        },
+    }
+}
+
 /// A timer for the browser: resolves after `wait`.
 #[cfg(feature = "hydrate")]
 async fn sleep(wait: std::time::Duration) {
@@ -298,8 +295,8 @@ pub async fn post_write(
         }));
     };
     Ok(match backend.write(write, body, key).await {
-        Ok(envelope) => map_envelope(write, 200, &envelope.to_string()),
-        Err(refused) => map_envelope(write, refused.status, &ssr::failure(refused.message)),
+        Ok(envelope) => map_envelope(write, 200, &envelope),
+        Err(refused) => Err(refusal(refused.status, refused.message)),
     })
 }
 
@@ -311,14 +308,6 @@ mod ssr {
 
     use super::SyncFailure;
     use crate::backend::OrdersBackend;
-
-    /// The v1.2 envelope of a refused write, as JSON text.
-    pub fn failure(message: String) -> String {
-        serde_json::to_string(&orders_core::Envelope::<serde_json::Value>::failure(
-            message,
-        ))
-        .unwrap_or_default()
-    }
 
     pub fn backend() -> Result<Arc<dyn OrdersBackend>, SyncFailure> {
         use_context::<Arc<dyn OrdersBackend>>().ok_or_else(|| SyncFailure {
@@ -387,61 +376,62 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "ssr")]
     fn a_success_says_syncs_message_or_the_default() {
         let done = map_envelope(
             SyncWrite::Assign,
             200,
-            &json!({"success": true, "message": "Assigned 2 orders to Sam", "updatedOrders": []})
-                .to_string(),
+            &json!({"success": true, "message": "Assigned 2 orders to Sam", "updatedOrders": []}),
         )
         .unwrap();
         assert_eq!(done.message, "Assigned 2 orders to Sam");
         let done = map_envelope(
             SyncWrite::Returns,
             200,
-            &json!({"success": true, "message": "", "updatedOrders": []}).to_string(),
+            &json!({"success": true, "message": "", "updatedOrders": []}),
         )
         .unwrap();
         assert_eq!(done.message, "Return updated");
     }
 
     #[test]
+    #[cfg(feature = "ssr")]
     fn an_escalation_tells_its_thread() {
         let done = map_envelope(
             SyncWrite::Support,
             200,
             &json!({"success": true, "message": "Escalated", "updatedOrders": [
                 {"id": "gid://shopify/Order/1", "supportThread": "sup_0123"}
-            ]})
-            .to_string(),
+            ]}),
         )
         .unwrap();
         assert_eq!(done.support_thread.as_deref(), Some("sup_0123"));
     }
 
     #[test]
+    #[cfg(feature = "ssr")]
     fn a_failure_quotes_the_status_and_syncs_message() {
         let failure = map_envelope(
             SyncWrite::Fulfill,
             409,
-            &json!({"success": false, "message": "cancelled orders cannot be fulfilled: #1001", "updatedOrders": []}).to_string(),
+            &json!({"success": false, "message": "cancelled orders cannot be fulfilled: #1001", "updatedOrders": []}),
         )
         .unwrap_err();
         assert_eq!(
             failure.to_string(),
             "409 · cancelled orders cannot be fulfilled: #1001"
         );
-        let garbage =
-            map_envelope(SyncWrite::Fulfill, 502, &json!("Bad gateway").to_string()).unwrap_err();
+        let garbage = map_envelope(SyncWrite::Fulfill, 502, &json!("Bad gateway")).unwrap_err();
         assert_eq!(garbage.status, 502);
     }
 
     #[test]
+    #[cfg(feature = "ssr")]
     fn an_unsuccessful_envelope_is_a_failure_even_with_a_2xx() {
         assert!(map_envelope(
             SyncWrite::Assign,
             200,
-            &json!({"success": false, "message": "no"}).to_string()
+            &json!({"success": false, "message": "no"})
         )
         .is_err());
     }

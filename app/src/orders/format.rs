@@ -73,10 +73,7 @@ mod tests {
     use chrono::Duration;
     use orders_core::alerts::{Digest, DigestLine};
     use orders_core::locale::negotiate;
-    use orders_core::{
-        AlertKind, Customer, FinancialStatus, FulfillmentStatus, ListQuery, Order, OrderList,
-        OrderStatus, Priority, TabCounts,
-    };
+    use orders_core::{AlertKind, ListQuery, Order, OrderList, TabCounts};
 
     use super::super::model::{Banner, OrderDetail, OrderFacts, OrdersView};
     use super::*;
@@ -87,29 +84,14 @@ mod tests {
             .with_timezone(&Utc)
     }
 
+    /// The test order #1007, of `total` in `currency`, placed at `created` and updated an hour later.
     fn order(total: &str, currency: &str, created: DateTime<Utc>) -> Order {
         Order {
-            id: "gid://shopify/Order/7".into(),
-            order_number: "#1007".into(),
-            customer: Customer {
-                name: "Ada Byron".into(),
-                email: None,
-            },
             total_price: total.into(),
             currency: currency.into(),
-            status: OrderStatus::Unfulfilled,
-            fulfillment_status: FulfillmentStatus::Unfulfilled,
-            financial_status: FinancialStatus::Paid,
-            priority: Priority::Normal,
-            assigned_to: None,
-            tags: vec![],
             created_at: created,
             updated_at: created + Duration::hours(1),
-            shipments: vec![],
-            return_: None,
-            support_thread: None,
-            alerts: vec![],
-            timeline: vec![],
+            ..crate::orders::tests::order(7)
         }
     }
 
@@ -193,7 +175,7 @@ mod tests {
             event: "order.created".into(),
             details: String::new(),
         }];
-        let facts = OrderFacts::new(&o, "acme.myshopify.com", &formats);
+        let facts = OrderFacts::new(o.clone(), "acme.myshopify.com", &formats);
         assert_eq!(facts.created_label, "Dec 2, 00:30");
         assert_eq!(facts.updated_label, "Dec 2, 01:30");
         assert_eq!(facts.timeline[0].at_label, "Dec 2, 00:30");

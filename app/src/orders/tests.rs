@@ -1,11 +1,43 @@
 //! The page's markup as the server renders it, before any WASM: what a click or a submit then
 //! sends.
 
+use chrono::{DateTime, Duration};
 use leptos::prelude::*;
-use orders_core::Tab;
+use orders_core::{
+    Customer, FinancialStatus, FulfillmentStatus, Order, OrderStatus, Priority, Tab,
+};
 
 use super::controls::Filters;
 use super::{Embedding, FilterState};
+
+/// The test order `n`: `gid://shopify/Order/{n}`, `#{1000 + n}`, placed `n` hours after the epoch,
+/// unfulfilled and paid, $10.00, for Ada Byron. The views' tests build on it.
+pub(super) fn order(n: usize) -> Order {
+    let at = DateTime::UNIX_EPOCH + Duration::hours(n as i64);
+    Order {
+        id: format!("gid://shopify/Order/{n}"),
+        order_number: format!("#{}", 1000 + n),
+        customer: Customer {
+            name: "Ada Byron".into(),
+            email: None,
+        },
+        total_price: "10.00".into(),
+        currency: "USD".into(),
+        status: OrderStatus::Unfulfilled,
+        fulfillment_status: FulfillmentStatus::Unfulfilled,
+        financial_status: FinancialStatus::Paid,
+        priority: Priority::Normal,
+        assigned_to: None,
+        tags: vec![],
+        created_at: at,
+        updated_at: at,
+        shipments: vec![],
+        return_: None,
+        support_thread: None,
+        alerts: vec![],
+        timeline: vec![],
+    }
+}
 
 fn filters(embedding: Embedding) -> FilterState {
     FilterState {

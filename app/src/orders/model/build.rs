@@ -90,14 +90,19 @@ pub fn admin_href(shop: &str, order_id: &str) -> Option<String> {
 impl OrderDetail {
     /// The drawer's view of `order`, of the shop `shop`: its facts drawn as HTML.
     pub fn new(order: Order, shop: &str, formats: &Formats) -> Self {
-        let facts = OrderFacts::new(&order, shop, formats);
+        // What the drawer changes stays data; the rest of the order goes to its facts.
+        let (id, order_number) = (order.id.clone(), order.order_number.clone());
+        let (assigned_to, support_thread) =
+            (order.assigned_to.clone(), order.support_thread.clone());
+        let return_state = order.return_.as_ref().map(|r| r.state);
+        let facts = OrderFacts::new(order, shop, formats);
         let (facts_html, shipments_html, timeline_html) = super::super::facts::to_html(facts);
         OrderDetail {
-            id: order.id,
-            order_number: order.order_number,
-            assigned_to: order.assigned_to,
-            return_state: order.return_.map(|r| r.state),
-            support_thread: order.support_thread,
+            id,
+            order_number,
+            assigned_to,
+            return_state,
+            support_thread,
             facts_html,
             shipments_html,
             timeline_html,
@@ -107,44 +112,41 @@ impl OrderDetail {
 
 impl OrderFacts {
     /// What the drawer shows of `order`, of the shop `shop`, written for people.
-    pub fn new(order: &Order, shop: &str, formats: &Formats) -> Self {
+    pub fn new(order: Order, shop: &str, formats: &Formats) -> Self {
         let when = |at: DateTime<Utc>| formats.when(at);
         OrderFacts {
             admin_href: admin_href(shop, &order.id),
             total: formats.money(&order.total_price, &order.currency),
             total_title: Formats::raw_money(&order.total_price, &order.currency),
-            customer: order.customer.name.clone(),
-            email: order.customer.email.clone(),
+            customer: order.customer.name,
+            email: order.customer.email,
             status: order.status,
             financial_status: order.financial_status,
             priority: order.priority,
-            tags: order.tags.clone(),
+            tags: order.tags,
             created_at: order.created_at.to_rfc3339(),
             created_label: when(order.created_at),
             updated_at: order.updated_at.to_rfc3339(),
             updated_label: when(order.updated_at),
-            alerts: order.alerts.clone(),
+            alerts: order.alerts,
             shipments: order
                 .shipments
-                .iter()
+                .into_iter()
                 .map(|s| ShipmentLine {
-                    id: s.id.clone(),
+                    id: s.id,
                     status: s.status,
-                    tracking: s
-                        .tracking
-                        .as_ref()
-                        .map(|t| format!("{} · {}", t.carrier, t.number)),
+                    tracking: s.tracking.map(|t| format!("{} · {}", t.carrier, t.number)),
                     updated_label: when(s.last_update_at),
                 })
                 .collect(),
             timeline: order
                 .timeline
-                .iter()
+                .into_iter()
                 .map(|e| TimelineLine {
                     at: e.ts.to_rfc3339(),
                     at_label: when(e.ts),
-                    event: e.event.clone(),
-                    details: e.details.clone(),
+                    event: e.event,
+                    details: e.details,
                 })
                 .collect(),
         }
@@ -352,41 +354,12 @@ pub(crate) fn tab_links(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::orders::tests::order;
     use chrono::Duration;
-    use orders_core::{
-        Cursor, Customer, FinancialStatus, FulfillmentStatus, OrderStatus, PageWindow, Priority,
-        TabCounts,
-    };
+    use orders_core::{Cursor, PageWindow, TabCounts};
 
     fn query(pairs: &[(&str, &str)]) -> ListQuery {
         ListQuery::parse(pairs.iter().copied(), Some("acme.myshopify.com")).unwrap()
-    }
-
-    fn order(n: usize) -> Order {
-        let at = DateTime::UNIX_EPOCH + Duration::hours(n as i64);
-        Order {
-            id: format!("gid://shopify/Order/{n}"),
-            order_number: format!("#{}", 1000 + n),
-            customer: Customer {
-                name: "Ada Byron".into(),
-                email: None,
-            },
-            total_price: "10.00".into(),
-            currency: "USD".into(),
-            status: OrderStatus::Unfulfilled,
-            fulfillment_status: FulfillmentStatus::Unfulfilled,
-            financial_status: FinancialStatus::Paid,
-            priority: Priority::Normal,
-            assigned_to: None,
-            tags: vec![],
-            created_at: at,
-            updated_at: at,
-            shipments: vec![],
-            return_: None,
-            support_thread: None,
-            alerts: vec![],
-            timeline: vec![],
-        }
     }
 
     fn list(query: &ListQuery, rows: usize, total: u64) -> OrderList {
@@ -595,7 +568,7 @@ mod tests {
             admin_href("acme.myshopify.com", "gid://shopify/Order/5?x"),
             None
         );
-        let facts = OrderFacts::new(&order(3), "acme.myshopify.com", &Formats::default());
+        let facts = OrderFacts::new(order(3), "acme.myshopify.com", &Formats::default());
         assert_eq!(
             facts.admin_href.as_deref(),
             Some("https://admin.shopify.com/store/acme/orders/3")

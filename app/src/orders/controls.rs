@@ -12,6 +12,11 @@ use super::model::{FilterState, PAGE_SIZES};
 /// Assign, fulfill and escalate the selected rows, each from a small form that opens under its
 /// button, so the bar stays one line above the table. The selection is this page's rows only, and
 /// the bar says how many; changing page, tab or filter clears it.
+/// A form's text field, the full width of its form (the drawer's and the bulk bar's).
+pub(super) const FIELD: &str = "w-full rounded-md border border-input bg-surface px-2 py-1 text-sm focus:border-focus focus:outline-none focus:ring-1 focus:ring-focus disabled:bg-surface-disabled";
+/// A form's button (the drawer's and the bulk bar's).
+pub(super) const BUTTON: &str = "rounded-md bg-fill px-3 py-1 text-sm font-medium shadow-button hover:bg-fill-hover focus:outline-none focus:ring-2 focus:ring-focus disabled:cursor-not-allowed disabled:opacity-50";
+
 #[component]
 pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView {
     let count = move || actions.selected.with(|s| s.len());
@@ -24,8 +29,6 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
     let assign_menu = NodeRef::<leptos::html::Details>::new();
     let fulfill_menu = NodeRef::<leptos::html::Details>::new();
     let escalate_menu = NodeRef::<leptos::html::Details>::new();
-    let field = "rounded-md border border-input bg-surface px-2 py-1 text-sm focus:border-focus focus:outline-none focus:ring-1 focus:ring-focus disabled:bg-surface-disabled";
-    let button = "rounded-md bg-fill px-3 py-1 text-sm font-medium shadow-button hover:bg-fill-hover focus:outline-none focus:ring-2 focus:ring-focus disabled:cursor-not-allowed disabled:opacity-50";
     // A sent form closes, and gives the focus back to the page (so the keys work again).
     let close = |menu: NodeRef<leptos::html::Details>| {
         if let Some(menu) = menu.get_untracked() {
@@ -107,11 +110,11 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
                     <fieldset class="contents" disabled=idle>
                     <label class=label>
                         "Assign to"
-                        <input node_ref=assignee class=format!("{field} w-full sm:w-48") type="text" maxlength="100"/>
+                        <input node_ref=assignee class=format!("{FIELD} sm:w-48") type="text" maxlength="100"/>
                     </label>
                     <div class="flex gap-2">
-                        <button type="submit" class=button>"Assign"</button>
-                        <button type="button" class=button on:click=on_unassign>"Unassign"</button>
+                        <button type="submit" class=BUTTON>"Assign"</button>
+                        <button type="button" class=BUTTON on:click=on_unassign>"Unassign"</button>
                     </div>
                     </fieldset>
                 </form>
@@ -122,13 +125,13 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
                     <fieldset class="contents" disabled=idle>
                     <label class=label>
                         "Tracking number (optional)"
-                        <input node_ref=number class=format!("{field} w-full sm:w-48") type="text"/>
+                        <input node_ref=number class=format!("{FIELD} sm:w-48") type="text"/>
                     </label>
                     <label class=label>
                         "Carrier"
-                        <input node_ref=carrier class=format!("{field} w-full sm:w-48") type="text"/>
+                        <input node_ref=carrier class=format!("{FIELD} sm:w-48") type="text"/>
                     </label>
-                    <button type="submit" class=button>"Mark fulfilled"</button>
+                    <button type="submit" class=BUTTON>"Mark fulfilled"</button>
                     </fieldset>
                 </form>
             </details>
@@ -138,13 +141,13 @@ pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView 
                     <fieldset class="contents" disabled=idle>
                     <label class=label>
                         "Note for support"
-                        <textarea node_ref=note class=format!("{field} w-full sm:w-72") rows="3" maxlength="2000"></textarea>
+                        <textarea node_ref=note class=format!("{FIELD} sm:w-72") rows="3" maxlength="2000"></textarea>
                     </label>
                     <label class=label>
                         "Conversation id (optional)"
-                        <input node_ref=conversation class=format!("{field} w-full sm:w-72") type="text" maxlength="100"/>
+                        <input node_ref=conversation class=format!("{FIELD} sm:w-72") type="text" maxlength="100"/>
                     </label>
-                    <button type="submit" class=button>"Escalate to support"</button>
+                    <button type="submit" class=BUTTON>"Escalate to support"</button>
                     </fieldset>
                 </form>
             </details>

@@ -10,14 +10,12 @@ use orders_core::returns::{apply, legal_actions, DASHBOARD_ACTIONS};
 use orders_core::{ReturnAction, ReturnState};
 
 use super::actions::Actions;
-use super::controls::{typed, written};
+use super::controls::{typed, written, BUTTON, FIELD};
 use super::model::OrderDetail;
 use crate::sync::{SyncWrite, WriteBody};
 
 const SECTION: &str = "space-y-2 border-t px-4 py-3";
 pub(super) const HEADING: &str = "text-xs font-semibold uppercase tracking-wide text-secondary";
-const FIELD: &str = "w-full rounded-md border border-input bg-surface px-2 py-1 text-sm focus:border-focus focus:outline-none focus:ring-1 focus:ring-focus disabled:bg-surface-disabled";
-const BUTTON: &str = "rounded-md bg-fill px-3 py-1 text-sm font-medium shadow-button hover:bg-fill-hover focus:outline-none focus:ring-2 focus:ring-focus disabled:cursor-not-allowed disabled:opacity-50";
 
 /// The frame every drawer shares: a panel on the right (the whole width on a phone), its title,
 /// a close link, and Escape to close. Its children keep their type (`TypedChildren`): erased

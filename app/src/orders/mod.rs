@@ -52,7 +52,7 @@ const SAMPLE_RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(5
 #[component]
 pub fn OrdersPage() -> impl IntoView {
     let params = use_query_map();
-    // The admin's parameters are for links only: the server function never sees them.
+    // The server function gets every parameter but the session token: its links keep the admin's.
     let page = Resource::<_, load::JsonBytes>::new_with_options(
         move || params.with(|p| load_arguments(p.into_iter().map(|(k, v)| (&**k, v)))),
         |(shop, query)| load_orders(shop, query),

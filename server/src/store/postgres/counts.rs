@@ -11,7 +11,8 @@
 //! own partial index, which holds only the orders in transit and includes the filtered columns.
 //!
 //! A search (SPEC §2 `query`) is not a column of any tally: a view with one is counted from its
-//! matching orders themselves, found through the search's index (`search.rs`), in one statement.
+//! matching orders themselves, found through the search's index, in one statement that also picks
+//! the page (`search.rs`).
 //!
 //! The sparkline's days are the shop's local days: in UTC they are the tallies' days; in any other
 //! zone they are counted from the view's orders of the sparkline's window ([`local_days`]).
@@ -28,14 +29,15 @@ use orders_core::record::to_micros;
 use orders_core::{ReturnState, Tab, TabCounts};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use super::search::ShopFilter;
+use super::search::{self, ShopFilter};
 use super::{
     ceil_micros, classify, push_filter, push_statuses_and_priorities, push_tab, word, Cutoffs,
     StoreError,
 };
 
+/// The six counts as a statement names them.
 #[derive(sqlx::FromRow)]
-struct CountsRow {
+pub(super) struct CountsRow {
     all_orders: i64,
     unfulfilled: i64,
     tracking_pending: i64,
@@ -169,7 +171,7 @@ pub(super) fn counts_statement(
     cut: &Cutoffs,
 ) -> QueryBuilder<'static, Postgres> {
     if view.has_search() {
-        return searched_counts(prefix, shop_id, view, cut);
+        return search::counts_and_page_statement(prefix, shop_id, view, cut, None);
     }
     let filter = view.filter;
     let split = split_days(filter);
@@ -231,35 +233,8 @@ pub(super) fn counts_statement(
     qb
 }
 
-/// The counts of a view with a search, from its matching orders: one pass over them, each tab's
-/// rule a `FILTER`.
-fn searched_counts(
-    prefix: &str,
-    shop_id: i64,
-    view: &ShopFilter<'_>,
-    cut: &Cutoffs,
-) -> QueryBuilder<'static, Postgres> {
-    let mut qb = QueryBuilder::<Postgres>::new(prefix);
-    qb.push("SELECT count(*) AS all_orders");
-    for (tab, name) in [
-        (Tab::Unfulfilled, "unfulfilled"),
-        (Tab::TrackingPending, "tracking_pending"),
-        (Tab::Delayed, "delayed"),
-        (Tab::Returns, "returns"),
-        (Tab::Support, "support"),
-    ] {
-        qb.push(", count(*) FILTER (WHERE ");
-        push_tab(&mut qb, tab, cut);
-        qb.push(format_args!(") AS {name}"));
-    }
-    qb.push(" FROM orders o WHERE o.shop_id = ")
-        .push_bind(shop_id);
-    push_filter(&mut qb, view);
-    qb
-}
-
 impl CountsRow {
-    fn into_counts(self) -> TabCounts {
+    pub(super) fn into_counts(self) -> TabCounts {
         let c = self;
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         TabCounts {

@@ -18,7 +18,7 @@ use orders_core::{
 use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
-use super::search::ShopFilter;
+use super::search::{self, ShopFilter};
 use super::{ceil_micros, clamp_i64, classify, counts, word, Cutoffs, PgStore};
 use crate::store::{ExportKey, Page, StoreError};
 
@@ -227,6 +227,30 @@ fn page_statement(
     qb
 }
 
+/// The rows of the orders `ids` of shop `shop_id`, in list order (newest first).
+async fn rows_by_id(
+    conn: &mut PgConnection,
+    shop_id: i64,
+    ids: &[String],
+) -> Result<Vec<OrderRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    QueryBuilder::<Postgres>::new("SELECT ")
+        .push(ORDER_COLUMNS)
+        .push(" FROM ")
+        .push(ORDER_FROM)
+        .push(" WHERE o.shop_id = ")
+        .push_bind(shop_id)
+        .push(" AND o.id = ANY(")
+        .push_bind(ids.to_vec())
+        .push(") ORDER BY o.created_at DESC, o.id DESC")
+        .build_query_as::<OrderRow>()
+        .fetch_all(conn)
+        .await
+        .map_err(classify)
+}
+
 /// The id and Shopify cursor of a shop, if it is known.
 pub(super) async fn find_shop(
     conn: &mut PgConnection,
@@ -418,20 +442,24 @@ impl PgStore {
             });
         };
 
-        let counts = counts::tab_counts(&mut tx, shop.id, &view, &cut).await?;
-
-        let orders = if window.limit == 0 || window.offset >= counts.get(query.tab) {
-            Vec::new()
+        let (counts, rows) = if view.has_search() {
+            let (counts, ids) =
+                search::counts_and_page(&mut tx, shop.id, &view, &cut, query.tab, window).await?;
+            (counts, rows_by_id(&mut tx, shop.id, &ids).await?)
         } else {
-            let mut qb = page_statement("", shop.id, query, &view, window, &cut);
-            let rows = qb
-                .build_query_as::<OrderRow>()
-                .persistent(!view.has_search())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(classify)?;
-            hydrate(&mut tx, shop.id, rows, now, th).await?
+            let counts = counts::tab_counts(&mut tx, shop.id, &view, &cut).await?;
+            let rows = if window.limit == 0 || window.offset >= counts.get(query.tab) {
+                Vec::new()
+            } else {
+                page_statement("", shop.id, query, &view, window, &cut)
+                    .build_query_as::<OrderRow>()
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(classify)?
+            };
+            (counts, rows)
         };
+        let orders = hydrate(&mut tx, shop.id, rows, now, th).await?;
         tx.commit().await.map_err(classify)?;
         Ok(Page {
             orders,
@@ -441,7 +469,8 @@ impl PgStore {
     }
 
     /// The plans PostgreSQL chooses, at `now`, for the statements of a list read of `query`: its
-    /// counts, then its page of `window`, each as `EXPLAIN` writes it (one line a row). It runs
+    /// counts, then its page of `window` (one statement for both with a search), each as `EXPLAIN`
+    /// writes it (one line a row). It runs
     /// the very statements [`PgStore::list_orders`] runs, planned the same way; the tests and
     /// benchmarks hold the search to its indexes with it.
     pub async fn explain_list(
@@ -460,11 +489,19 @@ impl PgStore {
         else {
             return Ok(Vec::new());
         };
+        let statements = if view.has_search() {
+            let page = Some((query.tab, window));
+            vec![search::counts_and_page_statement(
+                "EXPLAIN ", shop.id, &view, &cut, page,
+            )]
+        } else {
+            vec![
+                counts::counts_statement("EXPLAIN ", shop.id, &view, &cut),
+                page_statement("EXPLAIN ", shop.id, query, &view, window, &cut),
+            ]
+        };
         let mut lines = Vec::new();
-        for mut qb in [
-            counts::counts_statement("EXPLAIN ", shop.id, &view, &cut),
-            page_statement("EXPLAIN ", shop.id, query, &view, window, &cut),
-        ] {
+        for mut qb in statements {
             let plan: Vec<String> = qb
                 .build_query_scalar()
                 .persistent(false)

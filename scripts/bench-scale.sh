@@ -56,19 +56,21 @@ else
   psql "$DATABASE_URL" -q -c "VACUUM ANALYZE"
 fi
 
-# A fresh data set's first alert pass raises an alert for every order past its threshold (about a
-# quarter of them) and takes a minute; afterwards passes only raise what changed. Let it finish
-# before measuring: serve until the alert count stays put for five seconds.
-section "First alert pass"
-SYNC_RATE_LIMIT=off start_release_server
-last=-1
-for _ in $(seq 1 90); do
-  now_="$(sql "SELECT count(*) FROM alerts")"
-  [ "$now_" = "$last" ] && break
-  last=$now_
-  sleep 5
+# The first alert pass over fresh orders (issue 18: at most 5 s for 1,000,000): every run starts
+# from no alerts (they are derived from the orders and raised again), so every run measures the
+# pass a fresh load meets, as the server logs it. Later passes only raise what changed.
+section "First alert pass over 1,000,000 fresh orders"
+sql "DELETE FROM alerts"
+LEPTOS_SITE_ADDR="127.0.0.1:$(free_port)" RUST_LOG="warn,orders_sync::workers::alerts=info" \
+  SYNC_RATE_LIMIT=off "$BIN" serve >"$WORK/first-pass.log" 2>&1 &
+SERVER_PID=$!
+trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do
+  grep -q 'alert pass over every shop' "$WORK/first-pass.log" && break
+  sleep 1
 done
-echo "$last alerts"
+FIRST_PASS="$(grep -m1 'alert pass over every shop' "$WORK/first-pass.log" | grep -o 'elapsed_ms=[0-9]*' | cut -d= -f2)"
+echo "first pass: ${FIRST_PASS:-?} ms, $(sql "SELECT count(*) FROM alerts") alerts"
 kill "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
 
@@ -277,6 +279,7 @@ section "Results (ms; r50, r95 = the endpoint's p50, p95 over the SQL's)"
   printf '%-34s|%9s|%9s|%9s|%9s|%6s|%6s|%s\n' "figure" "p50" "p95" "SQL p50" "SQL p95" "r50" "r95" "target"
   printf '%s\n' "${ROWS[@]}"
   echo "throughput, 64 connections: $THROUGHPUT (target >= 2,000 req/s)"
+  echo "first alert pass over 1,000,000 fresh orders: ${FIRST_PASS:-?} ms (target <= 5,000 ms)"
   echo "search p95 over the filtered first page's ('$FILTERED', ${P95[$FILTERED]} ms): $SEARCHES(target <= 1.5x)"
   echo "hydrate WASM: $WASM (target <= 250 KB brotli)"
   echo "total time: $((SECONDS - SCRIPT_STARTED)) s"

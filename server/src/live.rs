@@ -15,12 +15,15 @@
 //!   a stream of a shop nobody has registered leaves nothing behind when it ends.
 //! - What one client may hold of the streams, and when a stream must end, is [`streams`]'s.
 //! - On shutdown every stream ends, so a graceful shutdown does not wait for clients to leave.
+//! - An event is encoded once, when it is published, as the SSE frame every stream sends
+//!   ([`Frame`]); a stream only copies a reference to it.
 
 pub mod streams;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use orders_core::alerts::{Alert, Refresh};
 use tokio::sync::{broadcast, watch};
 
@@ -38,8 +41,63 @@ pub enum LiveEvent {
     Refresh(Refresh),
 }
 
+/// A published event as the streams send it: encoded once for all of them.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// The alert's id, if the event is an alert: a stream skips what its replay already sent.
+    pub alert_id: Option<u64>,
+    /// The SSE frame ([`encode`]).
+    pub bytes: Bytes,
+}
+
+impl Frame {
+    fn of(event: &LiveEvent) -> Frame {
+        Frame {
+            alert_id: match event {
+                LiveEvent::Alert(a) => Some(a.id),
+                _ => None,
+            },
+            bytes: encode(event),
+        }
+    }
+}
+
+/// One SSE frame: `event:`, `id:` (alerts only), one line of JSON `data:`, and the blank line.
+pub fn encode(event: &LiveEvent) -> Bytes {
+    let (name, id, data) = match event {
+        LiveEvent::Alert(alert) => (
+            "alert",
+            Some(alert.id),
+            serde_json::to_string(&alert.data()),
+        ),
+        LiveEvent::Resolved(id) => (
+            "resolved",
+            None,
+            serde_json::to_string(&serde_json::json!({ "id": id })),
+        ),
+        LiveEvent::Refresh(refresh) => ("refresh", None, serde_json::to_string(refresh)),
+    };
+    let Ok(data) = data else {
+        return Bytes::from_static(b": unencodable event\n\n");
+    };
+    let mut out = String::with_capacity(data.len() + 48);
+    out.push_str("event: ");
+    out.push_str(name);
+    out.push('\n');
+    if let Some(id) = id {
+        out.push_str("id: ");
+        out.push_str(&id.to_string());
+        out.push('\n');
+    }
+    // Compact JSON has no line breaks, so one `data:` line carries it whole.
+    out.push_str("data: ");
+    out.push_str(&data);
+    out.push_str("\n\n");
+    Bytes::from(out)
+}
+
 struct Channel {
-    sender: broadcast::Sender<LiveEvent>,
+    sender: broadcast::Sender<Frame>,
     /// How far this process has passed the shop's alerts on (PostgreSQL only).
     mark: AlertMark,
     /// Counts the alerts and resolutions passed on: a replay read before one is stale.
@@ -89,13 +147,13 @@ impl Default for Live {
 /// A receiver on one shop's channel (it derefs to the [`broadcast::Receiver`]). Dropping the last
 /// one of a shop removes the shop's channel.
 pub struct Subscription {
-    receiver: broadcast::Receiver<LiveEvent>,
+    receiver: broadcast::Receiver<Frame>,
     live: Live,
     shop: String,
 }
 
 impl std::ops::Deref for Subscription {
-    type Target = broadcast::Receiver<LiveEvent>;
+    type Target = broadcast::Receiver<Frame>;
 
     fn deref(&self) -> &Self::Target {
         &self.receiver
@@ -131,7 +189,7 @@ impl Live {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    fn subscription(&self, shop: &str, receiver: broadcast::Receiver<LiveEvent>) -> Subscription {
+    fn subscription(&self, shop: &str, receiver: broadcast::Receiver<Frame>) -> Subscription {
         Subscription {
             receiver,
             live: self.clone(),
@@ -209,8 +267,8 @@ impl Live {
                 channel.generation += 1;
                 channel.replay = None;
             }
-            // An error only means nobody listens right now.
-            let _ = channel.sender.send(event);
+            // Encoded here, once for every listener. An error only means nobody listens right now.
+            let _ = channel.sender.send(Frame::of(&event));
         }
         if let Some(mark) = mark {
             channel.mark.alert_id = channel.mark.alert_id.max(mark.alert_id);
@@ -333,6 +391,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_event_is_encoded_once_for_every_listener() {
+        let live = Live::default();
+        let mut one = live.subscribe_at("a.myshopify.com", AlertMark::default());
+        let mut other = live.try_subscribe("a.myshopify.com").expect("the channel");
+        live.publish("a.myshopify.com", vec![refresh()], None);
+        let (a, b) = (one.recv().await.unwrap(), other.recv().await.unwrap());
+        assert_eq!(a.bytes.as_ptr(), b.bytes.as_ptr(), "one buffer, shared");
+        assert!(
+            a.bytes.starts_with(b"event: refresh\ndata: {"),
+            "{:?}",
+            a.bytes
+        );
+        assert_eq!(a.alert_id, None);
+    }
+
+    #[tokio::test]
     async fn alerts_already_passed_on_are_not_sent_twice_and_empty_channels_go() {
         let live = Live::default();
         let mut rx = live.subscribe_at("a.myshopify.com", AlertMark::default());
@@ -354,8 +428,15 @@ mod tests {
         live.publish("a.myshopify.com", vec![alert(1), alert(2)], Some(mark(2)));
         live.publish("a.myshopify.com", vec![alert(2), alert(3)], Some(mark(3)));
         let mut ids = Vec::new();
-        while let Ok(LiveEvent::Alert(a)) = rx.try_recv() {
-            ids.push(a.id);
+        while let Ok(frame) = rx.try_recv() {
+            ids.push(frame.alert_id.expect("an alert"));
+            let head = format!("event: alert\nid: {}\ndata: {{", ids.last().unwrap());
+            assert!(
+                frame.bytes.starts_with(head.as_bytes()),
+                "{:?}",
+                frame.bytes
+            );
+            assert!(frame.bytes.ends_with(b"}\n\n"), "{:?}", frame.bytes);
         }
         assert_eq!(ids, vec![1, 2, 3]);
         drop(rx);

@@ -119,6 +119,10 @@ pub struct Replay {
     pub truncated: bool,
 }
 
+/// Alert changes past which an evaluation (or a pass over every shop, once at its end) runs
+/// `ANALYZE` on the alerts table.
+pub const ANALYZE_AFTER: usize = 1000;
+
 /// How long the dashboard stays on sample data after the database failed to answer.
 pub const DATABASE_REST: Duration = Duration::from_secs(5);
 
@@ -431,8 +435,11 @@ impl Service {
             Scope::Shop => None,
             Scope::Orders(ids) => Some(ids.as_slice()),
         };
-        if let Err(e) = self.evaluate_some(shop, only).await {
-            tracing::warn!(shop = %shop, error = %e, "could not evaluate the shop's alerts");
+        match self.evaluate_some(shop, only).await {
+            Ok(changed) => self.analyze_after(changed).await,
+            Err(e) => {
+                tracing::warn!(shop = %shop, error = %e, "could not evaluate the shop's alerts")
+            }
         }
         let refresh = Refresh { reason, at: now() };
         match &self.inner.primary {
@@ -452,16 +459,24 @@ impl Service {
     /// Brings one shop's alerts up to date. With PostgreSQL the listeners of every process learn
     /// of the changes through the database; with the in-memory store they are passed on here.
     pub async fn evaluate(&self, shop: &str) -> Result<(), StoreError> {
-        self.evaluate_some(shop, None).await
+        let changed = self.evaluate_some(shop, None).await?;
+        self.analyze_after(changed).await;
+        Ok(())
     }
 
-    /// [`Service::evaluate`] for the orders `only` names (all of them when `None`).
-    async fn evaluate_some(&self, shop: &str, only: Option<&[String]>) -> Result<(), StoreError> {
+    /// [`Service::evaluate`] for the orders `only` names (all of them when `None`), without the
+    /// `ANALYZE`; answers how many alerts it raised and resolved.
+    async fn evaluate_some(
+        &self,
+        shop: &str,
+        only: Option<&[String]>,
+    ) -> Result<usize, StoreError> {
         let changes = self
             .inner
             .primary
             .evaluate_alerts(shop, now(), &self.inner.thresholds, only)
             .await?;
+        let changed = changes.raised.len() + changes.resolved.len();
         if self.inner.primary.is_sample() && !changes.is_empty() {
             let mut events: Vec<LiveEvent> = changes
                 .resolved
@@ -476,7 +491,17 @@ impl Service {
             );
             self.inner.live.publish(shop, events, None);
         }
-        Ok(())
+        Ok(changed)
+    }
+
+    /// After `changed` alert changes, past [`ANALYZE_AFTER`], gives the planner a new picture of
+    /// the alerts table (its statistics), so the next passes' joins are planned for its size.
+    async fn analyze_after(&self, changed: usize) {
+        if changed > ANALYZE_AFTER {
+            if let Err(e) = self.inner.primary.analyze_alerts().await {
+                tracing::warn!(error = %e, "could not analyze the alerts table");
+            }
+        }
     }
 
     /// Ingestion's hook (SPEC §6): orders of `shop` may be missing (a failed poll, orders the
@@ -509,9 +534,12 @@ impl Service {
 
     /// Brings every shop's alerts up to date (the worker's tick).
     pub async fn evaluate_all(&self) -> Result<(), StoreError> {
+        let mut changed = 0;
         for shop in self.inner.primary.shops().await? {
-            self.evaluate(&shop).await?;
+            changed += self.evaluate_some(&shop, None).await?;
         }
+        // One `ANALYZE` for the whole pass: the first pass over a fresh load changes every shop.
+        self.analyze_after(changed).await;
         Ok(())
     }
 

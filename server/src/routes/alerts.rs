@@ -23,7 +23,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use crate::error::ApiError;
 use crate::extract::QueryPairs;
 use crate::live::streams::{Holder, Standing};
-use crate::live::{LiveEvent, SharedReplay};
+use crate::live::{encode, LiveEvent, SharedReplay};
 use crate::openapi::{AlertsParams, ReadErrors, ShopParam};
 use crate::service::Service;
 
@@ -52,40 +52,6 @@ pub fn asks_for_stream(request: &Request) -> bool {
         && wants_stream(request.headers())
 }
 
-/// One SSE frame: `event:`, `id:` (alerts only), one line of JSON `data:`, and the blank line.
-fn frame(event: &LiveEvent) -> Bytes {
-    let (name, id, data) = match event {
-        LiveEvent::Alert(alert) => (
-            "alert",
-            Some(alert.id),
-            serde_json::to_string(&alert.data()),
-        ),
-        LiveEvent::Resolved(id) => (
-            "resolved",
-            None,
-            serde_json::to_string(&serde_json::json!({ "id": id })),
-        ),
-        LiveEvent::Refresh(refresh) => ("refresh", None, serde_json::to_string(refresh)),
-    };
-    let Ok(data) = data else {
-        return Bytes::from_static(b": unencodable event\n\n");
-    };
-    let mut out = String::with_capacity(data.len() + 48);
-    out.push_str("event: ");
-    out.push_str(name);
-    out.push('\n');
-    if let Some(id) = id {
-        out.push_str("id: ");
-        out.push_str(&id.to_string());
-        out.push('\n');
-    }
-    // Compact JSON has no line breaks, so one `data:` line carries it whole.
-    out.push_str("data: ");
-    out.push_str(&data);
-    out.push_str("\n\n");
-    Bytes::from(out)
-}
-
 /// The greatest alert id among `events`.
 fn last_alert(events: &[LiveEvent]) -> Option<u64> {
     events
@@ -101,7 +67,7 @@ fn last_alert(events: &[LiveEvent]) -> Option<u64> {
 fn frames(events: &[LiveEvent]) -> Bytes {
     let mut out = BytesMut::new();
     for event in events {
-        out.extend_from_slice(&frame(event));
+        out.extend_from_slice(&encode(event));
     }
     out.freeze()
 }
@@ -207,7 +173,7 @@ pub async fn alerts(
     };
     // Alerts were left out: the client takes its counts from the list instead (SPEC §6).
     let truncated = truncated.then(|| {
-        frame(&LiveEvent::Refresh(Refresh {
+        encode(&LiveEvent::Refresh(Refresh {
             reason: RefreshReason::ReplayTruncated,
             at: crate::service::now(),
         }))
@@ -227,13 +193,12 @@ pub async fn alerts(
                     }
                     got = receiver.recv() => match got {
                         // Sent during the replay, or passed on twice: already seen.
-                        Ok(LiveEvent::Alert(a)) if a.id <= seen => continue,
-                        Ok(event) => {
-                            if let LiveEvent::Alert(a) = &event {
-                                seen = a.id;
-                            }
+                        Ok(frame) if frame.alert_id.is_some_and(|id| id <= seen) => continue,
+                        Ok(frame) => {
+                            seen = frame.alert_id.unwrap_or(seen);
                             heartbeat.reset();
-                            return Some((frame(&event), (receiver, seen, heartbeat, slot)));
+                            // Encoded once for every stream of the shop (`Live::publish`).
+                            return Some((frame.bytes, (receiver, seen, heartbeat, slot)));
                         }
                         // Too slow to keep up: end the stream; the client reconnects and replays.
                         Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return None,

@@ -357,6 +357,14 @@ impl Store {
         dispatch!(self, s => s.evaluate_alerts(shop, now, th, only).await)
     }
 
+    /// Refreshes the database's statistics of the alerts table (nothing to do in memory).
+    pub async fn analyze_alerts(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Postgres(s) => s.analyze_alerts().await,
+            Store::Memory(_) => Ok(()),
+        }
+    }
+
     /// Raises the shop's data-gap alert unless one is open; answers the new alert.
     pub async fn raise_data_gap(
         &self,

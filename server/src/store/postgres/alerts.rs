@@ -167,13 +167,6 @@ impl PgStore {
             changes.raised.extend(alerts(raised)?);
         }
         changes.raised.sort_by_key(|a| a.id);
-        if changes.raised.len() + changes.resolved.len() > 1000 {
-            // Keep the planner's picture of the table current after a big change.
-            sqlx::query("ANALYZE alerts")
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
-        }
         if !changes.is_empty() {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(ALERTS_CHANNEL)
@@ -184,6 +177,16 @@ impl PgStore {
         }
         tx.commit().await.map_err(classify)?;
         Ok(changes)
+    }
+
+    /// Refreshes the planner's statistics of the alerts table (after a large evaluation: the
+    /// service calls it once per pass, not once per shop).
+    pub async fn analyze_alerts(&self) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE alerts")
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     /// Raises the shop's data-gap alert with `message`, unless one is open already (a shop has at

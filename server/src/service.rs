@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
 use orders_core::alerts::{AlertPage, Refresh, RefreshReason, REPLAY_LIMIT};
 use orders_core::locale::ShopClock;
 use orders_core::outbox::{OutboxCounts, OutboxList, OutboxQuery, OUTBOX_LIST_LIMIT};
@@ -118,6 +119,10 @@ pub struct Replay {
     /// follows the events.
     pub truncated: bool,
 }
+
+/// Shops a pass over every shop evaluates at once: each is one transaction on its own connection,
+/// and the first pass over a fresh load is the database's work, which two backends share.
+pub const PASS_JOBS: usize = 2;
 
 /// Alert changes past which an evaluation (or a pass over every shop, once at its end) runs
 /// `ANALYZE` on the alerts table.
@@ -534,10 +539,12 @@ impl Service {
 
     /// Brings every shop's alerts up to date (the worker's tick).
     pub async fn evaluate_all(&self) -> Result<(), StoreError> {
-        let mut changed = 0;
-        for shop in self.inner.primary.shops().await? {
-            changed += self.evaluate_some(&shop, None).await?;
-        }
+        let shops = self.inner.primary.shops().await?;
+        let changed = futures::stream::iter(shops)
+            .map(|shop| async move { self.evaluate_some(&shop, None).await })
+            .buffer_unordered(PASS_JOBS)
+            .try_fold(0, |sum, n| async move { Ok(sum + n) })
+            .await?;
         // One `ANALYZE` for the whole pass: the first pass over a fresh load changes every shop.
         self.analyze_after(changed).await;
         Ok(())

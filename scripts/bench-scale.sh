@@ -66,7 +66,7 @@ LEPTOS_SITE_ADDR="127.0.0.1:$(free_port)" RUST_LOG="warn,orders_sync::workers::a
 SERVER_PID=$!
 trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do
-  grep -q 'alert pass over every shop' "$WORK/first-pass.log" && break
+  grep -qs 'alert pass over every shop' "$WORK/first-pass.log" && break
   sleep 1
 done
 FIRST_PASS="$(grep -m1 'alert pass over every shop' "$WORK/first-pass.log" | grep -o 'elapsed_ms=[0-9]*' | cut -d= -f2)"

@@ -9,14 +9,37 @@ use super::actions::Actions;
 use super::model::{tab_label, TabLink};
 use super::model::{FilterState, PAGE_SIZES};
 
+/// The look of a text field or a select (the classes only), stated once for the filter bar's
+/// fields and the forms' ([`FIELD`]).
+macro_rules! field_look {
+    () => {
+        "rounded-md border border-input bg-surface px-2 py-1 text-sm focus:border-focus focus:outline-none focus:ring-1 focus:ring-focus"
+    };
+}
+
+/// The look of a secondary button, stated once for buttons ([`BUTTON`]) and links that look like
+/// one ([`BUTTON_LOOK`]).
+macro_rules! button_look {
+    () => {
+        "rounded-md bg-fill px-3 py-1 text-sm font-medium shadow-button hover:bg-fill-hover focus:outline-none focus:ring-2 focus:ring-focus"
+    };
+}
+
+/// A form's text field, the full width of its form (the drawer's and the bulk bar's).
+pub(super) const FIELD: &str = concat!("w-full ", field_look!(), " disabled:bg-surface-disabled");
+/// A form's button (the drawer's and the bulk bar's).
+pub(super) const BUTTON: &str = concat!(
+    button_look!(),
+    " disabled:cursor-not-allowed disabled:opacity-50"
+);
+/// A link drawn as a secondary button (it is never disabled).
+pub(super) const BUTTON_LOOK: &str = button_look!();
+/// The look of the filter bar's fields.
+const FILTER_FIELD: &str = field_look!();
+
 /// Assign, fulfill and escalate the selected rows, each from a small form that opens under its
 /// button, so the bar stays one line above the table. The selection is this page's rows only, and
 /// the bar says how many; changing page, tab or filter clears it.
-/// A form's text field, the full width of its form (the drawer's and the bulk bar's).
-pub(super) const FIELD: &str = "w-full rounded-md border border-input bg-surface px-2 py-1 text-sm focus:border-focus focus:outline-none focus:ring-1 focus:ring-focus disabled:bg-surface-disabled";
-/// A form's button (the drawer's and the bulk bar's).
-pub(super) const BUTTON: &str = "rounded-md bg-fill px-3 py-1 text-sm font-medium shadow-button hover:bg-fill-hover focus:outline-none focus:ring-2 focus:ring-focus disabled:cursor-not-allowed disabled:opacity-50";
-
 #[component]
 pub(super) fn BulkBar(actions: Actions, ready: RwSignal<bool>) -> impl IntoView {
     let count = move || actions.selected.with(|s| s.len());
@@ -350,9 +373,6 @@ pub(super) fn Filters(filters: FilterState, mine: Option<String>) -> impl IntoVi
         </form>
     }
 }
-
-/// The look of the filter bar's fields.
-const FILTER_FIELD: &str = "rounded-md border border-input bg-surface px-2 py-1 text-sm focus:border-focus focus:outline-none focus:ring-1 focus:ring-focus";
 
 /// One multi-valued filter (`status`, `priority`) as a drop-down of checkboxes, each choice given
 /// as (value, label, checked); its summary says how many are chosen.

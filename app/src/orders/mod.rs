@@ -285,7 +285,7 @@ fn OrdersScreen(
                                 href=export_href
                                 download=""
                                 rel="external"
-                                class="rounded-md bg-fill px-3 py-1 text-sm font-medium shadow-button hover:bg-fill-hover focus:outline-none focus:ring-2 focus:ring-focus"
+                                class=controls::BUTTON_LOOK
                                 data-testid="export-csv"
                                 on:click=on_export
                             >

@@ -1,9 +1,10 @@
-//! The database's alert and refresh notifications as a service (SPEC §6): the listener's
+//! The database's alert, refresh and token notifications as a service (SPEC §6): the listener's
 //! connection, the shop a notification names, and what changed since a process's mark.
 
 use sqlx::postgres::PgListener;
 
 use crate::store::postgres::alerts::{ALERTS_CHANNEL, REFRESH_CHANNEL};
+use crate::store::postgres::trust::TOKENS_CHANNEL;
 use crate::store::{AlertChanges, AlertMark, PgStore, StoreError};
 
 /// The alert feed over PostgreSQL; cheap to clone.
@@ -17,11 +18,11 @@ impl AlertFeed {
         AlertFeed { pg }
     }
 
-    /// A connection listening on the alert and refresh channels.
+    /// A connection listening on the alert, refresh and token channels.
     pub async fn listen(&self) -> Result<PgListener, sqlx::Error> {
         let mut listener = PgListener::connect_with(self.pg.pool()).await?;
         listener
-            .listen_all([ALERTS_CHANNEL, REFRESH_CHANNEL])
+            .listen_all([ALERTS_CHANNEL, REFRESH_CHANNEL, TOKENS_CHANNEL])
             .await?;
         Ok(listener)
     }

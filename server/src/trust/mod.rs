@@ -24,8 +24,7 @@ pub mod idempotency;
 pub mod limit;
 pub mod session;
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -83,8 +82,6 @@ struct TrustInner {
     app_bridge_origin: Option<String>,
     /// Installs shops on their first session token (with the app's secret, on PostgreSQL).
     installer: std::sync::OnceLock<Arc<crate::shopify::install::Installer>>,
-    /// Shops known to need a token: a shop never stops needing one, so this only grows.
-    protected: Mutex<HashSet<String>>,
 }
 
 impl Trust {
@@ -99,7 +96,6 @@ impl Trust {
                 sessions: SessionKeys::new(settings),
                 app_bridge_origin: headers::origin_of(&settings.app_bridge_url),
                 settings: settings.clone(),
-                protected: Mutex::new(HashSet::new()),
                 installer: std::sync::OnceLock::new(),
             }),
         }
@@ -144,30 +140,12 @@ impl Trust {
         if self.inner.settings.tokens_required {
             return Ok(false);
         }
-        if self.is_protected(shop) {
-            return Ok(false);
-        }
         let Some(database) = service.database() else {
             // The sample data has no tokens.
             return Ok(true);
         };
         let protected = database.tokens().shop_requires_token(shop).await?;
-        if protected {
-            self.inner
-                .protected
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(shop.to_owned());
-        }
         Ok(!protected)
-    }
-
-    fn is_protected(&self, shop: &str) -> bool {
-        self.inner
-            .protected
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(shop)
     }
 }
 

@@ -1,8 +1,11 @@
-//! The alert listener (SPEC §6, PostgreSQL only): follows the database's alert and refresh
+//! The listener (SPEC §6, PostgreSQL only): follows the database's alert and refresh
 //! notifications, so that every process passes on the changes any process made. A notification
 //! names the shop only; what changed is read from the table from this process's mark
 //! ([`crate::live`]'s catch-up), so a missed or merged notification loses nothing. After a lost
 //! connection it reconnects with backoff and catches every listened shop up from the table.
+//!
+//! It also follows the token notifications: each clears this process's token cache, which is
+//! trusted only while this connection is up (`service/tokens/cache.rs`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,7 +19,15 @@ use crate::service::{AlertFeed, Service};
 /// reconnecting with backoff and catching every listened shop up from the table after a gap.
 pub async fn listen_forever(service: Service, feed: AlertFeed) {
     use crate::store::postgres::alerts::ALERTS_CHANNEL;
+    use crate::store::postgres::trust::TOKENS_CHANNEL;
     use orders_core::alerts::RefreshReason;
+
+    let tokens = service.database().map(|d| d.tokens().clone());
+    let set_listening = |listening: bool| {
+        if let Some(tokens) = &tokens {
+            tokens.cache().set_listening(listening);
+        }
+    };
 
     let closed = service.live().closed();
     tokio::pin!(closed);
@@ -40,6 +51,7 @@ pub async fn listen_forever(service: Service, feed: AlertFeed) {
             },
         };
         backoff = Duration::from_millis(250);
+        set_listening(true);
         // Whatever was announced while this process was not listening is in the table.
         for (shop, _) in service.live().marks() {
             catch_up(&service, &feed, &shop).await;
@@ -52,17 +64,23 @@ pub async fn listen_forever(service: Service, feed: AlertFeed) {
             let notification = match received {
                 Ok(Some(n)) => n,
                 Ok(None) => {
-                    // The connection dropped; the next receive reconnects. Catch up meanwhile.
-                    for (shop, _) in service.live().marks() {
-                        catch_up(&service, &feed, &shop).await;
-                    }
-                    continue;
+                    // The connection dropped: connect again (which catches up).
+                    tracing::warn!("the listener's connection dropped; reconnecting");
+                    set_listening(false);
+                    break;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "lost the alert listener; reconnecting");
+                    set_listening(false);
                     break;
                 }
             };
+            if notification.channel() == TOKENS_CHANNEL {
+                if let Some(tokens) = &tokens {
+                    tokens.cache().forget();
+                }
+                continue;
+            }
             let mut words = notification.payload().split(' ');
             let Some(shop_id) = words.next().and_then(|w| w.parse::<i64>().ok()) else {
                 continue;

@@ -16,11 +16,16 @@ fn pg(app: &TestApp) -> &PgStore {
     }
 }
 
+/// The server's own tokens service (its cache is the one its requests ask).
+fn tokens(app: &TestApp) -> &orders_sync::service::Tokens {
+    app.service.database().expect("PostgreSQL").tokens()
+}
+
 /// Issues a token for `shop` through the CLI's own code; answers the printed token.
 pub async fn issue(app: &TestApp, shop: &str) -> String {
     let mut out = Vec::new();
     orders_sync::cli::token(
-        &orders_sync::service::Tokens::new(pg(app).clone()),
+        tokens(app),
         orders_sync::cli::TokenCommand::Issue {
             shop: shop.into(),
             label: Some("test".into()),
@@ -35,7 +40,7 @@ pub async fn issue(app: &TestApp, shop: &str) -> String {
 async fn token_list(app: &TestApp) -> String {
     let mut out = Vec::new();
     orders_sync::cli::token(
-        &orders_sync::service::Tokens::new(pg(app).clone()),
+        tokens(app),
         orders_sync::cli::TokenCommand::List { shop: None },
         &mut out,
     )
@@ -165,7 +170,7 @@ async fn a_token_opens_its_own_shop_and_no_other() {
         .unwrap();
     let mut out = Vec::new();
     orders_sync::cli::token(
-        &orders_sync::service::Tokens::new(pg(&app).clone()),
+        tokens(&app),
         orders_sync::cli::TokenCommand::Revoke { id },
         &mut out,
     )
@@ -178,6 +183,89 @@ async fn a_token_opens_its_own_shop_and_no_other() {
         .await
         .assert_failure(401, &[]);
     assert!(token_list(&app).await.contains("revoked"));
+}
+
+/// How long another process takes to hear of a token's change: polls `ask` until it answers
+/// `status`, for at most a second.
+async fn heard_within(ask: impl AsyncFn() -> u16, status: u16) -> Duration {
+    let started = std::time::Instant::now();
+    loop {
+        if ask().await == status {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "still not {status} after a second"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Each process keeps its token answers, and a change made through another process clears them:
+/// a new token closes the shop, and a revoked token stops, in every process, within the
+/// notification's delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_change_through_one_process_reaches_the_others() {
+    let here = spawn_app(Backend::Postgres).await;
+    let there = spawn_on(here.store.clone()).await;
+    two_shops(&here).await;
+    let status = |app: &TestApp, token: Option<&str>| {
+        let (app, token) = (app.address.clone(), token.map(str::to_owned));
+        async move {
+            let mut req = reqwest::Client::new()
+                .get(format!("{app}/sync/orders"))
+                .query(&[("shop_domain", SHOP)]);
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            req.send().await.unwrap().status().as_u16()
+        }
+    };
+    // `there` learns that the shop is open, twice (the second answer is its own).
+    assert_eq!(status(&there, None).await, 200);
+    assert_eq!(status(&there, None).await, 200);
+
+    let token = issue(&here, SHOP).await;
+    let took = heard_within(async || status(&there, None).await, 401).await;
+    eprintln!("a new token closed the shop in the other process within {took:?}");
+    assert_eq!(status(&there, Some(&token)).await, 200);
+    assert_eq!(status(&there, Some(&token)).await, 200);
+
+    let id = pg(&here).tokens(Some(SHOP)).await.unwrap()[0].id;
+    let mut out = Vec::new();
+    orders_sync::cli::token(
+        tokens(&here),
+        orders_sync::cli::TokenCommand::Revoke { id },
+        &mut out,
+    )
+    .await
+    .unwrap();
+    // In the process that revoked it, at once.
+    assert_eq!(status(&here, Some(&token)).await, 401);
+    let took = heard_within(async || status(&there, Some(&token)).await, 401).await;
+    eprintln!("a revocation reached the other process within {took:?}");
+}
+
+/// A token's use is written at most once a minute, however often it is presented.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_used_is_written_at_most_once_a_minute() {
+    let app = spawn_app(Backend::Postgres).await;
+    two_shops(&app).await;
+    let token = issue(&app, SHOP).await;
+    get_as(&app, Some(&token), "/sync/orders", SHOP)
+        .await
+        .assert_ok();
+    let first = pg(&app).tokens(Some(SHOP)).await.unwrap()[0].last_used_at;
+    assert!(first.is_some(), "the first use is noted");
+    for _ in 0..3 {
+        get_as(&app, Some(&token), "/sync/orders", SHOP)
+            .await
+            .assert_ok();
+    }
+    assert_eq!(
+        pg(&app).tokens(Some(SHOP)).await.unwrap()[0].last_used_at,
+        first
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,9 @@
 //! Policy:
 //! - **Tokens** are kept as their SHA-256 only (they are 256-bit random strings, so a plain hash is
 //!   enough). A shop that has ever had a token requires one from then on; revoking a token stops it
-//!   at once (every request reads the table; `last_used_at` is written at most once a minute).
+//!   at once: every change to the table notifies `orders_sync_tokens` (a trigger), which clears
+//!   each process's cache of these answers (`service/tokens/cache.rs`). `last_used_at` is written
+//!   at most once a minute.
 //! - **Idempotency keys** are claimed as the first statement of the write's transaction: an
 //!   `INSERT … ON CONFLICT` that waits on a concurrent claim of the same key until that transaction
 //!   ends. The answer is stored before the commit, so the key and the effect commit together, and a
@@ -16,6 +18,9 @@ use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::{classify, PgStore};
 use crate::store::{Idempotent, StoreError, IDEMPOTENCY_WINDOW};
+
+/// The channel every change to `api_tokens` is announced on (payload empty).
+pub const TOKENS_CHANNEL: &str = "orders_sync_tokens";
 
 /// A token as `token list` shows it (never the token itself).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -127,6 +132,20 @@ impl PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)
+    }
+
+    /// Notes that token `id` was used at `now`, unless that was noted less than a minute ago.
+    pub async fn touch_token(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 \
+             AND (last_used_at IS NULL OR last_used_at < $2 - interval '1 minute')",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
     }
 
     /// Whether token `id` still opens its shop (it exists and is not revoked): what an open

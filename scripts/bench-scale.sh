@@ -31,6 +31,7 @@ DB="orders_scale"
 SHOP="bench-000.myshopify.com"
 SECS="${BENCH_SECONDS:-5}"
 RUNS="${BENCH_RUNS:-50}"
+SSE_CLIENTS="${SSE_CLIENTS:-10000}"
 BIN="${BENCH_BIN:-target/release/orders-sync}"
 WORK="$(mktemp -d)"
 [ -x "$BIN" ] || { echo "error: build first: cargo leptos build --release" >&2; exit 1; }
@@ -125,6 +126,7 @@ FIGURES=(
   "search: a surname ($L_MATCHES orders)|$L&query=$(q "$S_LAST")|p95 <= 1.5x filtered first page|y"
   "list: 250 rows (largest page)|$L&pageSize=250|-|y"
   "list: all, offset 25,000|$L&cursor=$(ofs 25000)|p95 <= 3x first page|y"
+  "list: all, offset 100,000|$L&cursor=$(ofs 100000)|p95 <= 1.5x first page|y"
   "list: unfulfilled, offset 25,000|$L&tab=unfulfilled&cursor=$(ofs 25000)|p95 <= 3x first page|y"
   "tab counts (past the last page)|$L&cursor=$(ofs 9999999)|p95 <= 20 ms|y"
   "order by id|/sync/orders/$(head -1 "$WORK/ids" | sed 's|/|%2F|g')?shop_domain=$SHOP|-|y"
@@ -136,7 +138,8 @@ CAPTURE=0
 if [ -n "$LOG" ] && [ -r "$LOG" ]; then
   CAPTURE=1
   sql "ALTER DATABASE $DB SET log_min_duration_statement = 0"
-  SYNC_RATE_LIMIT=off start_release_server
+  # Without the count cache, so that each figure's capture holds its counts' statement.
+  COUNT_CACHE_BYTES=0 SYNC_RATE_LIMIT=off start_release_server
   curl -s -o /dev/null "http://$LEPTOS_SITE_ADDR$L"
   i=0
   for f in "${FIGURES[@]}"; do
@@ -174,8 +177,10 @@ if [ "$CAPTURE" = 1 ]; then
   echo "plans of the list's statements: $OUT/explain.txt"
 fi
 
-section "Endpoints (wrk, 1 connection, $SECS s each) and the same SQL (pgbench, 1 client)"
-SYNC_RATE_LIMIT=off start_release_server
+section "Endpoints, counts uncached (wrk, 1 connection, $SECS s each) and the same SQL (pgbench, 1 client)"
+# The count cache is off here: each figure is what a page costs when its counts are counted, beside
+# the same statements under pgbench. The throughput section measures the cache.
+COUNT_CACHE_BYTES=0 SYNC_RATE_LIMIT=off start_release_server
 BASE="http://$LEPTOS_SITE_ADDR"
 for _ in 1 2 3 4 5 6 7 8 9 10; do curl -s -o /dev/null "$BASE$L"; done
 
@@ -232,8 +237,25 @@ if [ "$CAPTURE" = 1 ] && [ -s "$WORK/sql-1" ]; then
   tps="$(cd "$WORK" && pgbench -n -M prepared -c64 -j2 -T10 -f "$WORK/sql-1" "$DATABASE_URL" 2>/dev/null |
     awk '/^tps/ { printf "%.0f", $3 }')"
 fi
-echo "  first page, all: $rps requests/s (the same SQL under pgbench: ${tps:-?} transactions/s)"
-THROUGHPUT="$rps req/s (pgbench ${tps:-?} tps)"
+echo "  first page, all, counts uncached: $rps requests/s (the same SQL under pgbench: ${tps:-?} transactions/s)"
+THROUGHPUT="$rps req/s uncached (pgbench ${tps:-?} tps)"
+
+section "Throughput with the count cache (64 connections, 10 s each)"
+kill "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+SYNC_RATE_LIMIT=off start_release_server
+BY_ID="${FIGURES[$((${#FIGURES[@]} - 1))]}"
+IFS='|' read -r _ BY_ID_PATH _ <<<"$BY_ID"
+curl -s -o /dev/null "$BASE$L"
+read -r _ _ errors cached_rps < <(wrk_run 64 10 "$BASE$L")
+[ "$errors" = 0 ] || echo "cached throughput: $errors errors" >&2
+read -r _ _ errors by_id_rps < <(wrk_run 64 10 "$BASE$BY_ID_PATH")
+[ "$errors" = 0 ] || echo "order by id throughput: $errors errors" >&2
+read -r c50 c95 _ _ < <(wrk_run 1 "$SECS" "$BASE$L")
+CACHED_RATIO="$(awk -v a="$cached_rps" -v b="$by_id_rps" 'BEGIN { printf "%.2f", a / b }')"
+row "list: all, first page, cached" "$c50" "$c95" "" "" "" "" "-"
+echo "  first page, all, counts cached: $cached_rps requests/s; one order by id: $by_id_rps requests/s ($CACHED_RATIO)"
+echo "  first page, all, counts cached, 1 connection: p50 $c50 ms, p95 $c95 ms"
 
 section "Assign 250 orders in one request (wrk, 1 connection, $SECS s, alternating assignees)"
 read -r p50 p95 errors _ < <(wrk_run 1 "$SECS" "$BASE/sync/orders/assign" "$WORK/assign-sam.json:$WORK/assign-alex.json")
@@ -274,11 +296,35 @@ else
 fi
 echo "  $WASM"
 
+section "One event to $SSE_CLIENTS live streams (scripts/bench-sse.sh)"
+kill "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+FAN_OUT="$(SSE_CLIENTS="$SSE_CLIENTS" bash scripts/bench-sse.sh 2>&1 | tee /dev/stderr |
+  grep -m1 -E 'p99' | sed 's/^ *//')" || true
+
+# The median of the other tabs' p95, and ratios of the rows above.
+OTHER_TABS="$(for t in "all, first page" unfulfilled tracking_pending returns support; do
+  echo "${P95["list: $t"]}"; done | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+p95_over() { # label, then a label or a number
+  local b="${P95[$2]:-$2}"
+  awk -v a="${P95[$1]}" -v b="$b" 'BEGIN { printf "%.2fx (%s ms over %s ms)", a / b, a, b }'
+}
+ratio_of() { # label → its r95
+  local line
+  line="$(printf '%s\n' "${ROWS[@]}" | grep -m1 "^$1 ")"
+  echo "$line" | awk -F'|' '{ gsub(/ /, "", $7); printf "%sx (p95 %s ms over %s ms)", $7, $3, $5 }' | tr -s ' '
+}
+
 section "Results (ms; r50, r95 = the endpoint's p50, p95 over the SQL's)"
 {
   printf '%-34s|%9s|%9s|%9s|%9s|%6s|%6s|%s\n' "figure" "p50" "p95" "SQL p50" "SQL p95" "r50" "r95" "target"
   printf '%s\n' "${ROWS[@]}"
   echo "throughput, 64 connections: $THROUGHPUT (target >= 2,000 req/s)"
+  echo "first page at 64 connections, counts cached: $cached_rps req/s, order by id $by_id_rps req/s: ${CACHED_RATIO}x (target >= 0.5x)"
+  echo "first page, counts uncached, p95 over its SQL's under pgbench: $(ratio_of "list: all, first page") (target <= 1.5x)"
+  echo "offset 100,000 p95 over the first page's: $(p95_over "list: all, offset 100,000" "list: all, first page") (target <= 1.5x)"
+  echo "delayed tab p95 over the other tabs' median: $(p95_over "list: delayed" "$OTHER_TABS") (target <= 1.5x)"
+  echo "one event to $SSE_CLIENTS streams: ${FAN_OUT:-?} (target p99 <= 100 ms)"
   echo "first alert pass over 1,000,000 fresh orders: ${FIRST_PASS:-?} ms (target <= 5,000 ms)"
   echo "search p95 over the filtered first page's ('$FILTERED', ${P95[$FILTERED]} ms): $SEARCHES(target <= 1.5x)"
   echo "hydrate WASM: $WASM (target <= 250 KB brotli)"

@@ -66,6 +66,9 @@ pub struct Settings {
     /// `SHOP_TIMEZONE`: the time zone (an IANA name) the dashboard shows a shop's times and days
     /// in until Shopify has told the shop's own (`ianaTimezone`, read at install); `UTC` when unset.
     pub shop_time_zone: ShopClock,
+    /// `COUNT_CACHE_BYTES`: what this process's cache of tab counts may take (16 MiB); `0` keeps
+    /// none (every page counts afresh).
+    pub count_cache_bytes: usize,
 }
 
 /// What one client may hold of the process (time, connections, streams), so that a slow or greedy
@@ -139,6 +142,19 @@ fn count_var(name: &str, default: usize) -> Result<usize> {
         .ok()
         .filter(|n| *n > 0)
         .with_context(|| format!("{name} must be a whole number from 1, not '{}'", raw.trim()))
+}
+
+/// A number of bytes (0 and up), or `default` when unset.
+fn bytes_var(name: &str, default: usize) -> Result<usize> {
+    let Some(raw) = var(name) else {
+        return Ok(default);
+    };
+    raw.trim().parse::<usize>().with_context(|| {
+        format!(
+            "{name} must be a whole number of bytes, not '{}'",
+            raw.trim()
+        )
+    })
 }
 
 /// Who may use the Sync API and the dashboard.
@@ -305,6 +321,7 @@ impl std::fmt::Debug for Settings {
             .field("trust", &self.trust)
             .field("secrets", &self.secrets)
             .field("shop_time_zone", &self.shop_time_zone.name())
+            .field("count_cache_bytes", &self.count_cache_bytes)
             .finish()
     }
 }
@@ -508,6 +525,10 @@ impl Settings {
             secrets: secrets_key()?,
             limits: LimitSettings::from_env()?,
             shop_time_zone: shop_time_zone(var("SHOP_TIMEZONE"))?,
+            count_cache_bytes: bytes_var(
+                "COUNT_CACHE_BYTES",
+                crate::store::postgres::count_cache::DEFAULT_BUDGET,
+            )?,
         })
     }
 
@@ -653,6 +674,7 @@ mod tests {
             secrets: crate::secrets::Secrets::default(),
             limits: LimitSettings::default(),
             shop_time_zone: ShopClock::utc(),
+            count_cache_bytes: 0,
         };
         let shown = format!("{settings:?}");
         for secret in ["s3cret", "k3y", "t0k"] {

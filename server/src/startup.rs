@@ -42,7 +42,8 @@ async fn connect(settings: &Settings) -> Result<PgStore> {
     let url = redact(&settings.database_url);
     let store = PgStore::connect_lazy(&settings.database_url)
         .with_context(|| format!("DATABASE_URL '{url}' is not a valid PostgreSQL URL"))?
-        .with_secrets(settings.secrets.clone());
+        .with_secrets(settings.secrets.clone())
+        .with_count_cache(settings.count_cache_bytes);
     store
         .migrate()
         .await

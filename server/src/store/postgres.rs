@@ -28,6 +28,7 @@ use super::StoreError;
 
 pub mod alerts;
 mod copy;
+pub mod count_cache;
 mod counts;
 pub mod install;
 pub mod lifecycle;
@@ -54,12 +55,14 @@ pub const ACQUIRE_TIMEOUT: StdDuration = StdDuration::from_secs(3);
 /// often it reports progress.
 pub const SEED_CHUNK: usize = 10_000;
 
-/// The PostgreSQL store, cheap to clone (clones share the pool).
+/// The PostgreSQL store, cheap to clone (clones share the pool and the count cache).
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
     /// Seals and opens the shops' stored secrets (`crate::secrets`).
     secrets: crate::secrets::Secrets,
+    /// The tab counts this process computed (`count_cache`).
+    counts: std::sync::Arc<count_cache::CountCache>,
 }
 
 /// Sorts a database error into "try again later" or "a bug".
@@ -118,6 +121,9 @@ struct Cutoffs {
     tracking_pending: DateTime<Utc>,
     /// In-transit shipments silent since before this are `delayed`.
     delayed: DateTime<Utc>,
+    /// The instant they were taken at, and the thresholds they were taken with.
+    at: DateTime<Utc>,
+    th: Thresholds,
 }
 
 impl Cutoffs {
@@ -125,6 +131,8 @@ impl Cutoffs {
         Cutoffs {
             tracking_pending: ceil_micros(now - th.tracking_pending_after),
             delayed: ceil_micros(now - th.delayed_after),
+            at: now,
+            th: *th,
         }
     }
 }
@@ -148,7 +156,19 @@ impl PgStore {
         Ok(PgStore {
             pool,
             secrets: crate::secrets::Secrets::plaintext(),
+            counts: Default::default(),
         })
+    }
+
+    /// This store, keeping at most `bytes` of tab counts (`COUNT_CACHE_BYTES`; 0 keeps none).
+    pub fn with_count_cache(mut self, bytes: usize) -> PgStore {
+        self.counts = std::sync::Arc::new(count_cache::CountCache::new(bytes));
+        self
+    }
+
+    /// The tab counts this process keeps.
+    pub fn count_cache(&self) -> &count_cache::CountCache {
+        &self.counts
     }
 
     /// This store, sealing and opening the shops' secrets with `secrets` (`SECRETS_KEY`).

@@ -444,3 +444,52 @@ contract!(
     the_last_ten_timeline_entries_come_newest_first,
     shops_never_see_each_others_orders,
 );
+
+/// Each process keeps the counts it computed (`COUNT_CACHE_BYTES`), and a write through another
+/// process is counted by the very next page: the cache is keyed by the shop's change counter,
+/// which the write bumped in its own transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_through_one_process_is_counted_at_once_by_another() {
+    let url = crate::common::fresh_database_url().await;
+    let process = || {
+        let pg = orders_sync::store::PgStore::connect_lazy(&url).unwrap();
+        spawn_on(orders_sync::store::Store::Postgres(pg))
+    };
+    let (writer, reader) = (process().await, process().await);
+    writer.seed(SHOP, tab_fixture()).await;
+    let counts = |app: &TestApp| {
+        let app = app.address.clone();
+        async move {
+            let body: Value = reqwest::Client::new()
+                .get(format!("{app}/sync/orders"))
+                .query(&[("shop_domain", SHOP), ("assigned_to", "unassigned")])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["counts"].clone()
+        }
+    };
+    let before = counts(&reader).await;
+    assert_eq!(
+        counts(&reader).await,
+        before,
+        "the second page is served the same"
+    );
+    let id = gid(5001);
+    writer.assign(&[&id], Some("ana")).await.assert_ok();
+    let after = counts(&reader).await;
+    assert_eq!(
+        after["all"].as_u64().unwrap() + 1,
+        before["all"].as_u64().unwrap(),
+        "{before} then {after}"
+    );
+    assert_eq!(
+        after["tracking_pending"].as_u64().unwrap() + 1,
+        before["tracking_pending"].as_u64().unwrap()
+    );
+    writer.assign(&[&id], None).await.assert_ok();
+    assert_eq!(counts(&reader).await, before);
+}

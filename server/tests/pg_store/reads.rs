@@ -150,3 +150,78 @@ async fn an_unreachable_database_is_unavailable_not_an_internal_error() {
         .await;
     assert!(matches!(listed, Err(StoreError::Unavailable(_))));
 }
+
+/// The count cache (`store/postgres/count_cache.rs`) serves a page only the counts of its own
+/// snapshot and instant: a write through any path, even plain SQL, and the clock moving an order
+/// between tabs are both seen at once.
+#[tokio::test]
+async fn kept_counts_follow_every_change_and_the_clock() {
+    let db = TestDb::new().await;
+    let pg = &db.store;
+    let minutes = Duration::minutes;
+    // Order 1 is untracked and turns two hours old at now + 10 min; order 2 is long tracked-free.
+    let records = vec![
+        crate::fixtures::order(1, Duration::hours(2) - minutes(10)),
+        crate::fixtures::order(2, Duration::hours(5)),
+    ];
+    pg.replace_orders(SHOP, &records).await.unwrap();
+    let th = Thresholds::default();
+    let w = PageWindow {
+        offset: 0,
+        limit: 50,
+        page_size: 50,
+    };
+    let counts_at = |at| {
+        let q = ListQuery::for_shop(SHOP);
+        async move { pg.list_orders(&q, w, at, &th).await.unwrap().counts }
+    };
+
+    let first = counts_at(now()).await;
+    assert_eq!((first.all, first.tracking_pending), (2, 1));
+    assert_eq!(pg.count_cache().size().0, 1, "kept");
+    // Still the same instant's rules nine minutes on: served from the cache, and right.
+    assert_eq!(counts_at(now() + minutes(9)).await, first);
+
+    // The clock moves order 1 into tracking_pending at now + 10 min, with no write.
+    let later = counts_at(now() + minutes(11)).await;
+    assert_eq!(later.tracking_pending, 2);
+
+    // A change made in plain SQL, outside the store's code, is seen by the next page.
+    sqlx::query("UPDATE orders SET support_thread = 'conv-1' WHERE id = $1")
+        .bind(crate::common::gid(2))
+        .execute(pg.pool())
+        .await
+        .unwrap();
+    assert_eq!(counts_at(now() + minutes(12)).await.support, 1);
+    // So is one through the store, and a change of another shop leaves this shop's entry alone.
+    let changes = |shop: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT n FROM shop_changes c JOIN shops s ON s.id = c.shop_id WHERE s.domain = $1",
+        )
+        .bind(shop)
+        .fetch_one(pg.pool())
+        .await
+        .unwrap()
+    };
+    let before = changes(SHOP).await;
+    pg.replace_orders(OTHER_SHOP, &records[..1]).await.unwrap();
+    assert_eq!(changes(SHOP).await, before);
+    pg.replace_orders(SHOP, &records[..1]).await.unwrap();
+    assert!(changes(SHOP).await > before);
+    let after = counts_at(now() + minutes(12)).await;
+    assert_eq!((after.all, after.support), (1, 0));
+    // A transaction that changes many orders of a shop counts once.
+    let before = changes(SHOP).await;
+    sqlx::query("UPDATE orders SET priority = 'urgent'")
+        .execute(pg.pool())
+        .await
+        .unwrap();
+    assert_eq!(changes(SHOP).await, before + 1);
+    // An update of a column no count reads changes nothing.
+    sqlx::query("UPDATE orders SET customer_name = 'Renamed'")
+        .execute(pg.pool())
+        .await
+        .unwrap();
+    assert_eq!(changes(SHOP).await, before + 1);
+    db.drop_database().await;
+}

@@ -163,6 +163,36 @@ pub(super) async fn tab_counts(
     Ok(c.into_counts())
 }
 
+/// The first instant after the one `cut` was taken at when a time rule moves one of the shop's
+/// orders between tabs (with no write in between): the youngest order not yet
+/// `tracking_pending` that will be, or the freshest parcel not yet `delayed`, comes of age. Counts
+/// taken at `cut` hold until then (`count_cache`). Read through the two rules' partial indexes.
+pub(super) async fn stable_until(
+    conn: &mut PgConnection,
+    shop_id: i64,
+    cut: &Cutoffs,
+) -> Result<DateTime<Utc>, StoreError> {
+    let (pending, transit): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT (SELECT min(created_at) FROM orders \
+                 WHERE shop_id = $1 AND status <> 'cancelled' AND NOT has_tracking \
+                   AND created_at >= $2), \
+                (SELECT min(in_transit_since) FROM orders \
+                 WHERE shop_id = $1 AND in_transit_since IS NOT NULL AND in_transit_since >= $3)",
+    )
+    .bind(shop_id)
+    .bind(cut.tracking_pending)
+    .bind(cut.delayed)
+    .fetch_one(conn)
+    .await
+    .map_err(classify)?;
+    let comes_of_age = |at: Option<DateTime<Utc>>, after: Duration| {
+        at.and_then(|at| at.checked_add_signed(after))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    };
+    Ok(comes_of_age(pending, cut.th.tracking_pending_after)
+        .min(comes_of_age(transit, cut.th.delayed_after)))
+}
+
 /// The statement of [`tab_counts`] (`prefix`, such as `EXPLAIN `, before its `SELECT`).
 pub(super) fn counts_statement(
     prefix: &str,

@@ -18,6 +18,7 @@ use orders_core::{
 use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
+use super::count_cache::{CountKey, Counted};
 use super::search::{self, ShopFilter};
 use super::{ceil_micros, clamp_i64, classify, counts, word, Cutoffs, PgStore};
 use crate::store::{ExportKey, Page, StoreError};
@@ -56,6 +57,8 @@ struct OrderRow {
 pub(super) struct ShopRow {
     pub(super) id: i64,
     shopify_cursor: Option<String>,
+    /// The shop's change counter (`shop_changes`) in this snapshot: the count cache's key.
+    changes: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -256,11 +259,14 @@ pub(super) async fn find_shop(
     conn: &mut PgConnection,
     domain: &str,
 ) -> Result<Option<ShopRow>, StoreError> {
-    sqlx::query_as::<_, ShopRow>("SELECT id, shopify_cursor FROM shops WHERE domain = $1")
-        .bind(domain)
-        .fetch_optional(conn)
-        .await
-        .map_err(classify)
+    sqlx::query_as::<_, ShopRow>(
+        "SELECT s.id, s.shopify_cursor, coalesce(c.n, 0) AS changes \
+         FROM shops s LEFT JOIN shop_changes c ON c.shop_id = s.id WHERE s.domain = $1",
+    )
+    .bind(domain)
+    .fetch_optional(conn)
+    .await
+    .map_err(classify)
 }
 
 /// A read-only snapshot of the database.
@@ -447,7 +453,9 @@ impl PgStore {
                 search::counts_and_page(&mut tx, shop.id, &view, &cut, query.tab, window).await?;
             (counts, rows_by_id(&mut tx, shop.id, &ids).await?)
         } else {
-            let counts = counts::tab_counts(&mut tx, shop.id, &view, &cut).await?;
+            let counts = self
+                .cached_counts(&mut tx, &shop, query, &view, &cut)
+                .await?;
             let rows = if window.limit == 0 || window.offset >= counts.get(query.tab) {
                 Vec::new()
             } else {
@@ -466,6 +474,34 @@ impl PgStore {
             counts,
             shopify_cursor: shop.shopify_cursor,
         })
+    }
+
+    /// The tab counts of a view without a search, from this process's cache when it holds them for
+    /// this snapshot and instant (`count_cache`), else counted and kept.
+    async fn cached_counts(
+        &self,
+        tx: &mut PgConnection,
+        shop: &ShopRow,
+        query: &ListQuery,
+        view: &ShopFilter<'_>,
+        cut: &Cutoffs,
+    ) -> Result<TabCounts, StoreError> {
+        let Some(key) = CountKey::new(shop.id, &query.filter, &cut.th) else {
+            return counts::tab_counts(tx, shop.id, view, cut).await;
+        };
+        if let Some(counts) = self.counts.get(&key, shop.changes, cut.at) {
+            return Ok(counts);
+        }
+        let counts = counts::tab_counts(&mut *tx, shop.id, view, cut).await?;
+        let until = counts::stable_until(tx, shop.id, cut).await?;
+        let counted = Counted {
+            changes: shop.changes,
+            from: cut.at,
+            until,
+            counts,
+        };
+        self.counts.keep(key, counted);
+        Ok(counts)
     }
 
     /// The plans PostgreSQL chooses, at `now`, for the statements of a list read of `query`: its

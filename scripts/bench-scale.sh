@@ -244,6 +244,7 @@ section "Throughput with the count cache (64 connections, 10 s each)"
 kill "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
 SYNC_RATE_LIMIT=off start_release_server
+BASE="http://$LEPTOS_SITE_ADDR"
 BY_ID="${FIGURES[$((${#FIGURES[@]} - 1))]}"
 IFS='|' read -r _ BY_ID_PATH _ <<<"$BY_ID"
 curl -s -o /dev/null "$BASE$L"

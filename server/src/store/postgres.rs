@@ -63,7 +63,13 @@ pub struct PgStore {
     secrets: crate::secrets::Secrets,
     /// The tab counts this process computed (`count_cache`).
     counts: std::sync::Arc<count_cache::CountCache>,
+    /// The offset from which a page is placed by the tallies (`counts::locate_offset`).
+    deep_pages_from: u64,
 }
+
+/// The offset from which a page is placed by the tallies, unless told otherwise: shallower pages
+/// cost less counted off the list index than the tallies' day-by-day sums take to read.
+pub const DEEP_PAGES_FROM: u64 = 5_000;
 
 /// Sorts a database error into "try again later" or "a bug".
 ///
@@ -157,7 +163,15 @@ impl PgStore {
             pool,
             secrets: crate::secrets::Secrets::plaintext(),
             counts: Default::default(),
+            deep_pages_from: DEEP_PAGES_FROM,
         })
+    }
+
+    /// This store, placing pages from `offset` rows deep by the tallies (the tests place every
+    /// page that way, to hold it to the in-memory store).
+    pub fn with_deep_pages_from(mut self, offset: u64) -> PgStore {
+        self.deep_pages_from = offset;
+        self
     }
 
     /// This store, keeping at most `bytes` of tab counts (`COUNT_CACHE_BYTES`; 0 keeps none).

@@ -4,9 +4,9 @@
 use chrono::Duration;
 use orders_core::query::PageWindow;
 use orders_core::*;
-use orders_sync::store::{Page, PgStore, StoreError};
+use orders_sync::store::{Page, PgStore, Store, StoreError};
 
-use crate::compare::assert_same_lists;
+use crate::compare::{assert_same_deep_pages, assert_same_lists};
 use crate::fixtures::{data_set, refs, seeded};
 use crate::{now, TestDb, OTHER_SHOP, SHOP};
 
@@ -223,5 +223,63 @@ async fn kept_counts_follow_every_change_and_the_clock() {
         .await
         .unwrap();
     assert_eq!(changes(SHOP).await, before + 1);
+    db.drop_database().await;
+}
+
+/// Deep pages are placed by the tallies (the day of the offset, then the rows of that day before
+/// it) and read from the list index there: every tab and filter, at offsets on every day, gives
+/// the rows the in-memory store gives, also after writes that have not been folded yet.
+#[tokio::test]
+async fn deep_pages_placed_by_the_tallies_match_the_memory_store() {
+    let db = TestDb::new().await;
+    let stores = seeded(&db, &data_set(400, 11)).await;
+    let placed = [
+        Store::Postgres(db.store.clone().with_deep_pages_from(1)),
+        stores[1].clone(),
+    ];
+    assert_same_deep_pages(&placed, now()).await;
+    assert_same_deep_pages(&placed, now() + Duration::hours(3)).await;
+    // Unfolded changes count on their days too.
+    let th = Thresholds::default();
+    let all = ListQuery::for_shop(SHOP);
+    let w = PageWindow {
+        offset: 0,
+        limit: 250,
+        page_size: 250,
+    };
+    let ids: Vec<String> = stores[1]
+        .list_orders(&all, w, now(), &th)
+        .await
+        .unwrap()
+        .orders
+        .iter()
+        .step_by(3)
+        .map(|o| o.id.clone())
+        .collect();
+    let assign = AssignCommand {
+        shop_domain: SHOP.into(),
+        orders: ids.iter().map(|id| OrderRef::parse(id).unwrap()).collect(),
+        assignee: Some("sam".into()),
+    };
+    for store in &placed {
+        store.assign(&assign, now(), None).await.unwrap();
+    }
+    assert_same_deep_pages(&placed, now()).await;
+
+    // The page's statement starts at its day.
+    let Store::Postgres(pg) = &placed[0] else {
+        unreachable!()
+    };
+    let deep = PageWindow {
+        offset: 230,
+        limit: 25,
+        page_size: 25,
+    };
+    let plan = pg
+        .explain_list(&all, deep, now(), &th)
+        .await
+        .unwrap()
+        .join("\n");
+    assert!(plan.contains("created_at <"), "{plan}");
     db.drop_database().await;
 }

@@ -193,6 +193,81 @@ pub(super) async fn stable_until(
         .min(comes_of_age(transit, cut.th.delayed_after)))
 }
 
+/// Where the row at `offset` of `tab` under the view falls, from the tallies: the day it was
+/// created on and how many of that day's rows come before it ([`PageStart`]), so that a deep page is read from the
+/// list index at that day rather than counted off row by row from the newest (SPEC §2's `ofs:`
+/// cursors are unchanged). `total` is the tab's count in this snapshot.
+///
+/// Only where the tallies count every day of the view exactly: not for `delayed` (no day holds
+/// it), a search, or a date filter (its end days are split). For `tracking_pending` the days from
+/// the cut-off's on are not exact; they are the newest, so they are counted as `total` less the
+/// exact days, and an offset among them is read as before. `None` wherever this does not apply.
+pub(super) async fn locate_offset(
+    conn: &mut PgConnection,
+    shop_id: i64,
+    tab: Tab,
+    view: &ShopFilter<'_>,
+    cut: &Cutoffs,
+    total: u64,
+    offset: u64,
+) -> Result<Option<PageStart>, StoreError> {
+    if tab == Tab::Delayed || view.has_search() || !split_days(view.filter).is_empty() {
+        return Ok(None);
+    }
+    let cut_day = day_of(cut.tracking_pending);
+    let mut qb = QueryBuilder::<Postgres>::new("SELECT day, sum(n)::int8 FROM (");
+    push_tallied(
+        &mut qb,
+        shop_id,
+        view.filter,
+        &[],
+        |qb| {
+            qb.push("day, n");
+        },
+        |qb| push_tally_tab(qb, tab, cut_day),
+    );
+    qb.push(") t GROUP BY day");
+    if tab == Tab::TrackingPending {
+        qb.push(" HAVING day < ").push_bind(cut_day);
+    }
+    qb.push(" ORDER BY day DESC");
+    let days: Vec<(NaiveDate, i64)> = qb
+        .build_query_as()
+        .persistent(false)
+        .fetch_all(conn)
+        .await
+        .map_err(classify)?;
+    Ok(locate(&days, total, offset).map(|(day, skip)| PageStart {
+        before: start_of(day + Duration::days(1)),
+        skip,
+    }))
+}
+
+/// Where a deep page starts: after `skip` rows of those created before `before`, in list order.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PageStart {
+    pub(super) before: DateTime<Utc>,
+    pub(super) skip: u64,
+}
+
+/// The day of the row at `offset` and the rows of that day before it, given the exact rows of
+/// each day, newest day first, and `total` rows in all (the rest on days newer than any listed).
+fn locate(days: &[(NaiveDate, i64)], total: u64, offset: u64) -> Option<(NaiveDate, u64)> {
+    let listed: i64 = days.iter().map(|(_, n)| *n).sum();
+    let mut newer = i64::try_from(total).ok()? - listed;
+    let offset = i64::try_from(offset).ok()?;
+    if newer < 0 || offset < newer {
+        return None;
+    }
+    for (day, n) in days {
+        if newer + n > offset {
+            return u64::try_from(offset - newer).ok().map(|skip| (*day, skip));
+        }
+        newer += n;
+    }
+    None
+}
+
 /// The statement of [`tab_counts`] (`prefix`, such as `EXPLAIN `, before its `SELECT`).
 pub(super) fn counts_statement(
     prefix: &str,
@@ -438,4 +513,36 @@ pub(super) async fn local_days(
         .into_iter()
         .map(|(day, n)| (day, u64::try_from(n).unwrap_or(0)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
+    }
+
+    #[test]
+    fn an_offset_is_found_on_its_day_with_the_rows_before_it() {
+        // 3 rows on the 9th, 5 on the 8th, 2 on the 6th; 4 more on newer days no tally lists.
+        let days = [(day(9), 3), (day(8), 5), (day(6), 2)];
+        let total = 14;
+        assert_eq!(
+            locate(&days, total, 3),
+            None,
+            "among the unlisted newest rows"
+        );
+        assert_eq!(locate(&days, total, 4), Some((day(9), 0)));
+        assert_eq!(locate(&days, total, 6), Some((day(9), 2)));
+        assert_eq!(locate(&days, total, 7), Some((day(8), 0)));
+        assert_eq!(locate(&days, total, 11), Some((day(8), 4)));
+        assert_eq!(locate(&days, total, 12), Some((day(6), 0)));
+        assert_eq!(locate(&days, total, 13), Some((day(6), 1)));
+        assert_eq!(locate(&days, total, 14), None, "past the end");
+        // A day whose orders all moved away sums to 0 and is passed over.
+        assert_eq!(locate(&[(day(9), 0), (day(8), 2)], 2, 0), Some((day(8), 0)));
+        // Tallies that list more than the total are not trusted.
+        assert_eq!(locate(&days, 5, 4), None);
+    }
 }

@@ -19,6 +19,7 @@ use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
 use super::count_cache::{CountKey, Counted};
+use super::counts::PageStart;
 use super::search::{self, ShopFilter};
 use super::{ceil_micros, clamp_i64, classify, counts, word, Cutoffs, PgStore};
 use crate::store::{ExportKey, Page, StoreError};
@@ -193,6 +194,7 @@ fn page_statement(
     view: &ShopFilter<'_>,
     window: PageWindow,
     cut: &Cutoffs,
+    start: Option<PageStart>,
 ) -> QueryBuilder<'static, Postgres> {
     let mut qb = QueryBuilder::<Postgres>::new(prefix);
     qb.push("SELECT ");
@@ -222,8 +224,14 @@ fn page_statement(
             qb.push(" AND ");
             push_tab(&mut qb, query.tab, cut);
         }
+        let mut offset = window.offset;
+        if let Some(start) = start {
+            // A deep page, read from its day on (`counts::locate_offset`).
+            qb.push(" AND o.created_at < ").push_bind(start.before);
+            offset = start.skip;
+        }
         qb.push(" ORDER BY o.created_at DESC, o.id DESC OFFSET ")
-            .push_bind(clamp_i64(window.offset))
+            .push_bind(clamp_i64(offset))
             .push(" LIMIT ")
             .push_bind(clamp_i64(window.limit));
     }
@@ -459,7 +467,10 @@ impl PgStore {
             let rows = if window.limit == 0 || window.offset >= counts.get(query.tab) {
                 Vec::new()
             } else {
-                page_statement("", shop.id, query, &view, window, &cut)
+                let start = self
+                    .page_start(&mut tx, &shop, query, &view, window, &cut, &counts)
+                    .await?;
+                page_statement("", shop.id, query, &view, window, &cut, start)
                     .build_query_as::<OrderRow>()
                     .fetch_all(&mut *tx)
                     .await
@@ -504,6 +515,29 @@ impl PgStore {
         Ok(counts)
     }
 
+    /// Where a page at least [`PgStore::with_deep_pages_from`] rows deep starts, from the tallies
+    /// (`counts::locate_offset`); `None` for a shallower page, or one the tallies cannot place.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of one view's read, borrowed from it"
+    )]
+    async fn page_start(
+        &self,
+        tx: &mut PgConnection,
+        shop: &ShopRow,
+        query: &ListQuery,
+        view: &ShopFilter<'_>,
+        window: PageWindow,
+        cut: &Cutoffs,
+        counts: &TabCounts,
+    ) -> Result<Option<PageStart>, StoreError> {
+        if window.offset < self.deep_pages_from {
+            return Ok(None);
+        }
+        let total = counts.get(query.tab);
+        counts::locate_offset(tx, shop.id, query.tab, view, cut, total, window.offset).await
+    }
+
     /// The plans PostgreSQL chooses, at `now`, for the statements of a list read of `query`: its
     /// counts, then its page of `window` (one statement for both with a search), each as `EXPLAIN`
     /// writes it (one line a row). It runs
@@ -531,9 +565,13 @@ impl PgStore {
                 "EXPLAIN ", shop.id, &view, &cut, page,
             )]
         } else {
+            let counts = counts::tab_counts(&mut tx, shop.id, &view, &cut).await?;
+            let start = self
+                .page_start(&mut tx, &shop, query, &view, window, &cut, &counts)
+                .await?;
             vec![
                 counts::counts_statement("EXPLAIN ", shop.id, &view, &cut),
-                page_statement("EXPLAIN ", shop.id, query, &view, window, &cut),
+                page_statement("EXPLAIN ", shop.id, query, &view, window, &cut, start),
             ]
         };
         let mut lines = Vec::new();

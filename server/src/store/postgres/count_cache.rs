@@ -1,5 +1,6 @@
 //! The count cache (issue 18): each process keeps the tab counts it computed, per shop, filters and
-//! thresholds, so that a page of an unchanged shop reads its rows but not its counts again.
+//! thresholds, so that a page of an unchanged shop reads its rows but not its counts again; and,
+//! per tab, the rows of each day that place a deep page (`counts::locate_offset`).
 //!
 //! Policy:
 //! - **Exact, never stale.** An entry holds the shop's change counter (`shop_changes`, bumped by
@@ -16,11 +17,11 @@
 //!   them): the first has nothing to count, and the second is too varied to be asked twice.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use orders_core::query::OrderFilter;
-use orders_core::{TabCounts, Thresholds};
+use orders_core::{Tab, TabCounts, Thresholds};
 
 /// The bytes the entries of one process may take, unless told otherwise.
 pub const DEFAULT_BUDGET: usize = 16 << 20;
@@ -32,6 +33,8 @@ pub(super) struct CountKey {
     shop_id: i64,
     thresholds: (i64, i64),
     filter: String,
+    /// `None` for the six counts; a tab for its rows per day.
+    days_of: Option<Tab>,
 }
 
 impl CountKey {
@@ -49,34 +52,60 @@ impl CountKey {
                 th.delayed_after.num_microseconds().unwrap_or(i64::MAX),
             ),
             filter: serde_json::to_string(filter).ok()?,
+            days_of: None,
         })
     }
 
-    /// What the entry of this key takes, roughly: the key twice (the map and the recency order),
-    /// the entry, and the maps' own overhead.
+    /// The key of `tab`'s rows per day under the same shop, filters and thresholds.
+    pub(super) fn days_of(&self, tab: Tab) -> CountKey {
+        CountKey {
+            days_of: Some(tab),
+            ..self.clone()
+        }
+    }
+
+    /// What the key takes, roughly: twice (the map and the recency order), with the maps' own
+    /// overhead.
     fn bytes(&self) -> usize {
-        2 * (std::mem::size_of::<CountKey>() + self.filter.len())
-            + std::mem::size_of::<Entry>()
-            + 64
+        2 * (std::mem::size_of::<CountKey>() + self.filter.len()) + 64
     }
 }
 
-/// The counts one snapshot computed, and when they hold.
-#[derive(Debug, Clone, Copy)]
+/// What an entry keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Kept {
+    /// The six counts.
+    Counts(TabCounts),
+    /// A tab's rows on each day the tallies count exactly, newest day first.
+    Days(Arc<[(NaiveDate, i64)]>),
+}
+
+impl Kept {
+    fn bytes(&self) -> usize {
+        match self {
+            Kept::Counts(_) => 0,
+            Kept::Days(days) => std::mem::size_of_val::<[(NaiveDate, i64)]>(days),
+        }
+    }
+}
+
+/// What one snapshot computed, and when it holds.
+#[derive(Debug, Clone)]
 pub(super) struct Counted {
     /// The shop's change counter in that snapshot.
     pub changes: i64,
-    /// The `now` they were computed at.
+    /// The `now` it was computed at.
     pub from: DateTime<Utc>,
     /// The first instant a time rule moves an order between tabs, after `from`.
     pub until: DateTime<Utc>,
-    pub counts: TabCounts,
+    pub kept: Kept,
 }
 
 #[derive(Debug)]
 struct Entry {
     counted: Counted,
     used: u64,
+    bytes: usize,
 }
 
 #[derive(Debug, Default)]
@@ -114,31 +143,53 @@ impl CountCache {
         self.lru.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The counts kept for `key` that hold for a snapshot with `changes` at `now`.
-    pub(super) fn get(
+    /// What is kept for `key` that holds for a snapshot with `changes` at `now`.
+    pub(super) fn get(&self, key: &CountKey, changes: i64, now: DateTime<Utc>) -> Option<Kept> {
+        let mut lru = self.lru();
+        let lru = &mut *lru;
+        let entry = lru.entries.get_mut(key)?;
+        let c = &entry.counted;
+        if c.changes != changes || now < c.from || now >= c.until {
+            return None;
+        }
+        let kept = c.kept.clone();
+        lru.clock += 1;
+        lru.recency.remove(&entry.used);
+        entry.used = lru.clock;
+        lru.recency.insert(lru.clock, key.clone());
+        Some(kept)
+    }
+
+    /// The counts kept for `key` (see [`CountCache::get`]).
+    pub(super) fn counts(
         &self,
         key: &CountKey,
         changes: i64,
         now: DateTime<Utc>,
     ) -> Option<TabCounts> {
-        let mut lru = self.lru();
-        let lru = &mut *lru;
-        let entry = lru.entries.get_mut(key)?;
-        let c = entry.counted;
-        if c.changes != changes || now < c.from || now >= c.until {
-            return None;
+        match self.get(key, changes, now)? {
+            Kept::Counts(counts) => Some(counts),
+            Kept::Days(_) => None,
         }
-        lru.clock += 1;
-        lru.recency.remove(&entry.used);
-        entry.used = lru.clock;
-        lru.recency.insert(lru.clock, key.clone());
-        Some(c.counts)
     }
 
-    /// Keeps `counted` for `key`, unless a newer snapshot's counts are kept already; then drops
-    /// the least recently used entries until the budget holds.
+    /// The rows per day kept for `key` (see [`CountCache::get`]).
+    pub(super) fn days(
+        &self,
+        key: &CountKey,
+        changes: i64,
+        now: DateTime<Utc>,
+    ) -> Option<Arc<[(NaiveDate, i64)]>> {
+        match self.get(key, changes, now)? {
+            Kept::Days(days) => Some(days),
+            Kept::Counts(_) => None,
+        }
+    }
+
+    /// Keeps `counted` for `key`, unless a newer snapshot's is kept already; then drops the least
+    /// recently used entries until the budget holds.
     pub(super) fn keep(&self, key: CountKey, counted: Counted) {
-        let bytes = key.bytes();
+        let bytes = key.bytes() + std::mem::size_of::<Entry>() + counted.kept.bytes();
         if bytes > self.budget {
             return;
         }
@@ -148,10 +199,10 @@ impl CountCache {
             if old.counted.changes > counted.changes {
                 return;
             }
-            let used = old.used;
+            let (used, old_bytes) = (old.used, old.bytes);
             lru.recency.remove(&used);
             lru.entries.remove(&key);
-            lru.bytes -= bytes;
+            lru.bytes -= old_bytes;
         }
         lru.clock += 1;
         lru.recency.insert(lru.clock, key.clone());
@@ -160,6 +211,7 @@ impl CountCache {
             Entry {
                 counted,
                 used: lru.clock,
+                bytes,
             },
         );
         lru.bytes += bytes;
@@ -167,8 +219,9 @@ impl CountCache {
             let Some((_, oldest)) = lru.recency.pop_first() else {
                 break;
             };
-            lru.entries.remove(&oldest);
-            lru.bytes -= oldest.bytes();
+            if let Some(gone) = lru.entries.remove(&oldest) {
+                lru.bytes -= gone.bytes;
+            }
         }
     }
 
@@ -209,11 +262,16 @@ mod tests {
             changes,
             from: at(0),
             until: at(10),
-            counts: TabCounts {
+            kept: Kept::Counts(TabCounts {
                 all,
                 ..TabCounts::default()
-            },
+            }),
         }
+    }
+
+    /// What one entry of `key` with kept counts takes.
+    fn one(key: &CountKey) -> usize {
+        key.bytes() + std::mem::size_of::<Entry>()
     }
 
     #[test]
@@ -221,22 +279,51 @@ mod tests {
         let cache = CountCache::default();
         let k = key(1, "ana");
         cache.keep(k.clone(), counted(7, 40));
-        assert_eq!(cache.get(&k, 7, at(0)).unwrap().all, 40);
-        assert_eq!(cache.get(&k, 7, at(9)).unwrap().all, 40);
-        assert!(cache.get(&k, 8, at(1)).is_none(), "the shop changed since");
+        assert_eq!(cache.counts(&k, 7, at(0)).unwrap().all, 40);
+        assert_eq!(cache.counts(&k, 7, at(9)).unwrap().all, 40);
         assert!(
-            cache.get(&k, 7, at(10)).is_none(),
+            cache.counts(&k, 8, at(1)).is_none(),
+            "the shop changed since"
+        );
+        assert!(
+            cache.counts(&k, 7, at(10)).is_none(),
             "a time rule moved an order"
         );
-        assert!(cache.get(&k, 7, at(-1)).is_none(), "before it was computed");
         assert!(
-            cache.get(&key(2, "ana"), 7, at(1)).is_none(),
+            cache.counts(&k, 7, at(-1)).is_none(),
+            "before it was computed"
+        );
+        assert!(
+            cache.counts(&key(2, "ana"), 7, at(1)).is_none(),
             "another shop"
         );
         assert!(
-            cache.get(&key(1, "bo"), 7, at(1)).is_none(),
+            cache.counts(&key(1, "bo"), 7, at(1)).is_none(),
             "other filters"
         );
+    }
+
+    #[test]
+    fn a_tabs_days_are_kept_apart_from_the_counts_and_weigh_what_they_hold() {
+        let cache = CountCache::default();
+        let k = key(1, "ana");
+        let day = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
+        let days: Arc<[(NaiveDate, i64)]> = vec![(day, 3); 100].into();
+        cache.keep(k.clone(), counted(7, 40));
+        cache.keep(
+            k.days_of(Tab::All),
+            Counted {
+                kept: Kept::Days(days.clone()),
+                ..counted(7, 0)
+            },
+        );
+        assert_eq!(cache.counts(&k, 7, at(1)).unwrap().all, 40);
+        assert!(cache.days(&k, 7, at(1)).is_none());
+        assert_eq!(cache.days(&k.days_of(Tab::All), 7, at(1)).unwrap(), days);
+        assert!(cache.days(&k.days_of(Tab::Returns), 7, at(1)).is_none());
+        let (entries, bytes) = cache.size();
+        assert_eq!(entries, 2);
+        assert_eq!(bytes, one(&k) + one(&k.days_of(Tab::All)) + 100 * 16);
     }
 
     #[test]
@@ -255,27 +342,30 @@ mod tests {
         let k = key(1, "ana");
         cache.keep(k.clone(), counted(8, 41));
         cache.keep(k.clone(), counted(7, 40));
-        assert_eq!(cache.get(&k, 8, at(1)).unwrap().all, 41);
+        assert_eq!(cache.counts(&k, 8, at(1)).unwrap().all, 41);
         cache.keep(k.clone(), counted(9, 42));
-        assert_eq!(cache.get(&k, 9, at(1)).unwrap().all, 42);
+        assert_eq!(cache.counts(&k, 9, at(1)).unwrap().all, 42);
         assert_eq!(cache.size().0, 1);
     }
 
     #[test]
     fn the_least_recently_used_go_first_within_the_budget() {
-        let one = key(1, "ana").bytes();
+        let one = one(&key(1, "ana"));
         let cache = CountCache::new(3 * one);
         for shop in 1..=3 {
             cache.keep(key(shop, "ana"), counted(1, shop as u64));
         }
         assert_eq!(cache.size(), (3, 3 * one));
         // Shop 1 is used, so shop 2 is the least recent when shop 4 comes.
-        assert!(cache.get(&key(1, "ana"), 1, at(1)).is_some());
+        assert!(cache.counts(&key(1, "ana"), 1, at(1)).is_some());
         cache.keep(key(4, "ana"), counted(1, 4));
         assert_eq!(cache.size(), (3, 3 * one));
-        assert!(cache.get(&key(2, "ana"), 1, at(1)).is_none());
+        assert!(cache.counts(&key(2, "ana"), 1, at(1)).is_none());
         for shop in [1, 3, 4] {
-            assert!(cache.get(&key(shop, "ana"), 1, at(1)).is_some(), "{shop}");
+            assert!(
+                cache.counts(&key(shop, "ana"), 1, at(1)).is_some(),
+                "{shop}"
+            );
         }
         assert_eq!(CountCache::new(0).size(), (0, 0));
         let none = CountCache::new(0);

@@ -193,27 +193,23 @@ pub(super) async fn stable_until(
         .min(comes_of_age(transit, cut.th.delayed_after)))
 }
 
-/// Where the row at `offset` of `tab` under the view falls, from the tallies: the day it was
-/// created on and how many of that day's rows come before it ([`PageStart`]), so that a deep page is read from the
-/// list index at that day rather than counted off row by row from the newest (SPEC §2's `ofs:`
-/// cursors are unchanged). `total` is the tab's count in this snapshot.
-///
-/// Only where the tallies count every day of the view exactly: not for `delayed` (no day holds
-/// it), a search, or a date filter (its end days are split). For `tracking_pending` the days from
-/// the cut-off's on are not exact; they are the newest, so they are counted as `total` less the
-/// exact days, and an offset among them is read as before. `None` wherever this does not apply.
-pub(super) async fn locate_offset(
+/// Whether the tallies place the pages of `tab` under the view: where they count every day of the
+/// view exactly. Not for `delayed` (no day holds it), a search, or a date filter (its end days are
+/// split). For `tracking_pending` the days from the cut-off's on are not exact; they are the
+/// newest, so [`tab_days`] leaves them out and [`locate_offset`] counts them as the rest.
+pub(super) fn tallies_place(tab: Tab, view: &ShopFilter<'_>) -> bool {
+    tab != Tab::Delayed && !view.has_search() && split_days(view.filter).is_empty()
+}
+
+/// The rows of `tab` under the view on each day the tallies count exactly, newest day first (for a
+/// view [`tallies_place`]).
+pub(super) async fn tab_days(
     conn: &mut PgConnection,
     shop_id: i64,
     tab: Tab,
     view: &ShopFilter<'_>,
     cut: &Cutoffs,
-    total: u64,
-    offset: u64,
-) -> Result<Option<PageStart>, StoreError> {
-    if tab == Tab::Delayed || view.has_search() || !split_days(view.filter).is_empty() {
-        return Ok(None);
-    }
+) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
     let cut_day = day_of(cut.tracking_pending);
     let mut qb = QueryBuilder::<Postgres>::new("SELECT day, sum(n)::int8 FROM (");
     push_tallied(
@@ -231,16 +227,27 @@ pub(super) async fn locate_offset(
         qb.push(" HAVING day < ").push_bind(cut_day);
     }
     qb.push(" ORDER BY day DESC");
-    let days: Vec<(NaiveDate, i64)> = qb
-        .build_query_as()
+    qb.build_query_as()
         .persistent(false)
         .fetch_all(conn)
         .await
-        .map_err(classify)?;
-    Ok(locate(&days, total, offset).map(|(day, skip)| PageStart {
+        .map_err(classify)
+}
+
+/// Where the row at `offset` of a tab falls, given its rows per day ([`tab_days`]) and `total`
+/// rows in this snapshot: the day it was created on and how many of that day's rows come before
+/// it ([`PageStart`]), so that a deep page is read from the list index at that day rather than
+/// counted off row by row from the newest (SPEC §2's `ofs:` cursors are unchanged). `None` for an
+/// offset among the newest rows no exact day holds, or past the end.
+pub(super) fn locate_offset(
+    days: &[(NaiveDate, i64)],
+    total: u64,
+    offset: u64,
+) -> Option<PageStart> {
+    locate(days, total, offset).map(|(day, skip)| PageStart {
         before: start_of(day + Duration::days(1)),
         skip,
-    }))
+    })
 }
 
 /// Where a deep page starts: after `skip` rows of those created before `before`, in list order.

@@ -3,6 +3,7 @@
 //! one order, outbox and timeline.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use orders_core::effects::OutboxEvent;
@@ -18,7 +19,7 @@ use orders_core::{
 use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
-use super::count_cache::{CountKey, Counted};
+use super::count_cache::{CountKey, Counted, Kept};
 use super::counts::PageStart;
 use super::search::{self, ShopFilter};
 use super::{ceil_micros, clamp_i64, classify, counts, word, Cutoffs, PgStore};
@@ -500,7 +501,7 @@ impl PgStore {
         let Some(key) = CountKey::new(shop.id, &query.filter, &cut.th) else {
             return counts::tab_counts(tx, shop.id, view, cut).await;
         };
-        if let Some(counts) = self.counts.get(&key, shop.changes, cut.at) {
+        if let Some(counts) = self.counts.counts(&key, shop.changes, cut.at) {
             return Ok(counts);
         }
         let counts = counts::tab_counts(&mut *tx, shop.id, view, cut).await?;
@@ -509,7 +510,7 @@ impl PgStore {
             changes: shop.changes,
             from: cut.at,
             until,
-            counts,
+            kept: Kept::Counts(counts),
         };
         self.counts.keep(key, counted);
         Ok(counts)
@@ -531,11 +532,37 @@ impl PgStore {
         cut: &Cutoffs,
         counts: &TabCounts,
     ) -> Result<Option<PageStart>, StoreError> {
-        if window.offset < self.deep_pages_from {
+        if window.offset < self.deep_pages_from || !counts::tallies_place(query.tab, view) {
             return Ok(None);
         }
-        let total = counts.get(query.tab);
-        counts::locate_offset(tx, shop.id, query.tab, view, cut, total, window.offset).await
+        let key = CountKey::new(shop.id, &query.filter, &cut.th).map(|k| k.days_of(query.tab));
+        let kept = key
+            .as_ref()
+            .and_then(|key| self.counts.days(key, shop.changes, cut.at));
+        let days = match kept {
+            Some(days) => days,
+            None => {
+                let days: Arc<[_]> = counts::tab_days(&mut *tx, shop.id, query.tab, view, cut)
+                    .await?
+                    .into();
+                if let Some(key) = key {
+                    let until = counts::stable_until(tx, shop.id, cut).await?;
+                    let counted = Counted {
+                        changes: shop.changes,
+                        from: cut.at,
+                        until,
+                        kept: Kept::Days(days.clone()),
+                    };
+                    self.counts.keep(key, counted);
+                }
+                days
+            }
+        };
+        Ok(counts::locate_offset(
+            &days,
+            counts.get(query.tab),
+            window.offset,
+        ))
     }
 
     /// The plans PostgreSQL chooses, at `now`, for the statements of a list read of `query`: its

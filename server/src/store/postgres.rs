@@ -65,7 +65,14 @@ pub struct PgStore {
     counts: std::sync::Arc<count_cache::CountCache>,
     /// The offset from which a page is placed by the tallies (`counts::locate_offset`).
     deep_pages_from: u64,
+    /// The delayed orders from which the delayed tab's page walks the list order.
+    delayed_walk_from: u64,
 }
+
+/// The delayed orders (of a view) from which the delayed tab's page walks the in-transit orders in
+/// list order, unless told otherwise: below it, sorting them all costs less than walking past the
+/// parcels in transit that are not delayed yet.
+pub const DELAYED_WALK_FROM: u64 = 1_000;
 
 /// The offset from which a page is placed by the tallies, unless told otherwise: shallower pages
 /// cost less counted off the list index than the tallies' day-by-day sums take to read.
@@ -164,7 +171,15 @@ impl PgStore {
             secrets: crate::secrets::Secrets::plaintext(),
             counts: Default::default(),
             deep_pages_from: DEEP_PAGES_FROM,
+            delayed_walk_from: DELAYED_WALK_FROM,
         })
+    }
+
+    /// This store, walking the delayed tab in list order from `delayed` delayed orders on (the
+    /// tests walk it always, and sort it always, to hold both to the in-memory store).
+    pub fn with_delayed_walk_from(mut self, delayed: u64) -> PgStore {
+        self.delayed_walk_from = delayed;
+        self
     }
 
     /// This store, placing pages from `offset` rows deep by the tallies (the tests place every

@@ -186,8 +186,21 @@ pub(super) fn push_tab(qb: &mut QueryBuilder<'_, Postgres>, tab: Tab, cut: &Cuto
     }
 }
 
+/// How a page's rows are found.
+#[derive(Debug, Clone, Copy)]
+enum PagePlan {
+    /// Counted off in list order from the newest, through the tab's index (for `delayed`, the
+    /// in-transit orders in list order, `orders_in_transit_list_idx`).
+    Newest,
+    /// A deep page, from the day the tallies place it on (`counts::locate_offset`).
+    From(PageStart),
+    /// The delayed tab of a shop with few delayed orders: every one of them from the delayed
+    /// index, sorted.
+    DelayedSorted,
+}
+
 /// The statement of a list's page (`prefix`, such as `EXPLAIN `, before its `SELECT`): the rows of
-/// `window` in `query.tab` under the view's filters, in list order.
+/// `window` in `query.tab` under the view's filters, in list order, found as `plan` says.
 fn page_statement(
     prefix: &str,
     shop_id: i64,
@@ -195,15 +208,15 @@ fn page_statement(
     view: &ShopFilter<'_>,
     window: PageWindow,
     cut: &Cutoffs,
-    start: Option<PageStart>,
+    plan: PagePlan,
 ) -> QueryBuilder<'static, Postgres> {
     let mut qb = QueryBuilder::<Postgres>::new(prefix);
     qb.push("SELECT ");
     qb.push(ORDER_COLUMNS).push(" FROM ").push(ORDER_FROM);
-    if query.tab == Tab::Delayed {
-        // The delayed orders are the oldest in transit: the planner, taking them to be
-        // spread evenly, would walk the list order past every recent parcel. Their page is
-        // chosen from the delayed index alone (the inner OFFSET 0 keeps it apart), then read.
+    if let PagePlan::DelayedSorted = plan {
+        // The delayed orders are the oldest in transit: with few of them, a walk in list order
+        // would pass every recent parcel first. Their page is chosen from the delayed index
+        // alone (the inner OFFSET 0 keeps it apart), then read.
         qb.push(
             " JOIN (SELECT id, created_at FROM (SELECT o.id, o.created_at FROM orders o WHERE o.shop_id = ",
         )
@@ -226,7 +239,7 @@ fn page_statement(
             push_tab(&mut qb, query.tab, cut);
         }
         let mut offset = window.offset;
-        if let Some(start) = start {
+        if let PagePlan::From(start) = plan {
             // A deep page, read from its day on (`counts::locate_offset`).
             qb.push(" AND o.created_at < ").push_bind(start.before);
             offset = start.skip;
@@ -468,10 +481,10 @@ impl PgStore {
             let rows = if window.limit == 0 || window.offset >= counts.get(query.tab) {
                 Vec::new()
             } else {
-                let start = self
-                    .page_start(&mut tx, &shop, query, &view, window, &cut, &counts)
+                let plan = self
+                    .page_plan(&mut tx, &shop, query, &view, window, &cut, &counts)
                     .await?;
-                page_statement("", shop.id, query, &view, window, &cut, start)
+                page_statement("", shop.id, query, &view, window, &cut, plan)
                     .build_query_as::<OrderRow>()
                     .fetch_all(&mut *tx)
                     .await
@@ -516,13 +529,15 @@ impl PgStore {
         Ok(counts)
     }
 
-    /// Where a page at least [`PgStore::with_deep_pages_from`] rows deep starts, from the tallies
-    /// (`counts::locate_offset`); `None` for a shallower page, or one the tallies cannot place.
+    /// How the page's rows are found ([`PagePlan`]): the delayed tab sorted when it holds fewer
+    /// than [`PgStore::with_delayed_walk_from`] orders, else walked in list order; a page at least
+    /// [`PgStore::with_deep_pages_from`] rows deep from the day the tallies place it on
+    /// (`counts::locate_offset`); any other from the newest.
     #[expect(
         clippy::too_many_arguments,
         reason = "the parts of one view's read, borrowed from it"
     )]
-    async fn page_start(
+    async fn page_plan(
         &self,
         tx: &mut PgConnection,
         shop: &ShopRow,
@@ -531,9 +546,12 @@ impl PgStore {
         window: PageWindow,
         cut: &Cutoffs,
         counts: &TabCounts,
-    ) -> Result<Option<PageStart>, StoreError> {
+    ) -> Result<PagePlan, StoreError> {
+        if query.tab == Tab::Delayed && counts.delayed < self.delayed_walk_from {
+            return Ok(PagePlan::DelayedSorted);
+        }
         if window.offset < self.deep_pages_from || !counts::tallies_place(query.tab, view) {
-            return Ok(None);
+            return Ok(PagePlan::Newest);
         }
         let key = CountKey::new(shop.id, &query.filter, &cut.th).map(|k| k.days_of(query.tab));
         let kept = key
@@ -558,11 +576,8 @@ impl PgStore {
                 days
             }
         };
-        Ok(counts::locate_offset(
-            &days,
-            counts.get(query.tab),
-            window.offset,
-        ))
+        let start = counts::locate_offset(&days, counts.get(query.tab), window.offset);
+        Ok(start.map_or(PagePlan::Newest, PagePlan::From))
     }
 
     /// The plans PostgreSQL chooses, at `now`, for the statements of a list read of `query`: its
@@ -593,12 +608,12 @@ impl PgStore {
             )]
         } else {
             let counts = counts::tab_counts(&mut tx, shop.id, &view, &cut).await?;
-            let start = self
-                .page_start(&mut tx, &shop, query, &view, window, &cut, &counts)
+            let plan = self
+                .page_plan(&mut tx, &shop, query, &view, window, &cut, &counts)
                 .await?;
             vec![
                 counts::counts_statement("EXPLAIN ", shop.id, &view, &cut),
-                page_statement("EXPLAIN ", shop.id, query, &view, window, &cut, start),
+                page_statement("EXPLAIN ", shop.id, query, &view, window, &cut, plan),
             ]
         };
         let mut lines = Vec::new();

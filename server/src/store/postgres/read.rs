@@ -190,7 +190,7 @@ pub(super) fn push_tab(qb: &mut QueryBuilder<'_, Postgres>, tab: Tab, cut: &Cuto
 #[derive(Debug, Clone, Copy)]
 enum PagePlan {
     /// Counted off in list order from the newest, through the tab's index (for `delayed`, the
-    /// in-transit orders in list order, `orders_in_transit_list_idx`).
+    /// in-transit orders in list order, `orders_in_transit_list_idx`, index only).
     Newest,
     /// A deep page, from the day the tallies place it on (`counts::locate_offset`).
     From(PageStart),
@@ -213,10 +213,12 @@ fn page_statement(
     let mut qb = QueryBuilder::<Postgres>::new(prefix);
     qb.push("SELECT ");
     qb.push(ORDER_COLUMNS).push(" FROM ").push(ORDER_FROM);
-    if let PagePlan::DelayedSorted = plan {
-        // The delayed orders are the oldest in transit: with few of them, a walk in list order
-        // would pass every recent parcel first. Their page is chosen from the delayed index
-        // alone (the inner OFFSET 0 keeps it apart), then read.
+    if query.tab == Tab::Delayed {
+        // The page's ids are chosen from an index alone, then their rows read. With few delayed
+        // orders, from the delayed index, sorted (the inner OFFSET 0 keeps the planner from
+        // walking the list order past every recent parcel); with many, by walking the in-transit
+        // orders in list order (`orders_in_transit_list_idx`, which holds every column the rule
+        // and the filters read).
         qb.push(
             " JOIN (SELECT id, created_at FROM (SELECT o.id, o.created_at FROM orders o WHERE o.shop_id = ",
         )
@@ -224,7 +226,10 @@ fn page_statement(
         .push(" AND ");
         push_tab(&mut qb, query.tab, cut);
         push_filter(&mut qb, view);
-        qb.push(" OFFSET 0) d ORDER BY d.created_at DESC, d.id DESC OFFSET ")
+        if let PagePlan::DelayedSorted = plan {
+            qb.push(" OFFSET 0");
+        }
+        qb.push(") d ORDER BY d.created_at DESC, d.id DESC OFFSET ")
             .push_bind(clamp_i64(window.offset))
             .push(" LIMIT ")
             .push_bind(clamp_i64(window.limit))

@@ -120,9 +120,13 @@ pub struct Replay {
     pub truncated: bool,
 }
 
-/// Shops a pass over every shop evaluates at once: each is one transaction on its own connection,
-/// and the first pass over a fresh load is the database's work, which two backends share.
-pub const PASS_JOBS: usize = 2;
+/// Shops the first pass over every shop (at start-up) evaluates at once: each is one transaction
+/// on its own connection, and the first pass over a fresh load is the database's work, which two
+/// backends share.
+pub const FIRST_PASS_JOBS: usize = 2;
+/// Shops each later pass evaluates at once: one, so that the pass every 30 s, which finds little
+/// to change, leaves the database's other cores to the requests.
+pub const PASS_JOBS: usize = 1;
 
 /// Alert changes past which an evaluation (or a pass over every shop, once at its end) runs
 /// `ANALYZE` on the alerts table.
@@ -537,12 +541,12 @@ impl Service {
         Ok(())
     }
 
-    /// Brings every shop's alerts up to date (the worker's tick).
-    pub async fn evaluate_all(&self) -> Result<(), StoreError> {
+    /// Brings every shop's alerts up to date (the worker's tick), `jobs` shops at once.
+    pub async fn evaluate_all(&self, jobs: usize) -> Result<(), StoreError> {
         let shops = self.inner.primary.shops().await?;
         let changed = futures::stream::iter(shops)
             .map(|shop| async move { self.evaluate_some(&shop, None).await })
-            .buffer_unordered(PASS_JOBS)
+            .buffer_unordered(jobs.max(1))
             .try_fold(0, |sum, n| async move { Ok(sum + n) })
             .await?;
         // One `ANALYZE` for the whole pass: the first pass over a fresh load changes every shop.

@@ -32,6 +32,7 @@ pub mod count_cache;
 mod counts;
 pub mod install;
 pub mod lifecycle;
+mod list;
 pub mod outbox;
 pub mod privacy;
 mod read;

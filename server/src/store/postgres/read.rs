@@ -1,40 +1,37 @@
 //! The read paths of the PostgreSQL store: order rows and their filters in SQL (the search's in
-//! `search.rs`), hydrating rows into wire orders, and the reads of lists, stats, export batches,
-//! one order, outbox and timeline.
+//! `search.rs`), hydrating rows into wire orders, one view's snapshot, and the reads of stats,
+//! export batches, one order, outbox and timeline (the list's page is in `list.rs`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use orders_core::effects::OutboxEvent;
 use orders_core::locale::ShopClock;
-use orders_core::query::{AssigneeFilter, OrderFilter, PageWindow};
+use orders_core::query::{AssigneeFilter, OrderFilter};
 use orders_core::record::to_micros;
 use orders_core::stats::{sparkline_first_day, OrderStats};
 use orders_core::tabs::OrderFacts;
 use orders_core::{
-    Customer, ListQuery, Order, OrderRef, OrderStatus, ReturnSummary, Shipment, Tab, TabCounts,
-    Thresholds, TimelineEntry, Tracking, TIMELINE_LIMIT,
+    Customer, ListQuery, Order, OrderRef, OrderStatus, ReturnSummary, Shipment, Tab, Thresholds,
+    TimelineEntry, Tracking, TIMELINE_LIMIT,
 };
 use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
-use super::count_cache::{CountKey, Counted, Kept};
-use super::counts::PageStart;
-use super::search::{self, ShopFilter};
+use super::search::ShopFilter;
 use super::{ceil_micros, clamp_i64, classify, counts, word, Cutoffs, PgStore};
-use crate::store::{ExportKey, Page, StoreError};
+use crate::store::{ExportKey, StoreError};
 
 /// The columns of an order row (`o` is the order, `a` its assignment).
-const ORDER_COLUMNS: &str = "o.id, o.order_number, o.customer_name, o.customer_email, o.total_price::text AS total_price, \
+pub(super) const ORDER_COLUMNS: &str = "o.id, o.order_number, o.customer_name, o.customer_email, o.total_price::text AS total_price, \
      o.currency, o.status, o.fulfillment_status, o.financial_status, o.priority, o.tags, o.created_at, o.updated_at, \
      o.has_tracking, o.in_transit_since, o.has_open_return, o.support_thread, o.assignee";
 
 /// An order (its `assignee` mirrors its row of order_assignments).
-const ORDER_FROM: &str = "orders o";
+pub(super) const ORDER_FROM: &str = "orders o";
 
 #[derive(sqlx::FromRow)]
-struct OrderRow {
+pub(super) struct OrderRow {
     id: String,
     order_number: String,
     customer_name: String,
@@ -58,9 +55,9 @@ struct OrderRow {
 #[derive(sqlx::FromRow)]
 pub(super) struct ShopRow {
     pub(super) id: i64,
-    shopify_cursor: Option<String>,
+    pub(super) shopify_cursor: Option<String>,
     /// The shop's change counter (`shop_changes`) in this snapshot: the count cache's key.
-    changes: i64,
+    pub(super) changes: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -186,101 +183,6 @@ pub(super) fn push_tab(qb: &mut QueryBuilder<'_, Postgres>, tab: Tab, cut: &Cuto
     }
 }
 
-/// How a page's rows are found.
-#[derive(Debug, Clone, Copy)]
-enum PagePlan {
-    /// Counted off in list order from the newest, through the tab's index (for `delayed`, the
-    /// in-transit orders in list order, `orders_in_transit_list_idx`, index only).
-    Newest,
-    /// A deep page, from the day the tallies place it on (`counts::locate_offset`).
-    From(PageStart),
-    /// The delayed tab of a shop with few delayed orders: every one of them from the delayed
-    /// index, sorted.
-    DelayedSorted,
-}
-
-/// The statement of a list's page (`prefix`, such as `EXPLAIN `, before its `SELECT`): the rows of
-/// `window` in `query.tab` under the view's filters, in list order, found as `plan` says.
-fn page_statement(
-    prefix: &str,
-    shop_id: i64,
-    query: &ListQuery,
-    view: &ShopFilter<'_>,
-    window: PageWindow,
-    cut: &Cutoffs,
-    plan: PagePlan,
-) -> QueryBuilder<'static, Postgres> {
-    let mut qb = QueryBuilder::<Postgres>::new(prefix);
-    qb.push("SELECT ");
-    qb.push(ORDER_COLUMNS).push(" FROM ").push(ORDER_FROM);
-    if query.tab == Tab::Delayed {
-        // The page's ids are chosen from an index alone, then their rows read. With few delayed
-        // orders, from the delayed index, sorted (the inner OFFSET 0 keeps the planner from
-        // walking the list order past every recent parcel); with many, by walking the in-transit
-        // orders in list order (`orders_in_transit_list_idx`, which holds every column the rule
-        // and the filters read).
-        qb.push(
-            " JOIN (SELECT id, created_at FROM (SELECT o.id, o.created_at FROM orders o WHERE o.shop_id = ",
-        )
-        .push_bind(shop_id)
-        .push(" AND ");
-        push_tab(&mut qb, query.tab, cut);
-        push_filter(&mut qb, view);
-        if let PagePlan::DelayedSorted = plan {
-            qb.push(" OFFSET 0");
-        }
-        qb.push(") d ORDER BY d.created_at DESC, d.id DESC OFFSET ")
-            .push_bind(clamp_i64(window.offset))
-            .push(" LIMIT ")
-            .push_bind(clamp_i64(window.limit))
-            .push(") page ON page.id = o.id WHERE o.shop_id = ")
-            .push_bind(shop_id)
-            .push(" ORDER BY o.created_at DESC, o.id DESC");
-    } else {
-        qb.push(" WHERE o.shop_id = ").push_bind(shop_id);
-        push_filter(&mut qb, view);
-        if query.tab != Tab::All {
-            qb.push(" AND ");
-            push_tab(&mut qb, query.tab, cut);
-        }
-        let mut offset = window.offset;
-        if let PagePlan::From(start) = plan {
-            // A deep page, read from its day on (`counts::locate_offset`).
-            qb.push(" AND o.created_at < ").push_bind(start.before);
-            offset = start.skip;
-        }
-        qb.push(" ORDER BY o.created_at DESC, o.id DESC OFFSET ")
-            .push_bind(clamp_i64(offset))
-            .push(" LIMIT ")
-            .push_bind(clamp_i64(window.limit));
-    }
-    qb
-}
-
-/// The rows of the orders `ids` of shop `shop_id`, in list order (newest first).
-async fn rows_by_id(
-    conn: &mut PgConnection,
-    shop_id: i64,
-    ids: &[String],
-) -> Result<Vec<OrderRow>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    QueryBuilder::<Postgres>::new("SELECT ")
-        .push(ORDER_COLUMNS)
-        .push(" FROM ")
-        .push(ORDER_FROM)
-        .push(" WHERE o.shop_id = ")
-        .push_bind(shop_id)
-        .push(" AND o.id = ANY(")
-        .push_bind(ids.to_vec())
-        .push(") ORDER BY o.created_at DESC, o.id DESC")
-        .build_query_as::<OrderRow>()
-        .fetch_all(conn)
-        .await
-        .map_err(classify)
-}
-
 /// The id and Shopify cursor of a shop, if it is known.
 pub(super) async fn find_shop(
     conn: &mut PgConnection,
@@ -308,7 +210,7 @@ pub(super) async fn begin_read(
 
 /// Turns order rows into wire orders: loads the shipments, newest returns and last timeline entries
 /// of all of them at once, and evaluates their alerts at `now`. Keeps the rows' order.
-async fn hydrate(
+pub(super) async fn hydrate(
     conn: &mut PgConnection,
     shop_id: i64,
     rows: Vec<OrderRow>,
@@ -424,15 +326,15 @@ async fn hydrate(
 
 /// One view's read, in its own snapshot: the transaction, the shop, the instant's cut-offs and the
 /// view's filter as this shop decides it (a search by name or by customer).
-struct ViewRead<'q> {
-    tx: Transaction<'static, Postgres>,
-    shop: ShopRow,
-    cut: Cutoffs,
-    view: ShopFilter<'q>,
+pub(super) struct ViewRead<'q> {
+    pub(super) tx: Transaction<'static, Postgres>,
+    pub(super) shop: ShopRow,
+    pub(super) cut: Cutoffs,
+    pub(super) view: ShopFilter<'q>,
 }
 
 /// Opens the read of the view `query` describes at `now`; `None` when the shop is unknown.
-async fn open_view<'q>(
+pub(super) async fn open_view<'q>(
     pool: &PgPool,
     query: &'q ListQuery,
     now: DateTime<Utc>,
@@ -453,188 +355,6 @@ async fn open_view<'q>(
 }
 
 impl PgStore {
-    #[tracing::instrument(name = "pg.list_orders", skip_all, fields(shop = %query.shop_domain, tab = %query.tab))]
-    pub async fn list_orders(
-        &self,
-        query: &ListQuery,
-        window: PageWindow,
-        now: DateTime<Utc>,
-        th: &Thresholds,
-    ) -> Result<Page, StoreError> {
-        let Some(ViewRead {
-            mut tx,
-            shop,
-            cut,
-            view,
-        }) = open_view(&self.pool, query, now, th).await?
-        else {
-            return Ok(Page {
-                orders: Vec::new(),
-                counts: TabCounts::default(),
-                shopify_cursor: None,
-            });
-        };
-
-        let (counts, rows) = if view.has_search() {
-            let (counts, ids) =
-                search::counts_and_page(&mut tx, shop.id, &view, &cut, query.tab, window).await?;
-            (counts, rows_by_id(&mut tx, shop.id, &ids).await?)
-        } else {
-            let counts = self
-                .cached_counts(&mut tx, &shop, query, &view, &cut)
-                .await?;
-            let rows = if window.limit == 0 || window.offset >= counts.get(query.tab) {
-                Vec::new()
-            } else {
-                let plan = self
-                    .page_plan(&mut tx, &shop, query, &view, window, &cut, &counts)
-                    .await?;
-                page_statement("", shop.id, query, &view, window, &cut, plan)
-                    .build_query_as::<OrderRow>()
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(classify)?
-            };
-            (counts, rows)
-        };
-        let orders = hydrate(&mut tx, shop.id, rows, now, th).await?;
-        tx.commit().await.map_err(classify)?;
-        Ok(Page {
-            orders,
-            counts,
-            shopify_cursor: shop.shopify_cursor,
-        })
-    }
-
-    /// The tab counts of a view without a search, from this process's cache when it holds them for
-    /// this snapshot and instant (`count_cache`), else counted and kept.
-    async fn cached_counts(
-        &self,
-        tx: &mut PgConnection,
-        shop: &ShopRow,
-        query: &ListQuery,
-        view: &ShopFilter<'_>,
-        cut: &Cutoffs,
-    ) -> Result<TabCounts, StoreError> {
-        let Some(key) = CountKey::new(shop.id, &query.filter, &cut.th) else {
-            return counts::tab_counts(tx, shop.id, view, cut).await;
-        };
-        if let Some(counts) = self.counts.counts(&key, shop.changes, cut.at) {
-            return Ok(counts);
-        }
-        let counts = counts::tab_counts(&mut *tx, shop.id, view, cut).await?;
-        let until = counts::stable_until(tx, shop.id, cut).await?;
-        let counted = Counted {
-            changes: shop.changes,
-            from: cut.at,
-            until,
-            kept: Kept::Counts(counts),
-        };
-        self.counts.keep(key, counted);
-        Ok(counts)
-    }
-
-    /// How the page's rows are found ([`PagePlan`]): the delayed tab sorted when it holds fewer
-    /// than [`PgStore::with_delayed_walk_from`] orders, else walked in list order; a page at least
-    /// [`PgStore::with_deep_pages_from`] rows deep from the day the tallies place it on
-    /// (`counts::locate_offset`); any other from the newest.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the parts of one view's read, borrowed from it"
-    )]
-    async fn page_plan(
-        &self,
-        tx: &mut PgConnection,
-        shop: &ShopRow,
-        query: &ListQuery,
-        view: &ShopFilter<'_>,
-        window: PageWindow,
-        cut: &Cutoffs,
-        counts: &TabCounts,
-    ) -> Result<PagePlan, StoreError> {
-        if query.tab == Tab::Delayed && counts.delayed < self.delayed_walk_from {
-            return Ok(PagePlan::DelayedSorted);
-        }
-        if window.offset < self.deep_pages_from || !counts::tallies_place(query.tab, view) {
-            return Ok(PagePlan::Newest);
-        }
-        let key = CountKey::new(shop.id, &query.filter, &cut.th).map(|k| k.days_of(query.tab));
-        let kept = key
-            .as_ref()
-            .and_then(|key| self.counts.days(key, shop.changes, cut.at));
-        let days = match kept {
-            Some(days) => days,
-            None => {
-                let days: Arc<[_]> = counts::tab_days(&mut *tx, shop.id, query.tab, view, cut)
-                    .await?
-                    .into();
-                if let Some(key) = key {
-                    let until = counts::stable_until(tx, shop.id, cut).await?;
-                    let counted = Counted {
-                        changes: shop.changes,
-                        from: cut.at,
-                        until,
-                        kept: Kept::Days(days.clone()),
-                    };
-                    self.counts.keep(key, counted);
-                }
-                days
-            }
-        };
-        let start = counts::locate_offset(&days, counts.get(query.tab), window.offset);
-        Ok(start.map_or(PagePlan::Newest, PagePlan::From))
-    }
-
-    /// The plans PostgreSQL chooses, at `now`, for the statements of a list read of `query`: its
-    /// counts, then its page of `window` (one statement for both with a search), each as `EXPLAIN`
-    /// writes it (one line a row). It runs
-    /// the very statements [`PgStore::list_orders`] runs, planned the same way; the tests and
-    /// benchmarks hold the search to its indexes with it.
-    pub async fn explain_list(
-        &self,
-        query: &ListQuery,
-        window: PageWindow,
-        now: DateTime<Utc>,
-        th: &Thresholds,
-    ) -> Result<Vec<String>, StoreError> {
-        let Some(ViewRead {
-            mut tx,
-            shop,
-            cut,
-            view,
-        }) = open_view(&self.pool, query, now, th).await?
-        else {
-            return Ok(Vec::new());
-        };
-        let statements = if view.has_search() {
-            let page = Some((query.tab, window));
-            vec![search::counts_and_page_statement(
-                "EXPLAIN ", shop.id, &view, &cut, page,
-            )]
-        } else {
-            let counts = counts::tab_counts(&mut tx, shop.id, &view, &cut).await?;
-            let plan = self
-                .page_plan(&mut tx, &shop, query, &view, window, &cut, &counts)
-                .await?;
-            vec![
-                counts::counts_statement("EXPLAIN ", shop.id, &view, &cut),
-                page_statement("EXPLAIN ", shop.id, query, &view, window, &cut, plan),
-            ]
-        };
-        let mut lines = Vec::new();
-        for mut qb in statements {
-            let plan: Vec<String> = qb
-                .build_query_scalar()
-                .persistent(false)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(classify)?;
-            lines.extend(plan);
-        }
-        tx.commit().await.map_err(classify)?;
-        Ok(lines)
-    }
-
     /// The returns funnel (the state of each order's newest return) and the orders-per-day series
     /// of the view `query` describes, all pages, from one snapshot.
     #[tracing::instrument(name = "pg.stats", skip_all, fields(shop = %query.shop_domain, tab = %query.tab))]

@@ -51,6 +51,18 @@ impl Service {
         .await
     }
 
+    /// Whether the dashboard is leaving the database alone after it failed to answer (for
+    /// [`DATABASE_REST`]): its reads answer sample data at once, and its door does not wait on the
+    /// database to learn what it would let through anyway.
+    pub fn database_resting(&self) -> bool {
+        self.inner.sample.is_some()
+            && self
+                .inner
+                .resting_until
+                .lock()
+                .is_ok_and(|until| until.is_some_and(|t| Instant::now() < t))
+    }
+
     /// Runs a dashboard read on the store of record for `shop`, or on the sample data (for the
     /// sample shop) when the database is unavailable: `true` says the answer is sample data.
     ///
@@ -72,11 +84,7 @@ impl Service {
             return Ok((answer, inner.primary.is_sample()));
         };
         let on_sample = || read(Store::Memory(sample.clone()), inner.sample_shop.clone());
-        if inner
-            .resting_until
-            .lock()
-            .is_ok_and(|until| until.is_some_and(|t| Instant::now() < t))
-        {
+        if self.database_resting() {
             return Ok((on_sample().await?, true));
         }
         match read(inner.primary.clone(), shop.to_owned()).await {

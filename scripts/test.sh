@@ -5,7 +5,8 @@
 # the release build of the whole site, the browser tests against that build running on a fresh
 # database (and, for the embedded app's install, a second one configured as the Shopify app against
 # a fake Shopify, end2end/fake-shopify.mjs), Schemathesis against the Sync API's OpenAPI
-# document (scripts/schemathesis.sh), and the one-minute soak against that release binary
+# document (scripts/schemathesis.sh), the read replicas' checks on a primary and replica made for
+# the run (scripts/replica-test.sh), and the one-minute soak against that release binary
 # (scripts/soak.sh: every hostile load at once, a database restart halfway; it fails on a lost
 # write, an answer without the envelope, an unhealthy server or memory kept at the end).
 # Stops at the first failure with a non-zero exit.
@@ -177,6 +178,9 @@ ORDERS_SYNC_BIN_ABS="$PWD/target/release/orders-sync"
 
 section "Schemathesis: the Sync API against its OpenAPI document"
 ORDERS_SYNC_BIN=target/release/orders-sync TEST_DATABASE_URL="$ADMIN_URL" bash scripts/schemathesis.sh
+
+section "Read replicas: a primary and a streaming replica of its own (scripts/replica-test.sh)"
+REPLICA_BENCH_SECONDS=3 BENCH_BIN=target/release/orders-sync bash scripts/replica-test.sh
 
 section "Soak: one minute of every load at once (scripts/soak.sh)"
 # The binary the browser tests ran; soak.sh builds only its load generator.

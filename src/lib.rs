@@ -16,6 +16,7 @@ pub mod locale;
 pub mod openapi;
 pub mod order_ref;
 pub mod outbox;
+pub mod position;
 pub mod query;
 pub mod record;
 pub mod returns;

@@ -31,7 +31,14 @@ pub trait OrdersBackend: Send + Sync + 'static {
         write: SyncWrite,
         body: serde_json::Value,
         key: Option<String>,
-    ) -> Result<serde_json::Value, Refusal>;
+    ) -> Result<WriteAnswer, Refusal>;
+}
+
+/// A write's answer: the v1.2 envelope, and the database's position once it had committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteAnswer {
+    pub envelope: serde_json::Value,
+    pub position: Option<orders_core::position::Position>,
 }
 
 /// Why the server refused, or could not answer, a dashboard request.

@@ -71,6 +71,8 @@ pub struct SyncDone {
     /// The support thread of an escalation (its first updated order's), which a bulk escalation
     /// reuses for the orders after the first.
     pub support_thread: Option<String>,
+    /// The database's position once the write had committed (`X-Sync-Position`).
+    pub position: Option<orders_core::position::Position>,
 }
 
 /// The v1.2 envelope as it comes back from a write (read on the server): the page reloads its rows
@@ -115,6 +117,7 @@ pub fn map_envelope(
                 .into_iter()
                 .next()
                 .and_then(|o| o.support_thread),
+            position: None,
         }),
         Some(e) => Err(refusal(status, e.message)),
         None => Err(SyncFailure {
@@ -295,7 +298,10 @@ pub async fn post_write(
         }));
     };
     Ok(match backend.write(write, body, key).await {
-        Ok(envelope) => map_envelope(write, 200, &envelope),
+        Ok(answer) => map_envelope(write, 200, &answer.envelope).map(|done| SyncDone {
+            position: answer.position,
+            ..done
+        }),
         Err(refused) => Err(refusal(refused.status, refused.message)),
     })
 }

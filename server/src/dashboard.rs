@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use app::backend::{OrdersBackend, Page, Refusal};
+use app::backend::{OrdersBackend, Page, Refusal, WriteAnswer};
+use app::orders::POSITION_PARAM;
 use app::sync::{SyncFailure, SyncWrite};
 use axum::Router;
 use leptos::config::{get_configuration, LeptosOptions};
@@ -13,13 +14,14 @@ use leptos::nonce::Nonce;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
 use orders_core::envelope::{AssignBody, FulfillBody, ReturnBody, SupportBody};
+use orders_core::position::Position;
 use orders_core::query::parse_shop_domain;
 use orders_core::{ListQuery, Order, OrderRef};
 use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::extract::body_from_value;
-use crate::service::{Service, ServiceError};
+use crate::service::{Answer, ReadAt, Service, ServiceError};
 use crate::state::AppState;
 use crate::trust::gate::Viewer;
 use crate::trust::headers::ScriptNonce;
@@ -158,6 +160,19 @@ impl OrdersBackend for Dashboard {
             .iter()
             .find(|(k, v)| k == "order" && !v.trim().is_empty())
             .map(|(_, v)| v.trim().to_owned());
+        // The page's last write, if it made one: its reads are served by a copy that has it.
+        let position = match query
+            .iter()
+            .rfind(|(k, v)| k == POSITION_PARAM && !v.trim().is_empty())
+        {
+            None => None,
+            Some((_, v)) => Some(v.parse::<Position>().map_err(|e| Refusal {
+                status: 400,
+                param: Some(POSITION_PARAM.into()),
+                message: e.to_string(),
+            })?),
+        };
+        let at = service.page_read_at(&shop, position);
         // Shopify's admin adds `locale=` to the page's URL; the query ignores it.
         let admin_locale = query
             .iter()
@@ -183,8 +198,8 @@ impl OrdersBackend for Dashboard {
             .map_err(bad_query)?;
         // The page, its pictures, the undelivered events and the banners are read at once.
         let (listing, stats, undelivered, alerts) = futures::future::join4(
-            service.dashboard_list(&query),
-            service.dashboard_stats(&query, &clock),
+            service.dashboard_list(&query, at),
+            service.dashboard_stats(&query, &clock, at),
             service.outbox_summary(&query.shop_domain),
             service.alert_digests(&query.shop_domain),
         )
@@ -237,7 +252,7 @@ impl OrdersBackend for Dashboard {
         // The order is looked up in the shop whose rows are on screen (the sample shop, too).
         let detail = match order {
             None => None,
-            Some(id) => Some(self.order(&query.shop_domain, &id).await),
+            Some(id) => Some(self.order(&query.shop_domain, &id, at).await),
         };
         Ok(Some(Page {
             query,
@@ -264,7 +279,7 @@ impl OrdersBackend for Dashboard {
         write: SyncWrite,
         body: Value,
         key: Option<String>,
-    ) -> Result<Value, Refusal> {
+    ) -> Result<WriteAnswer, Refusal> {
         let shop = body
             .get("shop_domain")
             .and_then(Value::as_str)
@@ -282,32 +297,36 @@ impl OrdersBackend for Dashboard {
             SyncWrite::Assign => {
                 service
                     .door(body, |s, b: AssignBody| async move {
-                        Ok(s.assign(&b.validate()?, key).await?.body)
+                        Ok(s.assign(&b.validate()?, key).await?)
                     })
                     .await
             }
             SyncWrite::Fulfill => {
                 service
                     .door(body, |s, b: FulfillBody| async move {
-                        Ok(s.fulfill(&b.validate()?, key).await?.body)
+                        Ok(s.fulfill(&b.validate()?, key).await?)
                     })
                     .await
             }
             SyncWrite::Support => {
                 service
                     .door(body, |s, b: SupportBody| async move {
-                        Ok(s.escalate(&b.validate()?, key).await?.body)
+                        Ok(s.escalate(&b.validate()?, key).await?)
                     })
                     .await
             }
             SyncWrite::Returns => {
                 service
                     .door(body, |s, b: ReturnBody| async move {
-                        Ok(s.apply_return_action(&b.validate()?, key).await?.body)
+                        Ok(s.apply_return_action(&b.validate()?, key).await?)
                     })
                     .await
             }
         }
+        .map(|answer| WriteAnswer {
+            envelope: answer.body,
+            position: answer.position,
+        })
         .map_err(refusal(None))
     }
 }
@@ -325,7 +344,7 @@ fn endpoint(write: SyncWrite) -> &'static str {
 
 impl Dashboard {
     /// The order of the drawer, or what the drawer says instead.
-    async fn order(&self, shop: &str, id: &str) -> Result<Order, String> {
+    async fn order(&self, shop: &str, id: &str, at: ReadAt) -> Result<Order, String> {
         let not_found = || format!("There is no order {id} in {shop}.");
         let failed = |status: u16, message: String| SyncFailure { status, message }.to_string();
         self.check_shop(shop)
@@ -334,7 +353,7 @@ impl Dashboard {
         let shop_domain = parse_shop_domain(shop)
             .map_err(|m| failed(400, format!("invalid shop_domain: {m}")))?;
         let order = OrderRef::parse(id).map_err(|m| failed(400, format!("invalid id: {m}")))?;
-        match self.service.dashboard_order(&shop_domain, &order).await {
+        match self.service.dashboard_order(&shop_domain, &order, at).await {
             Ok(order) => Ok(order),
             Err(ServiceError::NotFound(_)) => Err(not_found()),
             Err(e) => {
@@ -348,11 +367,11 @@ impl Dashboard {
 impl Service {
     /// A write as its `POST /sync/orders/*` handler does it: the body read as the endpoint reads
     /// it, then validated and applied by the service.
-    async fn door<B, F, Fut>(&self, body: Value, apply: F) -> Result<Value, ApiError>
+    async fn door<B, F, Fut>(&self, body: Value, apply: F) -> Result<Answer, ApiError>
     where
         B: serde::de::DeserializeOwned,
         F: FnOnce(Service, B) -> Fut,
-        Fut: std::future::Future<Output = Result<Value, ApiError>>,
+        Fut: std::future::Future<Output = Result<Answer, ApiError>>,
     {
         let body: B = body_from_value(body)?;
         apply(self.clone(), body).await

@@ -15,11 +15,12 @@ use orders_core::envelope::{
     AssignBody, AssignCommand, FieldError, FulfillBody, FulfillCommand, ReturnBody, ReturnCommand,
     SupportBody, SupportCommand, MAX_BODY_BYTES,
 };
+use orders_core::position::Position;
 use orders_core::query::parse_shop_domain;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::service::{RequestKey, Service};
+use crate::service::{ReadAt, RequestKey, Service};
 use crate::trust::idempotency::request_key;
 use crate::trust::{ApiCaller, Trust};
 
@@ -195,6 +196,36 @@ where
         let command = body_from_value::<B>(raw)?.command()?;
         caller.authorize(B::shop(&command)).await?;
         Ok(Write { command, key })
+    }
+}
+
+/// The header a write answers with: the database's position at or past its commit.
+pub const POSITION_HEADER: &str = "x-sync-position";
+/// The header a read sends a write's position back in.
+pub const MIN_POSITION_HEADER: &str = "x-sync-min-position";
+
+/// Where a read that replicas may serve is read ([`ReadAt::Replica`]), from its
+/// `X-Sync-Min-Position` header; a malformed one is a 400.
+pub struct MinPosition(pub ReadAt);
+
+impl<S: Send + Sync> FromRequestParts<S> for MinPosition {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(MIN_POSITION_HEADER) else {
+            return Ok(MinPosition(ReadAt::Replica(None)));
+        };
+        let position = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<Position>().ok())
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "invalid X-Sync-Min-Position: {}",
+                    orders_core::position::BadPosition
+                ))
+            })?;
+        Ok(MinPosition(ReadAt::Replica(Some(position))))
     }
 }
 

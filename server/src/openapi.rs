@@ -258,6 +258,22 @@ pub struct OutboxParams {
     pub state: OutboxState,
 }
 
+/// The `X-Sync-Min-Position` of the reads that replicas may serve.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct MinPositionHeader {
+    /// A write's `X-Sync-Position`, sent back: the read is served by a copy of the database that
+    /// has that write (a replica that has replayed that far, else the primary). Without it, a
+    /// replica within `REPLICA_MAX_LAG` of the primary may serve the read.
+    #[param(
+        rename = "X-Sync-Min-Position",
+        required = false,
+        pattern = "^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$",
+        example = "16/B374D848"
+    )]
+    pub position: String,
+}
+
 /// The `Idempotency-Key` of the four writes.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Header)]
@@ -499,6 +515,17 @@ impl<T: ToSchema> IntoResponses for Written<T> {
                  `Idempotency-Key`: nothing was applied this time",
             ))
             .build();
+        let position = HeaderBuilder::new()
+            .schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[0-9A-F]{1,8}/[0-9A-F]{1,8}$")),
+            )
+            .description(Some(
+                "The database's position at or past this write's commit; send it back as \
+                 `X-Sync-Min-Position` to read the write back through any Sync process",
+            ))
+            .build();
         let response = ResponseBuilder::new()
             .description("Done (all of it: each request is one transaction)")
             .content(
@@ -508,6 +535,7 @@ impl<T: ToSchema> IntoResponses for Written<T> {
                     .build(),
             )
             .header("Idempotent-Replayed", replayed)
+            .header("X-Sync-Position", position)
             .build();
         BTreeMap::from([("200".to_owned(), response.into())])
     }

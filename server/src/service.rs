@@ -18,6 +18,7 @@ mod feed;
 mod ingestion;
 mod outbox;
 mod privacy;
+mod reads;
 mod shops;
 mod tokens;
 
@@ -27,11 +28,12 @@ pub use feed::AlertFeed;
 pub use ingestion::Ingestion;
 pub use outbox::Outbox;
 pub use privacy::Privacy;
+pub use reads::ReadAt;
 pub use shops::{InstallLock, Shops};
 pub use tokens::Tokens;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -77,6 +79,8 @@ impl RequestKey {
 pub struct Answer {
     pub body: serde_json::Value,
     pub replayed: bool,
+    /// The database's position at or past the write's commit (`X-Sync-Position`).
+    pub position: Option<orders_core::position::Position>,
 }
 
 /// A success envelope as JSON.
@@ -106,6 +110,8 @@ struct Inner {
     next_poll: Mutex<Option<DateTime<Utc>>>,
     /// The zone of a shop whose own is not known (`SHOP_TIMEZONE`).
     default_clock: Mutex<ShopClock>,
+    /// The read replicas, when configured (`reads`).
+    replicas: OnceLock<Arc<crate::store::postgres::replicas::Replicas>>,
 }
 
 /// How far back a reconnecting client is told about alerts that cleared (SPEC §6).
@@ -164,6 +170,7 @@ impl Service {
                 passes: Mutex::new(HashMap::new()),
                 next_poll: Mutex::new(None),
                 default_clock: Mutex::new(ShopClock::utc()),
+                replicas: OnceLock::new(),
             }),
         }
     }
@@ -187,7 +194,7 @@ impl Service {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         let zone = self
-            .with_fallback(shop, |store, shop| async move {
+            .with_fallback(shop, ReadAt::Primary, |store, shop| async move {
                 store.shop_time_zone(&shop).await
             })
             .await;
@@ -231,8 +238,17 @@ impl Service {
 
     /// One page of `GET /sync/orders`.
     #[instrument(skip_all, fields(shop = %query.shop_domain, tab = %query.tab))]
-    pub async fn list_orders(&self, query: &ListQuery) -> Result<OrderList, ServiceError> {
-        Ok(self.list_from(&self.inner.primary, query).await?)
+    pub async fn list_orders(
+        &self,
+        query: &ListQuery,
+        at: ReadAt,
+    ) -> Result<OrderList, ServiceError> {
+        Ok(self
+            .read_on(
+                at,
+                |store| async move { self.list_from(&store, query).await },
+            )
+            .await?)
     }
 
     async fn list_from(&self, store: &Store, query: &ListQuery) -> Result<OrderList, StoreError> {
@@ -251,12 +267,18 @@ impl Service {
 
     /// One order of a shop (`GET /sync/orders/{id}`).
     #[instrument(skip_all, fields(shop = %shop, order = %order))]
-    pub async fn get_order(&self, shop: &str, order: &OrderRef) -> Result<Order, ServiceError> {
-        self.inner
-            .primary
-            .get_order(shop, order, now(), &self.inner.thresholds)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("no order {order} in shop {shop}")))
+    pub async fn get_order(
+        &self,
+        shop: &str,
+        order: &OrderRef,
+        at: ReadAt,
+    ) -> Result<Order, ServiceError> {
+        let th = &self.inner.thresholds;
+        self.read_on(at, |store| async move {
+            store.get_order(shop, order, now(), th).await
+        })
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no order {order} in shop {shop}")))
     }
 
     /// `POST /sync/orders/assign`.
@@ -276,7 +298,7 @@ impl Service {
         };
         let key = key.map(|k| k.with(&answer));
         let written = self.inner.primary.assign(cmd, now(), key.as_ref()).await?;
-        Ok(self.answered(&cmd.shop_domain, written, answer))
+        Ok(self.answered(&cmd.shop_domain, written, answer).await)
     }
 
     /// `POST /sync/orders/fulfill`.
@@ -298,7 +320,7 @@ impl Service {
         };
         let key = key.map(|k| k.with(&answer));
         let written = self.inner.primary.fulfill(cmd, now(), key.as_ref()).await?;
-        Ok(self.answered(&cmd.shop_domain, written, answer))
+        Ok(self.answered(&cmd.shop_domain, written, answer).await)
     }
 
     /// `POST /sync/orders/support`; the thread is the conversation id, or a new one.
@@ -325,7 +347,7 @@ impl Service {
             .primary
             .escalate(cmd, &thread, now(), key.as_ref())
             .await?;
-        Ok(self.answered(&cmd.shop_domain, written, answer))
+        Ok(self.answered(&cmd.shop_domain, written, answer).await)
     }
 
     /// `POST /sync/orders/returns`.
@@ -348,28 +370,28 @@ impl Service {
             .primary
             .apply_return_action(cmd, now(), key.as_ref())
             .await?;
-        Ok(self.answered(&cmd.shop_domain, written, answer))
+        Ok(self.answered(&cmd.shop_domain, written, answer).await)
     }
 
     /// The answer of a write: a fresh one (the change announced) or the one kept for its key.
-    fn answered<T: ChangedOrders>(
+    async fn answered<T: ChangedOrders>(
         &self,
         shop: &str,
         written: Written<T>,
         answer: impl Fn(&T) -> serde_json::Value,
     ) -> Answer {
-        match written {
+        let (body, replayed) = match written {
             Written::Applied(done) => {
                 self.changed(shop, RefreshReason::Action, Scope::Orders(done.order_ids()));
-                Answer {
-                    body: answer(&done),
-                    replayed: false,
-                }
+                (answer(&done), false)
             }
-            Written::Replayed(body) => Answer {
-                body,
-                replayed: true,
-            },
+            // The first answer again; the position now is past the first write's commit.
+            Written::Replayed(body) => (body, true),
+        };
+        Answer {
+            body,
+            replayed,
+            position: self.position().await,
         }
     }
 
@@ -380,11 +402,13 @@ impl Service {
         query: &ListQuery,
         after: Option<&ExportKey>,
         limit: u32,
+        at: ReadAt,
     ) -> Result<Vec<Order>, ServiceError> {
+        let th = &self.inner.thresholds;
         Ok(self
-            .inner
-            .primary
-            .orders_after(query, after, limit, now(), &self.inner.thresholds)
+            .read_on(at, |store| async move {
+                store.orders_after(query, after, limit, now(), th).await
+            })
             .await?)
     }
 

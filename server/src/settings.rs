@@ -69,6 +69,12 @@ pub struct Settings {
     /// `COUNT_CACHE_BYTES`: what this process's cache of tab counts may take (16 MiB); `0` keeps
     /// none (every page counts afresh).
     pub count_cache_bytes: usize,
+    /// `DATABASE_REPLICA_URLS`: PostgreSQL streaming replicas of `DATABASE_URL`, comma-separated,
+    /// that serve the list, its counts, one order and the export (none: the primary serves all).
+    pub replica_urls: Vec<String>,
+    /// `REPLICA_MAX_LAG`: how far behind the primary a replica may be and still serve a read that
+    /// names no position (1 s).
+    pub replica_max_lag: Duration,
 }
 
 /// What one client may hold of the process (time, connections, streams), so that a slow or greedy
@@ -322,6 +328,15 @@ impl std::fmt::Debug for Settings {
             .field("secrets", &self.secrets)
             .field("shop_time_zone", &self.shop_time_zone.name())
             .field("count_cache_bytes", &self.count_cache_bytes)
+            .field(
+                "replica_urls",
+                &self
+                    .replica_urls
+                    .iter()
+                    .map(|u| redact(u))
+                    .collect::<Vec<_>>(),
+            )
+            .field("replica_max_lag", &self.replica_max_lag)
             .finish()
     }
 }
@@ -345,6 +360,30 @@ fn duration_var(name: &str, default: Duration) -> Result<Duration> {
         Some(v) => parse_duration(&v).with_context(|| format!("{name} is invalid")),
         None => Ok(default),
     }
+}
+
+/// How far behind the primary a replica may be and still serve reads, unless told otherwise.
+pub const DEFAULT_REPLICA_MAX_LAG: Duration = Duration::from_secs(1);
+
+/// Reads `DATABASE_REPLICA_URLS`: PostgreSQL URLs, comma-separated (empty entries skipped).
+fn replica_urls(raw: Option<String>) -> Result<Vec<String>> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|url| {
+            let ok = url.starts_with("postgres://") || url.starts_with("postgresql://");
+            anyhow::ensure!(
+                ok && url.parse::<sqlx::postgres::PgConnectOptions>().is_ok(),
+                "DATABASE_REPLICA_URLS: '{}' is not a PostgreSQL URL like \
+                 postgres://user@replica:5432/orders_sync",
+                redact(url)
+            );
+            Ok(url.to_owned())
+        })
+        .collect()
 }
 
 /// Reads `SHOPIFY_API_BASE_URL`: an `http` or `https` origin, perhaps with `{shop}` in it.
@@ -529,6 +568,8 @@ impl Settings {
                 "COUNT_CACHE_BYTES",
                 crate::store::postgres::count_cache::DEFAULT_BUDGET,
             )?,
+            replica_urls: replica_urls(var("DATABASE_REPLICA_URLS"))?,
+            replica_max_lag: duration_var("REPLICA_MAX_LAG", DEFAULT_REPLICA_MAX_LAG)?,
         })
     }
 
@@ -554,6 +595,18 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replica_urls_are_a_comma_separated_list_of_postgresql_urls() {
+        assert!(replica_urls(None).unwrap().is_empty());
+        assert_eq!(
+            replica_urls(Some(" postgres://a@r1/x , ,postgresql://r2:5433/x".into())).unwrap(),
+            ["postgres://a@r1/x", "postgresql://r2:5433/x"]
+        );
+        let e = replica_urls(Some("postgres://r1/x,mysql://u:pw@r2/x".into())).unwrap_err();
+        assert!(e.to_string().contains("mysql://"), "{e}");
+        assert!(!e.to_string().contains("pw"), "{e}");
+    }
 
     #[test]
     fn durations_read_units_and_plain_seconds() {
@@ -675,6 +728,8 @@ mod tests {
             limits: LimitSettings::default(),
             shop_time_zone: ShopClock::utc(),
             count_cache_bytes: 0,
+            replica_urls: vec!["postgres://app:s3cret@replica/x".into()],
+            replica_max_lag: DEFAULT_REPLICA_MAX_LAG,
         };
         let shown = format!("{settings:?}");
         for secret in ["s3cret", "k3y", "t0k"] {

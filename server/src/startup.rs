@@ -15,6 +15,8 @@ use tower_http::trace::TraceLayer;
 use crate::service::{Database, Service};
 use crate::settings::{redact, Settings, SAMPLE_ORDERS};
 use crate::state::AppState;
+use crate::store::postgres::replicas::Replicas;
+use crate::store::postgres::DEFAULT_MAX_CONNECTIONS;
 use crate::store::{MemoryStore, PgStore, Store};
 use crate::trust::{gate, headers, Trust};
 use crate::workers::Workers;
@@ -69,18 +71,41 @@ pub async fn build_service(settings: &Settings) -> Result<Service> {
              plaintext (development only; required with SHOPIFY_API_SECRET)"
         );
     }
-    let primary = if settings.use_mock_data {
+    let (primary, replicas) = if settings.use_mock_data {
         tracing::warn!("USE_MOCK_DATA is set: serving the in-memory sample data, no database");
-        Store::Memory(sample.clone())
+        (Store::Memory(sample.clone()), None)
     } else {
-        Store::Postgres(connect(settings).await?)
+        let pg = connect(settings).await?;
+        let replicas = (!settings.replica_urls.is_empty())
+            .then(|| {
+                Replicas::new(
+                    &pg,
+                    &settings.replica_urls,
+                    settings.replica_max_lag,
+                    DEFAULT_MAX_CONNECTIONS,
+                )
+                .context("DATABASE_REPLICA_URLS holds a URL that is not a PostgreSQL URL")
+            })
+            .transpose()?;
+        if let Some(replicas) = &replicas {
+            tracing::info!(
+                replicas = replicas.len(),
+                max_lag = ?settings.replica_max_lag,
+                "reads of the list, one order and the export may go to replicas"
+            );
+        }
+        (Store::Postgres(pg), replicas)
     };
-    Ok(Service::new(
+    let service = Service::new(
         primary,
         Some(sample),
         settings.sample_shop(),
         settings.thresholds(),
-    ))
+    );
+    if let Some(replicas) = replicas {
+        service.set_replicas(Arc::new(replicas));
+    }
+    Ok(service)
 }
 
 /// The application, bound to its address and ready to serve.

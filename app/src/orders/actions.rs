@@ -3,6 +3,7 @@
 //! (the rows as they were, and a toast quoting Sync's status and message).
 
 use leptos::prelude::*;
+use orders_core::position::{later, Position};
 use orders_core::{AlertKind, OrderStatus};
 
 use super::model::OrderRow;
@@ -23,6 +24,8 @@ pub struct Actions {
     pub toasts: Toasts,
     /// Writes in flight; the controls are busy meanwhile.
     pub pending: RwSignal<usize>,
+    /// The position of the page's last write, which the page's reads send back.
+    pub position: StoredValue<Option<Position>>,
 }
 
 impl Actions {
@@ -58,6 +61,8 @@ impl Actions {
             self.pending.update(|n| *n = n.saturating_sub(1));
             match answer {
                 Ok(done) => {
+                    self.position
+                        .update_value(|p| *p = later(*p, done.position));
                     self.toasts.success(done.message);
                     // Done with these rows: a confirmed action clears the selection.
                     self.selected.set(Vec::new());
@@ -135,6 +140,8 @@ impl Actions {
                 match call_sync(&shop, SyncWrite::Support, body).await {
                     Ok(answer) => {
                         done += 1;
+                        self.position
+                            .update_value(|p| *p = later(*p, answer.position));
                         if thread.is_none() {
                             thread = answer.support_thread;
                         }

@@ -43,6 +43,9 @@ pub use model::{tab_label, FilterState, Importing, LoadError, OrderRow, OrdersVi
 /// How long a view may take before the progress bar shows.
 const PROGRESS_AFTER: std::time::Duration = std::time::Duration::from_millis(150);
 
+/// The page parameter a load carries the page's last write position in (never in the URL).
+pub const POSITION_PARAM: &str = "position";
+
 /// How often a page showing sample data checks whether the database is back.
 const SAMPLE_RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -53,9 +56,17 @@ const SAMPLE_RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(5
 pub fn OrdersPage() -> impl IntoView {
     let params = use_query_map();
     // The server function gets every parameter but the session token: its links keep the admin's.
+    // The position of the last write this page made (`X-Sync-Position`): its reads are served by
+    // a copy of the database that has it, so a change never seems to come undone on reload.
+    let position = StoredValue::new(None::<orders_core::position::Position>);
     let page = Resource::<_, load::JsonBytes>::new_with_options(
         move || params.with(|p| load_arguments(p.into_iter().map(|(k, v)| (&**k, v)))),
-        |(shop, query)| load_orders(shop, query),
+        move |(shop, mut query)| {
+            if let Some(at) = position.get_value() {
+                query.push((POSITION_PARAM.to_owned(), at.to_string()));
+            }
+            load_orders(shop, query)
+        },
         false,
     );
 
@@ -63,6 +74,7 @@ pub fn OrdersPage() -> impl IntoView {
     // What survives a reload of the same view (a refresh ping, an action's confirmation): the
     // selection and the table's scroll position. Another view starts afresh.
     let keep = Keep {
+        position,
         selected: RwSignal::new(Vec::new()),
         scroll: StoredValue::new(0),
         opened: StoredValue::new(None),
@@ -131,6 +143,8 @@ pub fn OrdersPage() -> impl IntoView {
 /// What the page keeps across reloads of one view.
 #[derive(Clone, Copy)]
 struct Keep {
+    /// The position of the page's last write (kept across views too).
+    position: StoredValue<Option<orders_core::position::Position>>,
     selected: RwSignal<Vec<String>>,
     /// The table's `scrollTop`.
     scroll: StoredValue<i32>,
@@ -217,6 +231,7 @@ fn OrdersScreen(
         refetch,
         toasts: crate::toast::use_toasts(),
         pending: RwSignal::new(0),
+        position: keep.position,
     };
     match &detail {
         Some(order) => keep.opened.set_value(Some(order.id.clone())),

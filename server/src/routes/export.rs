@@ -19,7 +19,7 @@ use futures::{stream, StreamExt};
 use orders_core::{csv, ListQuery, Order, QueryError};
 
 use crate::error::ApiError;
-use crate::extract::QueryPairs;
+use crate::extract::{MinPosition, QueryPairs};
 use crate::service::Service;
 use crate::store::ExportKey;
 use crate::trust::gate::Viewer;
@@ -54,6 +54,7 @@ pub async fn export_csv(
     State(service): State<Service>,
     State(trust): State<Trust>,
     viewer: Option<axum::Extension<Viewer>>,
+    MinPosition(at): MinPosition,
     pairs: QueryPairs,
 ) -> Result<Response, ApiError> {
     let credential = viewer.map_or(Credential::Anonymous, |v| v.0 .0);
@@ -71,7 +72,7 @@ pub async fn export_csv(
         .and_then(|q| q.with_local_days(|day| clock.day_range(day)))
         .map_err(bad_query)?;
 
-    let first = service.export_batch(&query, None, EXPORT_BATCH).await?;
+    let first = service.export_batch(&query, None, EXPORT_BATCH, at).await?;
     let filename = format!(
         "orders-{}-{}-{}.csv",
         query.shop_domain.replace('.', "-"),
@@ -82,9 +83,12 @@ pub async fn export_csv(
     let after = (first.len() == EXPORT_BATCH as usize).then(|| first.last().map(ExportKey::of));
     let rest = stream::unfold(
         (service, query, after.flatten()),
-        |(service, query, after)| async move {
+        move |(service, query, after)| async move {
             let key = after?;
-            match service.export_batch(&query, Some(&key), EXPORT_BATCH).await {
+            match service
+                .export_batch(&query, Some(&key), EXPORT_BATCH, at)
+                .await
+            {
                 Ok(batch) => {
                     let next = (batch.len() == EXPORT_BATCH as usize)
                         .then(|| batch.last().map(ExportKey::of))

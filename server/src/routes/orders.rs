@@ -8,10 +8,11 @@ use orders_core::envelope::{AssignBody, FulfillBody, ReturnBody, SupportBody};
 use orders_core::{ListQuery, Order, OrderList, OrderRef};
 
 use crate::error::ApiError;
-use crate::extract::{QueryPairs, Write};
+use crate::extract::{MinPosition, QueryPairs, Write, POSITION_HEADER};
 use crate::openapi::{
-    AssignResult, FulfillResult, IdempotencyKey, ListOrdersParams, OrderErrors, OrderIdParam,
-    ReadErrors, ReturnResult, ShopParam, StateErrors, SupportResult, WriteErrors, Written,
+    AssignResult, FulfillResult, IdempotencyKey, ListOrdersParams, MinPositionHeader, OrderErrors,
+    OrderIdParam, ReadErrors, ReturnResult, ShopParam, StateErrors, SupportResult, WriteErrors,
+    Written,
 };
 use crate::service::{Answer, Service};
 use crate::trust::ApiCaller;
@@ -26,27 +27,34 @@ use crate::trust::ApiCaller;
     description = "One tab's orders under the filters, `createdAt` descending then `id` descending, \
         with the cursors around the page and every tab's count under the same non-tab filters. An \
         unknown shop has no orders (an empty page).",
-    params(ShopParam, ListOrdersParams),
+    params(ShopParam, ListOrdersParams, MinPositionHeader),
     responses((status = 200, description = "The page", body = OrderList), ReadErrors),
     security((), ("bearer" = [])),
 )]
 pub async fn list_orders(
     State(service): State<Service>,
     caller: ApiCaller,
+    MinPosition(at): MinPosition,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<OrderList>, ApiError> {
     let query = ListQuery::parse(pairs, None)?;
     caller.authorize(&query.shop_domain).await?;
-    Ok(Json(service.list_orders(&query).await?))
+    Ok(Json(service.list_orders(&query, at).await?))
 }
 
-/// A write's answer; a replay says so in `Idempotent-Replayed: true`.
+/// A write's answer; a replay says so in `Idempotent-Replayed: true`, and `X-Sync-Position` says
+/// where the database stood once it had committed.
 fn answer(answer: Answer) -> Response {
     let mut response = Json(answer.body).into_response();
+    let headers = response.headers_mut();
     if answer.replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    if let Some(position) = answer
+        .position
+        .and_then(|p| HeaderValue::from_str(&p.to_string()).ok())
+    {
+        headers.insert(POSITION_HEADER, position);
     }
     response
 }
@@ -58,13 +66,14 @@ fn answer(answer: Answer) -> Response {
     tag = "orders",
     operation_id = "getOrder",
     summary = "One order",
-    params(OrderIdParam, ShopParam),
+    params(OrderIdParam, ShopParam, MinPositionHeader),
     responses((status = 200, description = "The order", body = Order), OrderErrors),
     security((), ("bearer" = [])),
 )]
 pub async fn get_order(
     State(service): State<Service>,
     caller: ApiCaller,
+    MinPosition(at): MinPosition,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     query: QueryPairs,
 ) -> Result<Json<Order>, ApiError> {
@@ -73,7 +82,7 @@ pub async fn get_order(
     caller.authorize(&shop).await?;
     let order =
         OrderRef::parse(&raw_id).map_err(|m| ApiError::BadRequest(format!("invalid id: {m}")))?;
-    Ok(Json(service.get_order(&shop, &order).await?))
+    Ok(Json(service.get_order(&shop, &order, at).await?))
 }
 
 /// `POST /sync/orders/assign`

@@ -11,7 +11,7 @@ use orders_core::stats::OrderStats;
 use orders_core::{ListQuery, Order, OrderList, OrderRef};
 use tracing::instrument;
 
-use super::{now, Service, ServiceError, DATABASE_REST};
+use super::{now, ReadAt, Service, ServiceError, DATABASE_REST};
 use crate::store::{Store, StoreError};
 
 impl Service {
@@ -19,7 +19,7 @@ impl Service {
     /// from the same store as the page's rows (`true`: the sample data's).
     #[instrument(skip_all, fields(shop = %shop))]
     pub async fn alert_digests(&self, shop: &str) -> Result<(Vec<Digest>, bool), ServiceError> {
-        self.with_fallback(shop, |store, shop| async move {
+        self.with_fallback(shop, ReadAt::Primary, |store, shop| async move {
             store.digests(&shop, &BANNER_KINDS, BANNER_ORDERS).await
         })
         .await
@@ -42,8 +42,9 @@ impl Service {
     pub async fn dashboard_list(
         &self,
         query: &ListQuery,
+        at: ReadAt,
     ) -> Result<(OrderList, bool), ServiceError> {
-        self.with_fallback(&query.shop_domain, |store, shop| async move {
+        self.with_fallback(&query.shop_domain, at, |store, shop| async move {
             let mut query = query.clone();
             query.shop_domain = shop;
             self.list_from(&store, &query).await
@@ -72,6 +73,7 @@ impl Service {
     pub(super) async fn with_fallback<'a, T, F, Fut>(
         &'a self,
         shop: &str,
+        at: ReadAt,
         read: F,
     ) -> Result<(T, bool), ServiceError>
     where
@@ -80,14 +82,16 @@ impl Service {
     {
         let inner = &self.inner;
         let Some(sample) = &inner.sample else {
-            let answer = read(inner.primary.clone(), shop.to_owned()).await?;
+            let answer = self
+                .read_on(at, |store| read(store, shop.to_owned()))
+                .await?;
             return Ok((answer, inner.primary.is_sample()));
         };
         let on_sample = || read(Store::Memory(sample.clone()), inner.sample_shop.clone());
         if self.database_resting() {
             return Ok((on_sample().await?, true));
         }
-        match read(inner.primary.clone(), shop.to_owned()).await {
+        match self.read_on(at, |store| read(store, shop.to_owned())).await {
             Ok(answer) => Ok((answer, inner.primary.is_sample())),
             Err(StoreError::Unavailable(cause)) => {
                 tracing::warn!(error = %cause, "database unavailable; the dashboard shows sample data");
@@ -106,9 +110,10 @@ impl Service {
         &self,
         query: &ListQuery,
         clock: &ShopClock,
+        at: ReadAt,
     ) -> Result<(OrderStats, bool), ServiceError> {
         let th = &self.inner.thresholds;
-        self.with_fallback(&query.shop_domain, |store, shop| async move {
+        self.with_fallback(&query.shop_domain, at, |store, shop| async move {
             let mut query = query.clone();
             query.shop_domain = shop;
             store.stats(&query, now(), th, clock).await
@@ -122,10 +127,11 @@ impl Service {
         &self,
         shop: &str,
         order: &OrderRef,
+        at: ReadAt,
     ) -> Result<Order, ServiceError> {
         let th = &self.inner.thresholds;
         let (found, _) = self
-            .with_fallback(shop, |store, shop| async move {
+            .with_fallback(shop, at, |store, shop| async move {
                 store.get_order(&shop, order, now(), th).await
             })
             .await?;

@@ -36,6 +36,7 @@ mod list;
 pub mod outbox;
 pub mod privacy;
 mod read;
+pub mod replicas;
 mod search;
 mod seed;
 pub mod shopify;

@@ -104,6 +104,11 @@ pub async fn listen_forever(service: Service, feed: AlertFeed) {
                     .and_then(|w| w.parse::<i64>().ok())
                     .and_then(chrono::DateTime::from_timestamp_micros),
             ) {
+                // The change had committed by this position: the reload the ping asks for must
+                // be read where it has (a replica that has replayed that far, or the primary).
+                if let Some(position) = words.next().and_then(|w| w.parse().ok()) {
+                    service.heard_change(&shop, position);
+                }
                 service.live().publish(
                     &shop,
                     vec![LiveEvent::Refresh(Refresh { reason, at })],

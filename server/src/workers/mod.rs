@@ -37,6 +37,7 @@ use tokio::time::Instant;
 use crate::live::Live;
 use crate::service::Service;
 use crate::settings::Settings;
+use crate::store::postgres::replicas::{self, Replicas};
 
 /// The first wait before a panicked worker runs again.
 pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -137,8 +138,8 @@ impl Workers {
 }
 
 /// Starts every background worker of `serve` under its supervisor: the alert evaluator, and with
-/// the database (the service's [`crate::service::Database`]) the alert listener, the pruner, the tally folder, the poller, the outbox worker and
-/// the lifecycle worker.
+/// the database (the service's [`crate::service::Database`]) the alert listener, the pruner, the tally folder, the poller, the outbox worker,
+/// the lifecycle worker and, with replicas, their sampler.
 pub fn start(workers: &Workers, service: &Service, settings: &Settings) {
     let live = service.live();
     let s = service.clone();
@@ -176,6 +177,22 @@ pub fn start(workers: &Workers, service: &Service, settings: &Settings) {
     workers.supervise("lifecycle", live, move || {
         lifecycle::run_forever(s.clone(), p.clone(), c.clone())
     });
+    if let Some(replicas) = service.replicas() {
+        let (l, r) = (live.clone(), replicas.clone());
+        workers.supervise("replica sampler", live, move || {
+            sample_replicas_forever(r.clone(), l.clone())
+        });
+    }
+}
+
+/// Reads where the primary and each replica stand every [`replicas::SAMPLE_EVERY`], for choosing
+/// which replica may serve a read ([`Replicas`]).
+async fn sample_replicas_forever(replicas: Arc<Replicas>, live: Live) {
+    every(&live, replicas::SAMPLE_EVERY, || async {
+        replicas.sample().await;
+        true
+    })
+    .await;
 }
 
 /// Runs `round` every `interval` (the first at once; a late round delays the next rather than

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use orders_core::record::{to_micros, OrderRecord, ReturnRecord, SupportRecord};
 use orders_core::*;
-use orders_sync::service::Service;
+use orders_sync::service::{ReadAt, Service};
 use orders_sync::settings::Settings;
 use orders_sync::startup::Application;
 use orders_sync::store::{MemoryStore, Store};
@@ -335,7 +335,7 @@ impl TestApp {
     pub async fn order_of(&self, shop: &str, n: u64) -> Value {
         let order = self
             .service
-            .get_order(shop, &OrderRef::parse(&gid(n)).unwrap())
+            .get_order(shop, &OrderRef::parse(&gid(n)).unwrap(), ReadAt::Primary)
             .await
             .expect("the order exists");
         serde_json::to_value(order).unwrap()

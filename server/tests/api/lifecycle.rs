@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use orders_sync::cli::{self, TokenCommand};
 use orders_sync::outbox::Backoff;
+use orders_sync::service::ReadAt;
 use orders_sync::settings::Settings;
 use orders_sync::shopify::lifecycle::LifecycleWorker;
 use orders_sync::store::postgres::shopify::PollLease;
@@ -70,7 +71,7 @@ fn shop_resource(shop: &str) -> Vec<u8> {
 /// `None` when it is not stored.
 async fn stored(app: &TestApp) -> Option<Value> {
     let id = orders_core::OrderRef::Id(ORDER.into());
-    match app.service.get_order(SHOP, &id).await {
+    match app.service.get_order(SHOP, &id, ReadAt::Primary).await {
         Ok(order) => Some(serde_json::to_value(order).unwrap()),
         Err(orders_sync::service::ServiceError::NotFound(_)) => None,
         Err(e) => panic!("{e}"),

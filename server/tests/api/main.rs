@@ -25,6 +25,7 @@ mod openapi;
 mod outage;
 mod outbox;
 mod poller;
+mod positions;
 mod privacy;
 mod read_one;
 mod returns;

@@ -259,10 +259,13 @@ impl PgStore {
         row.map(AlertRow::into_alert).transpose()
     }
 
-    /// Tells every listening process that the shop's pages should reload.
+    /// Tells every listening process that the shop's pages should reload. The payload is the
+    /// shop's id, the reason, the instant and the database's position now, which is past the
+    /// change's commit: a process with replicas reads the reload where that position is.
     pub async fn notify_refresh(&self, shop: &str, refresh: Refresh) -> Result<(), StoreError> {
         sqlx::query(
-            "SELECT pg_notify($1, s.id::text || ' ' || $3 || ' ' || $4) FROM shops s WHERE s.domain = $2",
+            "SELECT pg_notify($1, s.id::text || ' ' || $3 || ' ' || $4 || ' ' \
+             || pg_current_wal_insert_lsn()::text) FROM shops s WHERE s.domain = $2",
         )
         .bind(REFRESH_CHANNEL)
         .bind(shop)

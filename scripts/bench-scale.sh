@@ -262,6 +262,46 @@ P95["list: offset 100,000, cached"]="$d95"
 echo "  first page, all, counts cached: $cached_rps requests/s; one order by id: $by_id_rps requests/s ($CACHED_RATIO)"
 echo "  first page, all, counts cached, 1 connection: p50 $c50 ms, p95 $c95 ms"
 
+# The cost of measuring (issue 19): one order by id through a server with METRICS_ADDR and one
+# without, both running, 5 runs each, taking turns; the metrics server is scraped once a run, as
+# Prometheus would. The two medians must differ by no more than the runs' own spread.
+section "The cost of metrics: one order by id, 64 connections, 5 s a run, 5 runs each, taking turns"
+kill "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+METRICS_PORT="$(free_port)"
+SYNC_RATE_LIMIT=off METRICS_ADDR="127.0.0.1:$METRICS_PORT" start_release_server
+ON="http://$LEPTOS_SITE_ADDR"
+ON_PID=$SERVER_PID
+SYNC_RATE_LIMIT=off start_release_server
+OFF="http://$LEPTOS_SITE_ADDR"
+OFF_PID=$SERVER_PID
+trap 'kill $ON_PID $OFF_PID 2>/dev/null || true' EXIT
+for base in "$ON" "$OFF"; do curl -s -o /dev/null "$base$BY_ID_PATH"; done
+on_runs=()
+off_runs=()
+for _ in 1 2 3 4 5; do
+  read -r _ _ _ r < <(wrk_run 64 5 "$ON$BY_ID_PATH")
+  on_runs+=("$r")
+  curl -s -o /dev/null "http://127.0.0.1:$METRICS_PORT/metrics"
+  read -r _ _ _ r < <(wrk_run 64 5 "$OFF$BY_ID_PATH")
+  off_runs+=("$r")
+done
+curl -s "http://127.0.0.1:$METRICS_PORT/metrics" >"$OUT/metrics-sample.txt"
+median_of() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+spread_of() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "%.1f", (v[NR] - v[1]) / v[int((NR + 1) / 2)] * 100 }'; }
+ON_MEDIAN="$(median_of "${on_runs[@]}")"
+OFF_MEDIAN="$(median_of "${off_runs[@]}")"
+METRICS_COST="$(awk -v a="$ON_MEDIAN" -v b="$OFF_MEDIAN" 'BEGIN { printf "%.1f", (b - a) / b * 100 }')"
+SPREAD="on $(spread_of "${on_runs[@]}") %, off $(spread_of "${off_runs[@]}") %"
+echo "  metrics on:  ${on_runs[*]} req/s (median $ON_MEDIAN)"
+echo "  metrics off: ${off_runs[*]} req/s (median $OFF_MEDIAN)"
+echo "  cost: $METRICS_COST % of the median; run-to-run spread (max - min over the median): $SPREAD"
+echo "  a sample of /metrics: $OUT/metrics-sample.txt"
+kill "$ON_PID" "$OFF_PID"
+wait "$ON_PID" "$OFF_PID" 2>/dev/null || true
+SYNC_RATE_LIMIT=off start_release_server
+BASE="http://$LEPTOS_SITE_ADDR"
+
 section "Assign 250 orders in one request (wrk, 1 connection, $SECS s, alternating assignees)"
 read -r p50 p95 errors _ < <(wrk_run 1 "$SECS" "$BASE/sync/orders/assign" "$WORK/assign-sam.json:$WORK/assign-alex.json")
 [ "$errors" = 0 ] || echo "assign: $errors errors" >&2
@@ -334,6 +374,7 @@ section "Results (ms; r50, r95 = the endpoint's p50, p95 over the SQL's)"
   echo "first alert pass over 1,000,000 fresh orders: ${FIRST_PASS:-?} ms (target <= 5,000 ms)"
   echo "search p95 over the filtered first page's ('$FILTERED', ${P95[$FILTERED]} ms): $SEARCHES(target <= 1.5x)"
   echo "hydrate WASM: $WASM (target <= 250 KB brotli)"
+  echo "metrics on vs off, one order by id at 64 connections: $ON_MEDIAN vs $OFF_MEDIAN req/s, $METRICS_COST % (target: within the run-to-run spread, $SPREAD)"
   echo "total time: $((SECONDS - SCRIPT_STARTED)) s"
 } | tee "$OUT/results.txt"
 rm -rf "$WORK"

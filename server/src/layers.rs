@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use axum::extract::{Request, State};
+use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -183,4 +184,51 @@ mod tests {
         assert_eq!(ask("text/event-stream").await.unwrap().status(), 200);
         assert_eq!(ask("application/json").await.unwrap().status(), 503);
     }
+}
+
+/// The id of a request: the client's `X-Request-Id` when it is a short token (1 to 64 letters,
+/// digits, `-`, `_`, `.`), else a fresh one. It is in every log line of the request (its span,
+/// [`request_span`]) and in the answer's `X-Request-Id`.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub HeaderValue);
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// The request-id middleware (see [`RequestId`]).
+pub async fn request_id(mut request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(REQUEST_ID)
+        .filter(|v| {
+            let b = v.as_bytes();
+            (1..=64).contains(&b.len())
+                && b.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        })
+        .cloned();
+    let id = match given {
+        Some(id) => id,
+        None => HeaderValue::from_str(&uuid::Uuid::new_v4().simple().to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown")),
+    };
+    request.headers_mut().insert(REQUEST_ID, id.clone());
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(REQUEST_ID, id);
+    response
+}
+
+/// A request's span: its method, path and id (the query is left out: it may carry a token).
+pub fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.0.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+    )
 }

@@ -268,7 +268,9 @@ impl Live {
                 channel.replay = None;
             }
             // Encoded here, once for every listener. An error only means nobody listens right now.
-            let _ = channel.sender.send(Frame::of(&event));
+            if let Ok(listeners) = channel.sender.send(Frame::of(&event)) {
+                metrics::counter!("sse_events_sent_total").increment(listeners as u64);
+            }
         }
         if let Some(mark) = mark {
             channel.mark.alert_id = channel.mark.alert_id.max(mark.alert_id);

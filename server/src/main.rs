@@ -1,5 +1,5 @@
-//! `orders-sync`: reads the command line, sets up logging (to stderr, coloured only on a terminal),
-//! runs the command.
+//! `orders-sync`: reads the command line, sets up logging (to stderr: plain text, coloured only on
+//! a terminal, or one JSON object a line with `LOG_FORMAT=json`), runs the command.
 
 use std::io::IsTerminal;
 
@@ -23,12 +23,28 @@ async fn main() -> std::process::ExitCode {
     if let Ok(quiet) = "sqlx_postgres::options=error".parse() {
         filter = filter.add_directive(quiet);
     }
-    tracing_subscriber::fmt()
+    let json = match std::env::var("LOG_FORMAT").ok().as_deref().map(str::trim) {
+        None | Some("") | Some("text") => false,
+        Some("json") => true,
+        Some(other) => {
+            eprintln!("orders-sync: LOG_FORMAT '{other}' is not 'text' or 'json'");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    if json {
+        // One object a line, with the fields of the span it was logged in and of every span
+        // around it (the request's id, the shop, the order).
+        logs.json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init();
+    } else {
         // Colour codes only for a person at a terminal; a file or a log collector gets plain text.
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        logs.with_ansi(std::io::stderr().is_terminal()).init();
+    }
     orders_sync::layers::log_panics();
     match orders_sync::cli::run(orders_sync::cli::Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

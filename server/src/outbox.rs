@@ -202,6 +202,18 @@ pub enum Outcome {
     Unrecorded { why: String },
 }
 
+impl Outcome {
+    /// The outcome as the operator's metrics label it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Delivered => "delivered",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Dead { .. } => "dead",
+            Outcome::Unrecorded { .. } => "unrecorded",
+        }
+    }
+}
+
 /// One claimed event and how its attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settled {
@@ -503,6 +515,12 @@ impl OutboxWorker {
                 }
             }
         };
+        metrics::counter!(
+            "outbox_deliveries_total",
+            "topic" => crate::metrics::outbox_topic(&claim.topic),
+            "outcome" => outcome.label(),
+        )
+        .increment(1);
         Settled {
             id: claim.id,
             shop: claim.shop.clone(),

@@ -75,6 +75,8 @@ pub struct Settings {
     /// `REPLICA_MAX_LAG`: how far behind the primary a replica may be and still serve a read that
     /// names no position (1 s).
     pub replica_max_lag: Duration,
+    /// `METRICS_ADDR`: where `GET /metrics` is served, a listener of its own (none: no metrics).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// What one client may hold of the process (time, connections, streams), so that a slow or greedy
@@ -337,6 +339,7 @@ impl std::fmt::Debug for Settings {
                     .collect::<Vec<_>>(),
             )
             .field("replica_max_lag", &self.replica_max_lag)
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }
@@ -384,6 +387,17 @@ fn replica_urls(raw: Option<String>) -> Result<Vec<String>> {
             Ok(url.to_owned())
         })
         .collect()
+}
+
+/// Reads `METRICS_ADDR`: an address like `127.0.0.1:9100`, or `off`.
+fn metrics_addr(raw: Option<String>) -> Result<Option<SocketAddr>> {
+    match raw.as_deref().map(str::trim) {
+        None => Ok(None),
+        Some(off) if off.eq_ignore_ascii_case("off") => Ok(None),
+        Some(addr) => addr.parse().map(Some).with_context(|| {
+            format!("METRICS_ADDR '{addr}' is not an address like 127.0.0.1:9100")
+        }),
+    }
 }
 
 /// Reads `SHOPIFY_API_BASE_URL`: an `http` or `https` origin, perhaps with `{shop}` in it.
@@ -570,6 +584,7 @@ impl Settings {
             )?,
             replica_urls: replica_urls(var("DATABASE_REPLICA_URLS"))?,
             replica_max_lag: duration_var("REPLICA_MAX_LAG", DEFAULT_REPLICA_MAX_LAG)?,
+            metrics_addr: metrics_addr(var("METRICS_ADDR"))?,
         })
     }
 
@@ -730,6 +745,7 @@ mod tests {
             count_cache_bytes: 0,
             replica_urls: vec!["postgres://app:s3cret@replica/x".into()],
             replica_max_lag: DEFAULT_REPLICA_MAX_LAG,
+            metrics_addr: None,
         };
         let shown = format!("{settings:?}");
         for secret in ["s3cret", "k3y", "t0k"] {

@@ -115,6 +115,8 @@ pub struct Application {
     service: Service,
     settings: Settings,
     workers: Workers,
+    /// The metrics listener, when `METRICS_ADDR` is set.
+    metrics: Option<crate::metrics::MetricsServer>,
 }
 
 /// How long shutdown waits for the workers to return: the poller to release the shop it is
@@ -169,17 +171,27 @@ impl Application {
             ));
         }
         let router = crate::layers::guard(router, &settings.limits)
+            .layer(axum::middleware::from_fn(crate::metrics::track))
             .layer(axum::middleware::from_fn_with_state(
                 trust,
                 headers::security_headers,
             ))
-            .layer(TraceLayer::new_for_http());
+            .layer(TraceLayer::new_for_http().make_span_with(crate::layers::request_span))
+            .layer(axum::middleware::from_fn(crate::layers::request_id));
+        let metrics = match settings.metrics_addr {
+            Some(addr) if addr == settings.site_addr && addr.port() != 0 => {
+                anyhow::bail!("METRICS_ADDR must not be the site's address ({addr})")
+            }
+            Some(addr) => Some(crate::metrics::MetricsServer::bind(addr).await?),
+            None => None,
+        };
         Ok(Application {
             listener,
             router,
             service,
             settings: settings.clone(),
             workers,
+            metrics,
         })
     }
 
@@ -190,6 +202,11 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
+    /// The metrics listener's address, when `METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|m| m.local_addr())
+    }
+
     /// Serves, with the background workers (`crate::workers`), until `shutdown` completes; then
     /// ends the live streams, stops the workers and lets in-flight requests finish.
     pub async fn run_until(
@@ -198,6 +215,15 @@ impl Application {
     ) -> Result<()> {
         tracing::info!(addr = %self.local_addr(), "serving");
         crate::workers::start(&self.workers, &self.service, &self.settings);
+        if let Some(metrics) = self.metrics {
+            let closed = self.service.live().clone();
+            tracing::info!(addr = ?metrics.local_addr(), "serving metrics");
+            tokio::spawn(
+                metrics.run(self.service.clone(), self.workers.clone(), async move {
+                    closed.closed().await
+                }),
+            );
+        }
         let live = self.service.live().clone();
         let shutdown = async move {
             shutdown.await;

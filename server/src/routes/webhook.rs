@@ -7,6 +7,7 @@ use axum::http::HeaderMap;
 use axum::Json;
 
 use crate::error::ApiError;
+use crate::metrics::WebhookOutcome;
 use crate::service::Service;
 use crate::shopify::webhook::{receive, Ack};
 use crate::trust::Trust;
@@ -21,5 +22,13 @@ pub async fn shopify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Ack>, ApiError> {
-    receive(service, trust, headers, body).await
+    let answer = receive(service, trust, headers.clone(), body).await;
+    let outcome = match &answer {
+        Ok(ack) if ack.duplicate => WebhookOutcome::Duplicate,
+        Ok(_) => WebhookOutcome::Applied,
+        Err(e) if e.status_code().is_client_error() => WebhookOutcome::Refused,
+        Err(_) => WebhookOutcome::Failed,
+    };
+    crate::metrics::webhook_delivery(&headers, outcome);
+    answer
 }

@@ -69,6 +69,18 @@ impl Database {
         &self.feed
     }
 
+    /// The pool's connections now (the operator's `db_pool_connections`).
+    pub fn pool_status(&self) -> crate::store::postgres::PoolStatus {
+        self.pg.pool_status()
+    }
+
+    /// What the operator's gauges read from the database (`crate::metrics`).
+    pub async fn operating_figures(
+        &self,
+    ) -> Result<crate::store::postgres::gauges::OperatingFigures, StoreError> {
+        self.pg.operating_figures().await
+    }
+
     /// Folds the order tallies' changes into the tallies (the tally folder's round).
     pub async fn fold_tallies(&self) -> Result<i64, StoreError> {
         self.pg.fold_tallies().await

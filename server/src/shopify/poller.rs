@@ -276,6 +276,27 @@ pub async fn tick_until(
     now: DateTime<Utc>,
     stop: impl Future<Output = ()>,
 ) -> Result<Tick, TickError> {
+    let ticked = run_tick(service, ingestion, client, shop, now, stop).await;
+    let outcome = match &ticked {
+        Ok(Tick::Whole(_)) => "whole",
+        Ok(Tick::Short { .. }) => "short",
+        Ok(Tick::Busy) => "busy",
+        Ok(Tick::NotPolled) => "not_polled",
+        Ok(Tick::Stopped) => "stopped",
+        Err(_) => "failed",
+    };
+    metrics::counter!("poller_ticks_total", "outcome" => outcome).increment(1);
+    ticked
+}
+
+async fn run_tick(
+    service: &Service,
+    ingestion: &Ingestion,
+    client: &ShopifyClient,
+    shop: &str,
+    now: DateTime<Utc>,
+    stop: impl Future<Output = ()>,
+) -> Result<Tick, TickError> {
     let now = to_micros(now);
     let claim = match ingestion.claim_poll(shop, POLL_LEASE).await {
         Ok(PollLease::Claimed(claim)) => claim,

@@ -38,6 +38,9 @@ use crate::trust::Trust;
 pub struct Ack {
     pub success: bool,
     pub message: String,
+    /// This delivery was applied before (for the operator's metrics; not sent).
+    #[serde(skip)]
+    pub duplicate: bool,
 }
 
 /// Acknowledges a delivery.
@@ -45,6 +48,7 @@ pub(super) fn ack(message: impl Into<String>) -> Json<Ack> {
     Json(Ack {
         success: true,
         message: message.into(),
+        duplicate: false,
     })
 }
 
@@ -113,7 +117,9 @@ pub async fn receive(
         .ok_or_else(|| ApiError::BadRequest("X-Shopify-Topic is missing".into()))?;
     span.record("topic", topic_name);
     if gate.seen {
-        return Ok(ack(format!("delivery {webhook_id} was already applied")));
+        let mut seen = ack(format!("delivery {webhook_id} was already applied"));
+        seen.duplicate = true;
+        return Ok(seen);
     }
     let delivery = |topic: &str| Delivery {
         webhook_id: webhook_id.to_owned(),

@@ -30,6 +30,7 @@ pub mod alerts;
 mod copy;
 pub mod count_cache;
 mod counts;
+pub mod gauges;
 pub mod install;
 pub mod lifecycle;
 mod list;
@@ -48,6 +49,14 @@ use self::read::{
     begin_read, find_shop, push_filter, push_statuses_and_priorities, push_tab, ShipmentRow,
 };
 use self::write::{insert_timeline, refresh_derived, ShipmentColumns};
+
+/// A pool's connections at one instant (`PgStore::pool_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub active: u32,
+    pub idle: u32,
+    pub max: u32,
+}
 
 /// Connections the pool opens at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
@@ -224,6 +233,19 @@ impl PgStore {
     }
 
     #[tracing::instrument(name = "pg.ping", skip_all)]
+    /// The pool's connections now: in use, idle, and the most it opens.
+    pub fn pool_status(&self) -> PoolStatus {
+        let size = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle())
+            .unwrap_or(u32::MAX)
+            .min(size);
+        PoolStatus {
+            active: size - idle,
+            idle,
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)

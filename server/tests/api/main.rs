@@ -21,6 +21,7 @@ mod install;
 mod lifecycle;
 mod limits;
 mod list;
+mod metrics;
 mod openapi;
 mod outage;
 mod outbox;

@@ -113,6 +113,33 @@ pub(crate) fn classify(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Opens a transaction, with `statement` as its `BEGIN` (`None`: a plain one), whatever becomes
+/// of the caller.
+///
+/// sqlx 0.8.6 counts a transaction only once its `BEGIN` has been answered. A request dropped while
+/// it waited for that answer (its client went away) left the connection inside a transaction sqlx
+/// did not know of, and the pool handed it out again: the next statements ran inside it, and after
+/// an error every statement on that connection failed ("current transaction is aborted"). So the
+/// `BEGIN` runs in a task of its own, which finishes even when the caller is gone; a transaction
+/// nobody takes is dropped there, which rolls it back before the connection is used again.
+pub(crate) async fn begin(
+    pool: &PgPool,
+    statement: Option<&'static str>,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+    let pool = pool.clone();
+    let begun = tokio::spawn(async move {
+        match statement {
+            Some(statement) => pool.begin_with(statement).await,
+            None => pool.begin().await,
+        }
+    })
+    .await;
+    match begun {
+        Ok(begun) => begun.map_err(classify),
+        Err(e) => Err(StoreError::Internal(anyhow::Error::new(e))),
+    }
+}
+
 /// A word the database holds that the core does not know: the schema's CHECKs make this a bug.
 fn word<T: FromStr<Err = UnknownValue>>(
     column: &'static str,

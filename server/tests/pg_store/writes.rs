@@ -355,3 +355,30 @@ async fn concurrent_actions_on_one_return_apply_once() {
     assert_eq!(db.store.outbox(SHOP).await.unwrap().len(), 1);
     db.drop_database().await;
 }
+
+/// A read dropped at any point (its client went away) leaves its connection as it found it: the
+/// next read and write on the same connection run in transactions of their own. A `BEGIN` dropped
+/// before its answer came back used to leave the connection inside a read-only transaction the
+/// pool did not know of, and every statement after an error on it failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_dropped_midway_leaves_its_connection_clean() {
+    let db = TestDb::new().await;
+    seeded(&db, &data_set(120, 11)).await;
+    // One connection, so the next statements meet whatever the dropped read left on it.
+    let pg = orders_sync::store::PgStore::connect_lazy_with(&db.url, 1).unwrap();
+    let th = Thresholds::default();
+    let q = ListQuery::for_shop(SHOP);
+    let w = q.window();
+    for i in 0..300u64 {
+        let limit = std::time::Duration::from_micros((i * 37) % 3000);
+        let _ = tokio::time::timeout(limit, pg.list_orders(&q, w, now(), &th)).await;
+        // A savepoint exists only inside a transaction: outside one it is refused.
+        let inside = sqlx::query("SAVEPOINT probe").execute(pg.pool()).await;
+        assert!(
+            inside.is_err(),
+            "after a read dropped at {limit:?}, a statement ran inside an open transaction"
+        );
+    }
+    pg.list_orders(&q, w, now(), &th).await.unwrap();
+    db.drop_database().await;
+}

@@ -80,7 +80,7 @@ impl PgStore {
         only: Option<&[String]>,
     ) -> Result<AlertChanges, StoreError> {
         let only: Option<Vec<String>> = only.map(<[String]>::to_vec);
-        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut tx = super::begin(&self.pool, None).await?;
         let Some(found) = find_shop(&mut tx, shop).await? else {
             return Ok(AlertChanges::default());
         };
@@ -217,7 +217,7 @@ impl PgStore {
         now: DateTime<Utc>,
         raise: Option<&str>,
     ) -> Result<Option<Alert>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut tx = super::begin(&self.pool, None).await?;
         let Some(found) = find_shop(&mut tx, shop).await? else {
             return Ok(None);
         };

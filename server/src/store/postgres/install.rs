@@ -136,7 +136,7 @@ impl PgStore {
         &self,
         domain: &str,
     ) -> Result<(Transaction<'static, Postgres>, Option<InstallState>), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut tx = super::begin(&self.pool, None).await?;
         sqlx::query(
             "SELECT pg_advisory_xact_lock(hashtextextended('orders-sync install ' || $1, 0))",
         )

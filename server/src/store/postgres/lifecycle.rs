@@ -169,7 +169,7 @@ impl PgStore {
         job: &LifecycleJob,
         now: DateTime<Utc>,
     ) -> Result<Accepted, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut tx = super::begin(&self.pool, None).await?;
         let Some(shop_id) =
             sqlx::query_scalar::<_, i64>("SELECT id FROM shops WHERE domain = $1 FOR KEY SHARE")
                 .bind(shop)
@@ -243,7 +243,7 @@ impl PgStore {
         claim: &JobClaim,
         now: DateTime<Utc>,
     ) -> Result<JobRun, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut tx = super::begin(&self.pool, None).await?;
         let held = sqlx::query_scalar::<_, i64>(
             "SELECT id FROM lifecycle_jobs WHERE id = $1 AND attempts = $2 AND done_at IS NULL \
              FOR UPDATE",

@@ -203,9 +203,11 @@ pub(super) async fn begin_read(
     pool: &PgPool,
 ) -> Result<Transaction<'static, Postgres>, StoreError> {
     // One round trip: the snapshot's mode comes with its BEGIN.
-    pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .await
-        .map_err(classify)
+    super::begin(
+        pool,
+        Some("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+    )
+    .await
 }
 
 /// Turns order rows into wire orders: loads the shipments, newest returns and last timeline entries

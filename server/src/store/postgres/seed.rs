@@ -164,7 +164,7 @@ impl PgStore {
         records: &[OrderRecord],
         mut progress: impl FnMut(usize),
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut tx = super::begin(&self.pool, None).await?;
         let shop_id: i64 = sqlx::query_scalar(
             "INSERT INTO shops (domain) VALUES ($1) \
              ON CONFLICT (domain) DO UPDATE SET domain = EXCLUDED.domain RETURNING id",

@@ -372,7 +372,7 @@ impl PgStore {
         access_token: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ShopRegistration, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut tx = super::begin(&self.pool, None).await?;
         let existing = sqlx::query_as::<_, (i64, Option<String>)>(
             "SELECT id, webhook_secret FROM shops WHERE domain = $1 FOR UPDATE",
         )
@@ -449,7 +449,7 @@ impl PgStore {
         fact: &Ingest,
         now: DateTime<Utc>,
     ) -> Result<IngestOutcome, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut tx = super::begin(&self.pool, None).await?;
         let Some(shop_id) = sqlx::query_scalar::<_, i64>("SELECT id FROM shops WHERE domain = $1")
             .bind(shop)
             .fetch_optional(&mut *tx)
@@ -641,7 +641,7 @@ impl PgStore {
         if !self.secrets.encrypts() {
             return Ok(0);
         }
-        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut tx = super::begin(&self.pool, None).await?;
         let mut sealed = 0;
         for column in Column::ALL {
             let name = column.name();

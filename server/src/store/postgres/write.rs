@@ -127,7 +127,7 @@ async fn begin_write(
     pool: &PgPool,
     domain: &str,
 ) -> Result<(Transaction<'static, Postgres>, Option<i64>), StoreError> {
-    let mut tx = pool.begin().await.map_err(classify)?;
+    let mut tx = super::begin(pool, None).await?;
     let shop = find_shop(&mut tx, domain).await?.map(|s| s.id);
     Ok((tx, shop))
 }

@@ -41,14 +41,32 @@ impl FromStr for Position {
     type Err = BadPosition;
 
     fn from_str(s: &str) -> Result<Self, BadPosition> {
-        let (hi, lo) = s.trim().split_once('/').ok_or(BadPosition)?;
-        let half = |h: &str| {
-            if h.is_empty() || h.len() > 8 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(BadPosition);
-            }
-            u32::from_str_radix(h, 16).map_err(|_| BadPosition)
-        };
-        Ok(Position(u64::from(half(hi)?) << 32 | u64::from(half(lo)?)))
+        value_of(s).map(Position).ok_or(BadPosition)
+    }
+}
+
+/// The number a position's text stands for (`None`: the text is not a position). Light enough for
+/// the browser, which keeps positions as text and only ever compares them ([`later_text`]).
+pub fn value_of(text: &str) -> Option<u64> {
+    let (hi, lo) = text.trim().split_once('/')?;
+    let half = |h: &str| {
+        if h.is_empty() || h.len() > 8 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(h, 16).ok()
+    };
+    Some(u64::from(half(hi)?) << 32 | u64::from(half(lo)?))
+}
+
+/// Of two positions kept as text, the later (a text that is not a position counts as none).
+pub fn later_text(a: Option<String>, b: Option<String>) -> Option<String> {
+    let key = |t: &Option<String>| t.as_deref().and_then(value_of);
+    if key(&b) >= key(&a) && key(&b).is_some() {
+        b
+    } else if key(&a).is_some() {
+        a
+    } else {
+        None
     }
 }
 
@@ -97,6 +115,18 @@ mod tests {
         ] {
             assert_eq!(bad.parse::<Position>(), Err(BadPosition), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn positions_kept_as_text_compare_as_numbers() {
+        let text = |s: &str| Some(s.to_owned());
+        assert_eq!(later_text(text("1/FFFFFFFF"), text("2/0")), text("2/0"));
+        assert_eq!(later_text(text("2/0"), text("1/FFFFFFFF")), text("2/0"));
+        assert_eq!(later_text(text("A/10"), text("A/9")), text("A/10"));
+        assert_eq!(later_text(None, text("0/1")), text("0/1"));
+        assert_eq!(later_text(text("0/1"), None), text("0/1"));
+        assert_eq!(later_text(text("0/1"), text("junk")), text("0/1"));
+        assert_eq!(later_text(text("junk"), None), None);
     }
 
     #[test]

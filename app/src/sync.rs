@@ -71,8 +71,9 @@ pub struct SyncDone {
     /// The support thread of an escalation (its first updated order's), which a bulk escalation
     /// reuses for the orders after the first.
     pub support_thread: Option<String>,
-    /// The database's position once the write had committed (`X-Sync-Position`).
-    pub position: Option<orders_core::position::Position>,
+    /// The database's position once the write had committed (`X-Sync-Position`), as text: the
+    /// page only keeps it, compares it and sends it back.
+    pub position: Option<String>,
 }
 
 /// The v1.2 envelope as it comes back from a write (read on the server): the page reloads its rows
@@ -299,7 +300,7 @@ pub async fn post_write(
     };
     Ok(match backend.write(write, body, key).await {
         Ok(answer) => map_envelope(write, 200, &answer.envelope).map(|done| SyncDone {
-            position: answer.position,
+            position: answer.position.map(|p| p.to_string()),
             ..done
         }),
         Err(refused) => Err(refusal(refused.status, refused.message)),

@@ -3,7 +3,7 @@
 //! (the rows as they were, and a toast quoting Sync's status and message).
 
 use leptos::prelude::*;
-use orders_core::position::{later, Position};
+use orders_core::position::later_text;
 use orders_core::{AlertKind, OrderStatus};
 
 use super::model::OrderRow;
@@ -25,7 +25,7 @@ pub struct Actions {
     /// Writes in flight; the controls are busy meanwhile.
     pub pending: RwSignal<usize>,
     /// The position of the page's last write, which the page's reads send back.
-    pub position: StoredValue<Option<Position>>,
+    pub position: StoredValue<Option<String>>,
 }
 
 impl Actions {
@@ -62,7 +62,7 @@ impl Actions {
             match answer {
                 Ok(done) => {
                     self.position
-                        .update_value(|p| *p = later(*p, done.position));
+                        .update_value(|p| *p = later_text(p.take(), done.position));
                     self.toasts.success(done.message);
                     // Done with these rows: a confirmed action clears the selection.
                     self.selected.set(Vec::new());
@@ -141,7 +141,7 @@ impl Actions {
                     Ok(answer) => {
                         done += 1;
                         self.position
-                            .update_value(|p| *p = later(*p, answer.position));
+                            .update_value(|p| *p = later_text(p.take(), answer.position));
                         if thread.is_none() {
                             thread = answer.support_thread;
                         }

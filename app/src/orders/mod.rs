@@ -58,12 +58,12 @@ pub fn OrdersPage() -> impl IntoView {
     // The server function gets every parameter but the session token: its links keep the admin's.
     // The position of the last write this page made (`X-Sync-Position`): its reads are served by
     // a copy of the database that has it, so a change never seems to come undone on reload.
-    let position = StoredValue::new(None::<orders_core::position::Position>);
+    let position = StoredValue::new(None::<String>);
     let page = Resource::<_, load::JsonBytes>::new_with_options(
         move || params.with(|p| load_arguments(p.into_iter().map(|(k, v)| (&**k, v)))),
         move |(shop, mut query)| {
             if let Some(at) = position.get_value() {
-                query.push((POSITION_PARAM.to_owned(), at.to_string()));
+                query.push((POSITION_PARAM.to_owned(), at));
             }
             load_orders(shop, query)
         },
@@ -144,7 +144,7 @@ pub fn OrdersPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 struct Keep {
     /// The position of the page's last write (kept across views too).
-    position: StoredValue<Option<orders_core::position::Position>>,
+    position: StoredValue<Option<String>>,
     selected: RwSignal<Vec<String>>,
     /// The table's `scrollTop`.
     scroll: StoredValue<i32>,

@@ -20,6 +20,8 @@ pub mod topics {
     pub const SUPPORT_ESCALATION: &str = "support.escalation";
     /// A return's move, for the ERP.
     pub const ERP_RETURN: &str = "erp.return";
+    /// Every topic.
+    pub const ALL: [&str; 3] = [ASSIGNMENT_METAFIELD, SUPPORT_ESCALATION, ERP_RETURN];
 }
 
 /// A side effect waiting in the outbox, written in the same transaction as the change it reports.

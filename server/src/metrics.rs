@@ -29,6 +29,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 use crate::service::Service;
+use crate::shopify::webhook::shopify_header;
 use crate::workers::Workers;
 
 /// Request durations' buckets, in seconds: 1 ms to 10 s.
@@ -241,10 +242,8 @@ pub fn webhook_delivery(headers: &HeaderMap, outcome: WebhookOutcome) {
     counter!("webhook_deliveries_total", "topic" => topic, "outcome" => outcome.as_str())
         .increment(1);
     if matches!(outcome, WebhookOutcome::Applied | WebhookOutcome::Duplicate) {
-        let triggered = headers
-            .get("x-shopify-triggered-at")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| chrono::DateTime::parse_from_rfc3339(v.trim()).ok());
+        let triggered = shopify_header(headers, "triggered-at")
+            .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok());
         if let Some(at) = triggered {
             let lag = chrono::Utc::now().signed_duration_since(at);
             histogram!("webhook_lag_seconds")
@@ -255,7 +254,7 @@ pub fn webhook_delivery(headers: &HeaderMap, outcome: WebhookOutcome) {
 
 /// A delivery's topic as a label: the topics Sync knows, `other` for the rest.
 fn webhook_topic(headers: &HeaderMap) -> &'static str {
-    let Some(raw) = headers.get("x-shopify-topic").and_then(|v| v.to_str().ok()) else {
+    let Some(raw) = shopify_header(headers, "topic") else {
         return "other";
     };
     if let Some(topic) = orders_core::shopify::lifecycle::LifecycleTopic::parse(raw) {
@@ -264,14 +263,19 @@ fn webhook_topic(headers: &HeaderMap) -> &'static str {
     orders_core::shopify::Topic::parse(raw).map_or("other", |t| t.as_str())
 }
 
-/// An outbox topic as a label: the three Sync writes, `other` for the rest.
+/// An outbox topic as a label: the topics Sync writes, `other` for the rest.
 pub fn outbox_topic(topic: &str) -> &'static str {
-    use orders_core::effects::topics::{ASSIGNMENT_METAFIELD, ERP_RETURN, SUPPORT_ESCALATION};
-    [ASSIGNMENT_METAFIELD, SUPPORT_ESCALATION, ERP_RETURN]
+    OUTBOX_TOPIC_LABELS
         .into_iter()
         .find(|t| *t == topic)
         .unwrap_or("other")
 }
+
+/// Every label [`outbox_topic`] answers.
+pub const OUTBOX_TOPIC_LABELS: [&str; 4] = {
+    let [a, b, c] = orders_core::effects::topics::ALL;
+    [a, b, c, "other"]
+};
 
 #[cfg(test)]
 mod tests {
@@ -297,6 +301,9 @@ mod tests {
         assert_eq!(webhook_topic(&headers), "app/uninstalled");
         headers.insert("x-shopify-topic", HeaderValue::from_static("evil/12345"));
         assert_eq!(webhook_topic(&headers), "other");
+        headers.remove("x-shopify-topic");
+        headers.insert("shopify-topic", HeaderValue::from_static("orders/paid"));
+        assert_eq!(webhook_topic(&headers), "orders/paid");
         assert_eq!(outbox_topic("made.up"), "other");
         assert_eq!(route_label(&"/x".repeat(40)), "other");
     }

@@ -22,7 +22,7 @@ pub async fn shopify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Ack>, ApiError> {
-    let answer = receive(service, trust, headers.clone(), body).await;
+    let answer = receive(service, trust, &headers, body).await;
     let outcome = match &answer {
         Ok(ack) if ack.duplicate => WebhookOutcome::Duplicate,
         Ok(_) => WebhookOutcome::Applied,

@@ -53,7 +53,7 @@ pub(super) fn ack(message: impl Into<String>) -> Json<Ack> {
 }
 
 /// A Shopify header, under its `X-Shopify-` name or the newer unprefixed `Shopify-` one.
-fn shopify_header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub fn shopify_header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     [format!("x-shopify-{name}"), format!("shopify-{name}")]
         .iter()
         .find_map(|n| headers.get(n.as_str()))
@@ -67,7 +67,7 @@ fn shopify_header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 pub async fn receive(
     service: Service,
     trust: Trust,
-    headers: HeaderMap,
+    headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Json<Ack>, ApiError> {
     let Some(database) = service.database() else {
@@ -75,11 +75,11 @@ pub async fn receive(
         return Err(ApiError::Unavailable);
     };
     let span = tracing::Span::current();
-    let shop = shopify_header(&headers, "shop-domain")
+    let shop = shopify_header(headers, "shop-domain")
         .and_then(|s| parse_shop_domain(s).ok())
         .ok_or_else(|| ApiError::Unauthorized("X-Shopify-Shop-Domain names no shop".into()))?;
     span.record("shop", shop.as_str());
-    let signature = shopify_header(&headers, "hmac-sha256").ok_or_else(|| {
+    let signature = shopify_header(headers, "hmac-sha256").ok_or_else(|| {
         ApiError::Unauthorized(
             "X-Shopify-Hmac-Sha256 is missing; the delivery is not signed".into(),
         )
@@ -87,7 +87,7 @@ pub async fn receive(
     let now = to_micros(chrono::Utc::now());
     // The shop's secrets and state, and whether this delivery was seen, come in one query;
     // nothing is acted on before the signature is verified.
-    let webhook_id = shopify_header(&headers, "webhook-id");
+    let webhook_id = shopify_header(headers, "webhook-id");
     let ingestion = database.ingestion();
     let gate = ingestion.delivery_gate(&shop, webhook_id, now).await?;
     let own_secrets = gate
@@ -113,7 +113,7 @@ pub async fn receive(
     let webhook_id =
         webhook_id.ok_or_else(|| ApiError::BadRequest("X-Shopify-Webhook-Id is missing".into()))?;
     span.record("webhook_id", webhook_id);
-    let topic_name = shopify_header(&headers, "topic")
+    let topic_name = shopify_header(headers, "topic")
         .ok_or_else(|| ApiError::BadRequest("X-Shopify-Topic is missing".into()))?;
     span.record("topic", topic_name);
     if gate.seen {
@@ -123,7 +123,7 @@ pub async fn receive(
     }
     let delivery = |topic: &str| Delivery {
         webhook_id: webhook_id.to_owned(),
-        event_id: shopify_header(&headers, "event-id").map(str::to_owned),
+        event_id: shopify_header(headers, "event-id").map(str::to_owned),
         topic: topic.to_owned(),
     };
     if let Some(topic) = LifecycleTopic::parse(topic_name) {

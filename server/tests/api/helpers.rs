@@ -85,6 +85,21 @@ pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings))
 
 /// Starts the server on a random port over `store` with `settings`.
 pub async fn spawn_configured(store: Store, settings: Settings) -> TestApp {
+    start(store, settings).await.0
+}
+
+/// Starts the server like [`spawn_on`], with `METRICS_ADDR` on a free port; answers the URL of its
+/// `/metrics` too.
+pub async fn spawn_with_metrics(store: Store) -> (TestApp, String) {
+    let mut settings = test_settings();
+    settings.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
+    let (app, metrics) = start(store, settings).await;
+    let metrics = metrics.expect("METRICS_ADDR is bound");
+    (app, format!("http://{metrics}/metrics"))
+}
+
+/// Starts the server; answers it and where its metrics listener is bound, if it has one.
+async fn start(store: Store, settings: Settings) -> (TestApp, Option<std::net::SocketAddr>) {
     let service = Service::new(
         store.clone(),
         None,
@@ -95,13 +110,15 @@ pub async fn spawn_configured(store: Store, settings: Settings) -> TestApp {
         .await
         .expect("build app");
     let address = format!("http://{}", app.local_addr());
+    let metrics = app.metrics_addr();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
+    let app = TestApp {
         address,
         client: reqwest::Client::new(),
         store,
         service,
-    }
+    };
+    (app, metrics)
 }
 
 /// Starts the server like [`spawn_app`], stopping when `shutdown` completes; the handle finishes

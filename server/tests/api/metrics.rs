@@ -10,9 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use orders_sync::outbox::{OutboxConfig, OutboxWorker};
 use orders_sync::settings::OutboxSettings;
-use orders_sync::settings::Settings;
 use orders_sync::shopify::signature::sign;
-use orders_sync::startup::Application;
 use orders_sync::store::{PgStore, Store};
 
 use crate::helpers::*;
@@ -99,36 +97,6 @@ fn split_labels(body: &str) -> Vec<String> {
         out.push(cur);
     }
     out
-}
-
-/// A server with `METRICS_ADDR` on a free port, and the URL of its `/metrics`.
-async fn spawn_with_metrics(store: Store) -> (TestApp, String) {
-    let mut settings: Settings = test_settings();
-    settings.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
-    let service = orders_sync::service::Service::new(
-        store.clone(),
-        None,
-        "demo.myshopify.com".into(),
-        settings.thresholds(),
-    );
-    let app = Application::build(&settings, service.clone(), leptos_options())
-        .await
-        .expect("build app");
-    let address = format!("http://{}", app.local_addr());
-    let metrics = format!(
-        "http://{}/metrics",
-        app.metrics_addr().expect("metrics bound")
-    );
-    tokio::spawn(app.run_until(std::future::pending()));
-    (
-        TestApp {
-            address,
-            client: reqwest::Client::new(),
-            store,
-            service,
-        },
-        metrics,
-    )
 }
 
 async fn scrape(url: &str) -> (HashMap<String, String>, Vec<Sample>) {

@@ -8,7 +8,6 @@ use std::time::Duration;
 use orders_core::position::Position;
 use orders_sync::store::postgres::replicas::Replicas;
 use orders_sync::store::{PgStore, Store};
-use reqwest::RequestBuilder;
 use serde_json::{json, Value};
 
 use crate::contract;
@@ -28,45 +27,40 @@ fn position_of(r: &Reply) -> Option<Position> {
 /// The three reads replicas may serve, each with `header` as `X-Sync-Min-Position` when given:
 /// the list, one order and the export; their statuses, and the order's assignee as each read it.
 async fn reads(app: &TestApp, header: Option<&str>) -> Vec<(u16, String)> {
-    let with = |req: RequestBuilder| match header {
-        Some(h) => req.header(MIN, h),
-        None => req,
+    let get = |path: &str, shop: (&'static str, &'static str)| {
+        let req = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .query(&[shop]);
+        let req = match header {
+            Some(h) => req.header(MIN, h),
+            None => req,
+        };
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
     };
-    let mut seen = Vec::new();
-    let r = with(app.client.get(format!("{}/sync/orders", app.address)))
-        .query(&[("shop_domain", SHOP)])
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let body: Value = r.json().await.unwrap();
-    let who = body["orders"][0]["assignedTo"].as_str().unwrap_or("");
-    seen.push((
-        status,
-        format!("{who}{}", body["message"].as_str().unwrap_or("")),
-    ));
-    let r = with(app.client.get(format!("{}/sync/orders/5001", app.address)))
-        .query(&[("shop_domain", SHOP)])
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let body: Value = r.json().await.unwrap();
-    let who = body["assignedTo"].as_str().unwrap_or("");
-    seen.push((
-        status,
-        format!("{who}{}", body["message"].as_str().unwrap_or("")),
-    ));
-    let r = with(app.client.get(format!("{}/orders/export.csv", app.address)))
-        .query(&[("shop", SHOP)])
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
+    // The assignee of the first order, or a refusal's message.
+    let said = |(status, text): (u16, String), order: &dyn Fn(&Value) -> &Value| {
+        let body: Value = serde_json::from_str(&text).unwrap();
+        let who = order(&body)["assignedTo"].as_str().unwrap_or("");
+        (
+            status,
+            format!("{who}{}", body["message"].as_str().unwrap_or("")),
+        )
+    };
+    let list = said(get("/sync/orders", ("shop_domain", SHOP)).await, &|b| {
+        &b["orders"][0]
+    });
+    let one = said(
+        get("/sync/orders/5001", ("shop_domain", SHOP)).await,
+        &|b| b,
+    );
+    let (status, text) = get("/orders/export.csv", ("shop", SHOP)).await;
     let who = if text.contains(",ana,") { "ana" } else { "" };
-    seen.push((status, if status == 200 { who.into() } else { text }));
-    seen
+    let export = (status, if status == 200 { who.into() } else { text });
+    vec![list, one, export]
 }
 
 async fn writes_answer_with_a_position_that_reads_take_back_on_postgres() {

@@ -60,14 +60,8 @@ impl PgStore {
 
 /// The outbox's counts folded onto the labels, every (topic, state) pair present.
 fn outbox_by_label(rows: &[(String, bool, i64)]) -> Vec<(&'static str, &'static str, i64)> {
-    use orders_core::effects::topics::{ASSIGNMENT_METAFIELD, ERP_RETURN, SUPPORT_ESCALATION};
     let mut out = Vec::new();
-    for topic in [
-        ASSIGNMENT_METAFIELD,
-        SUPPORT_ESCALATION,
-        ERP_RETURN,
-        "other",
-    ] {
+    for topic in crate::metrics::OUTBOX_TOPIC_LABELS {
         for (state, dead) in [("pending", false), ("dead", true)] {
             let n = rows
                 .iter()
